@@ -1,0 +1,102 @@
+# chaostracing — build, test and demo.
+#   make demo   a real `chaos run` traced to a local file (no collector)
+#   make test   lint, C unit tests (ASan+UBSan, TSan), pytest end to end
+
+PYTHON ?= python3
+VENV   ?= .venv
+VPY    := $(VENV)/bin/python
+CC     ?= cc
+
+SRCS    := $(sort $(wildcard src/*/*.c))
+HDRS    := $(wildcard include/chaostracing/*.h src/*/*.h)
+CTESTS  := $(sort $(basename $(notdir $(wildcard tests/c/test_*.c))))
+# Tests that exercise threads also run under ThreadSanitizer.
+TSAN_TESTS := test_batch
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-missing-field-initializers
+BASE    := -std=c11 -D_GNU_SOURCE -Iinclude -Isrc $(WARN) -g
+LIBS    := -lcurl -lz -lpthread -lm
+ASAN    := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+TSAN    := -O1 -fsanitize=thread
+
+.PHONY: all lib cli ctest tsan lint format venv install pytest test demo clean fuzz bench
+
+all: lib cli
+
+build/release/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE) -O2 -fPIC -c $< -o $@
+build/asan/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE) $(ASAN) -c $< -o $@
+build/tsan/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE) $(TSAN) -c $< -o $@
+
+build/release/libchaostracing.a: $(SRCS:%.c=build/release/%.o)
+	ar rcs $@ $^
+build/asan/libchaostracing.a: $(SRCS:%.c=build/asan/%.o)
+	ar rcs $@ $^
+build/tsan/libchaostracing.a: $(SRCS:%.c=build/tsan/%.o)
+	ar rcs $@ $^
+
+lib: build/release/libchaostracing.a
+
+CLI_SRCS := $(wildcard cli/*.c)
+build/chaostracing: $(CLI_SRCS) build/release/libchaostracing.a $(HDRS)
+	$(CC) $(BASE) -O2 -Icli $(CLI_SRCS) build/release/libchaostracing.a $(LIBS) -o $@
+cli: $(if $(CLI_SRCS),build/chaostracing)
+
+build/asan/tests/%: tests/c/%.c tests/c/test.h build/asan/libchaostracing.a
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE) $(ASAN) $< build/asan/libchaostracing.a $(LIBS) -o $@
+build/tsan/tests/%: tests/c/%.c tests/c/test.h build/tsan/libchaostracing.a
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE) $(TSAN) $< build/tsan/libchaostracing.a $(LIBS) -o $@
+
+# Each test binary runs in its own process with a time limit.
+ctest: $(CTESTS:%=build/asan/tests/%)
+	@set -e; for t in $(CTESTS); do echo "== $$t (asan+ubsan)"; \
+	  (cd tests/c && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	   timeout 120 ../../build/asan/tests/$$t); done
+
+tsan: $(TSAN_TESTS:%=build/tsan/tests/%)
+	@set -e; for t in $(TSAN_TESTS); do echo "== $$t (tsan)"; \
+	  (cd tests/c && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+	   setarch $$(uname -m) -R timeout 300 ../../build/tsan/tests/$$t); done
+
+BANNED := '\b(sprintf|vsprintf|strcpy|strcat|strtok|gets|strncpy)\s*\('
+lint:
+	@if grep -rnE $(BANNED) src include python cli --include='*.c' --include='*.h'; then \
+	  echo "banned function used (see above)"; exit 1; fi
+	@if grep -rln 'Python.h' src include; then echo "Python.h in the core"; exit 1; fi
+	@if command -v clang-format >/dev/null; then \
+	  clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h' 2>/dev/null || find src include python cli tests -name '*.[ch]'); \
+	else echo "clang-format not installed: format check skipped"; fi
+	@echo "lint ok"
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+$(VPY):
+	$(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install -q --upgrade pip
+	$(VPY) -m pip install -q setuptools wheel chaostoolkit opentelemetry-proto pytest
+
+venv: $(VPY)
+
+# The package, built and installed into the venv with pip.
+install: $(VPY) $(SRCS) $(HDRS) $(wildcard python/chaostracing/*) setup.py pyproject.toml
+	CHAOSTRACING_WERROR=1 $(VPY) -m pip install -q --no-build-isolation --force-reinstall --no-deps .
+	@touch $(VENV)/.installed
+
+pytest: install
+	$(VPY) -m pytest -q tests/python
+
+test: lint ctest tsan pytest
+
+demo: install cli
+	@examples/demo/run.sh $(VENV) build/chaostracing
+
+clean:
+	rm -rf build *.egg-info python/*.egg-info demo-out

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# make demo: run a real `chaos run` traced by chaostracing into a local file,
+# then print the span tree with the chaostracing command-line tool.
+#   usage: run.sh VENV CLI
+set -euo pipefail
+venv=${1:-.venv}
+cli=${2:-build/chaostracing}
+root=$(cd "$(dirname "$0")/../.." && pwd)
+out="$root/demo-out"
+mkdir -p "$out"
+rm -f "$out/traces.jsonl"
+
+# The service the experiment probes: a static web server on loopback.
+port=$("$venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$venv/bin/python" -m http.server "$port" --bind 127.0.0.1 --directory "$out" >"$out/service.log" 2>&1 &
+service=$!
+trap 'kill $service 2>/dev/null || true' EXIT
+for _ in $(seq 50); do
+    if "$venv/bin/python" -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/')" 2>/dev/null; then break; fi
+    sleep 0.1
+done
+
+export DEMO_TARGET_URL="http://127.0.0.1:$port/"
+export DEMO_TRACE_FILE="$out/traces.jsonl"
+cd "$out"
+status=0
+"$root/$venv/bin/chaos" --no-version-check --log-file "$out/chaostoolkit.log" run \
+    --journal-path "$out/journal.json" "$root/examples/demo/experiment.json" || status=$?
+cd "$root"
+
+echo
+echo "== span tree"
+"$cli" view "$out/traces.jsonl"
+echo
+echo "trace file: $out/traces.jsonl"
+echo "chaos log:  $out/chaostoolkit.log"
+grep -h "chaostracing" "$out/chaostoolkit.log" | tail -n 3 || true
+exit $status

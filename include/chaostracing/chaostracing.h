@@ -1,0 +1,15 @@
+/* chaostracing: the umbrella header of the C library. */
+#ifndef CHAOSTRACING_H
+#define CHAOSTRACING_H
+
+#include "common.h"
+#include "span.h"
+#include "resource.h"
+#include "encode.h"
+#include "exporter.h"
+#include "processor.h"
+#include "config.h"
+#include "propagate.h"
+#include "tracer.h"
+
+#endif

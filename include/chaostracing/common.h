@@ -1,0 +1,115 @@
+/*
+ * chaostracing: errors, clocks, logging and the byte buffer shared by every
+ * part of the library. Plain C11, no Python.
+ */
+#ifndef CHAOSTRACING_COMMON_H
+#define CHAOSTRACING_COMMON_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CTR_VERSION "0.1.0"
+#define CTR_SCOPE_NAME "chaostracing"
+
+/*
+ * Error codes. Fallible functions return 0 on success or one of the negative
+ * values below. The X-macro keeps the enum, ctr_strerror() and ctr_err_name()
+ * in step.
+ */
+#define CTR_ERRNO_MAP(X)                                                                           \
+    X(NOMEM, -1, "out of memory")                                                                  \
+    X(INVAL, -2, "invalid argument")                                                               \
+    X(IO, -3, "input/output error")                                                                \
+    X(TIMEOUT, -4, "deadline exceeded")                                                            \
+    X(CONNECT, -5, "connection failed")                                                            \
+    X(HTTP, -6, "non-retryable HTTP status")                                                       \
+    X(RETRYABLE, -7, "retryable failure")                                                          \
+    X(FULL, -8, "queue full")                                                                      \
+    X(SHUTDOWN, -9, "already shut down")                                                           \
+    X(TOOBIG, -10, "message too large")                                                            \
+    X(PARSE, -11, "malformed input")                                                               \
+    X(UNSUPPORTED, -12, "unsupported")                                                             \
+    X(DISABLED, -13, "disabled")                                                                   \
+    X(TLS, -14, "TLS failure")
+
+enum ctr_errno {
+    CTR_OK = 0,
+#define CTR__ERR_ENUM(name, val, msg) CTR_E##name = (val),
+    CTR_ERRNO_MAP(CTR__ERR_ENUM)
+#undef CTR__ERR_ENUM
+};
+
+/* Human text for an error code; never NULL. */
+const char *ctr_strerror(int err);
+/* Symbolic name ("CTR_ETIMEOUT") for an error code; never NULL. */
+const char *ctr_err_name(int err);
+
+/* Wall-clock time in nanoseconds since the Unix epoch (CLOCK_REALTIME). */
+uint64_t ctr_now_ns(void);
+/* Monotonic time in nanoseconds; every deadline in the library uses it. */
+uint64_t ctr_monotonic_ns(void);
+/* A monotonic deadline `ms` milliseconds from now. */
+uint64_t ctr_deadline_after_ms(uint64_t ms);
+
+/*
+ * Logging. The library never writes to stdout/stderr on its own: every message
+ * goes to the process-wide sink. Levels use Python's logging numbers so the
+ * binding can forward them unchanged. The sink may be called from any thread,
+ * including the export worker, so it must be thread-safe and must not block.
+ * Without a sink, messages at WARNING and above go to stderr.
+ */
+enum ctr_log_level {
+    CTR_LOG_DEBUG = 10,
+    CTR_LOG_INFO = 20,
+    CTR_LOG_WARNING = 30,
+    CTR_LOG_ERROR = 40,
+};
+typedef void (*ctr_log_fn)(void *ud, int level, const char *msg);
+void ctr_log_set_sink(ctr_log_fn fn, void *ud);
+/* Format and emit one message (truncated at 1 KiB). */
+void ctr_log(int level, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/*
+ * Growable byte buffer. All writers append; on allocation failure the buffer
+ * records CTR_ENOMEM in `err`, later appends become no-ops, and the encoder
+ * reports the error once at the end. Initialise with {0}; free with
+ * ctr_buf_free().
+ */
+struct ctr_buf {
+    uint8_t *data;
+    size_t len;
+    size_t cap;
+    int err;
+};
+/* Make room for `extra` more bytes; 0 or CTR_ENOMEM (sticky in b->err). */
+int ctr_buf_reserve(struct ctr_buf *b, size_t extra);
+void ctr_buf_append(struct ctr_buf *b, const void *p, size_t n);
+void ctr_buf_putc(struct ctr_buf *b, uint8_t c);
+void ctr_buf_puts(struct ctr_buf *b, const char *s);
+void ctr_buf_printf(struct ctr_buf *b, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+void ctr_buf_reset(struct ctr_buf *b); /* len = 0, keeps memory, clears err */
+void ctr_buf_free(struct ctr_buf *b);
+
+/* A borrowed or arena-owned string; `ptr` is always NUL-terminated when it
+ * comes from the library, `len` excludes the NUL. */
+struct ctr_str {
+    const char *ptr;
+    size_t len;
+};
+
+/* Lower-case hex of `n` bytes into `out` (2n chars + NUL). */
+void ctr_hex_encode(const uint8_t *in, size_t n, char *out);
+/* Strict lower-case hex decode of exactly 2n chars; 0 or CTR_EPARSE. */
+int ctr_hex_decode(const char *in, size_t n_bytes, uint8_t *out);
+
+#endif

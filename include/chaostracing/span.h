@@ -1,0 +1,188 @@
+/*
+ * chaostracing: the span model, as OTLP has it.
+ *
+ * A span owns every byte it references through its arena: strings set on it
+ * are copied at the call, so callers (the Python binding among them) may free
+ * their own copies at once. Before ctr_span_end() a span belongs to the one
+ * caller that started it and is not thread-safe; ctr_span_end() hands it to
+ * the tracer's processor and the caller must not touch it again.
+ */
+#ifndef CHAOSTRACING_SPAN_H
+#define CHAOSTRACING_SPAN_H
+
+#include "common.h"
+
+#define CTR_TRACE_ID_LEN 16
+#define CTR_SPAN_ID_LEN 8
+#define CTR_TRACE_FLAG_SAMPLED 0x01
+#define CTR_TRACE_FLAG_RANDOM 0x02
+/* OTLP Span.flags bits above the W3C trace flags. */
+#define CTR_SPAN_FLAG_HAS_IS_REMOTE 0x100
+#define CTR_SPAN_FLAG_IS_REMOTE 0x200
+
+typedef enum {
+    CTR_KIND_UNSPECIFIED = 0,
+    CTR_KIND_INTERNAL = 1,
+    CTR_KIND_SERVER = 2,
+    CTR_KIND_CLIENT = 3,
+    CTR_KIND_PRODUCER = 4,
+    CTR_KIND_CONSUMER = 5,
+} ctr_span_kind;
+
+typedef enum {
+    CTR_STATUS_UNSET = 0,
+    CTR_STATUS_OK = 1,
+    CTR_STATUS_ERROR = 2,
+} ctr_status_code;
+
+typedef enum {
+    CTR_VALUE_EMPTY = 0,
+    CTR_VALUE_STRING,
+    CTR_VALUE_BOOL,
+    CTR_VALUE_INT,
+    CTR_VALUE_DOUBLE,
+    CTR_VALUE_BYTES,
+    CTR_VALUE_ARRAY, /* homogeneous array of primitive values */
+} ctr_value_type;
+
+/* A typed attribute value. STRING and BYTES use `s`; ARRAY uses `array`,
+ * whose items are never arrays themselves. Strings are UTF-8. */
+struct ctr_value {
+    ctr_value_type type;
+    union {
+        struct ctr_str s;
+        bool b;
+        int64_t i;
+        double d;
+        struct {
+            struct ctr_value *items;
+            size_t len;
+        } array;
+    } u;
+};
+
+struct ctr_attr {
+    struct ctr_str key;
+    struct ctr_value value;
+};
+
+/* An attribute list with the count of attributes dropped by limits. */
+struct ctr_attr_list {
+    struct ctr_attr *items;
+    uint32_t len;
+    uint32_t cap;
+    uint32_t dropped;
+};
+
+/* The propagated part of a span. `trace_state` is borrowed in contexts built
+ * by callers and arena-owned in contexts stored in spans. */
+struct ctr_span_context {
+    uint8_t trace_id[CTR_TRACE_ID_LEN];
+    uint8_t span_id[CTR_SPAN_ID_LEN];
+    uint8_t trace_flags;
+    bool is_remote;
+    struct ctr_str trace_state;
+};
+
+/* True when both ids are non-zero. */
+bool ctr_span_context_is_valid(const struct ctr_span_context *ctx);
+
+struct ctr_event {
+    uint64_t time_ns;
+    struct ctr_str name;
+    struct ctr_attr_list attrs;
+};
+
+struct ctr_link {
+    struct ctr_span_context ctx;
+    struct ctr_attr_list attrs;
+};
+
+/* Limits from OTEL_*_LIMIT. UINT32_MAX means unlimited. */
+struct ctr_limits {
+    uint32_t attr_count;
+    uint32_t attr_value_len; /* in Unicode characters */
+    uint32_t event_count;
+    uint32_t link_count;
+    uint32_t event_attr_count;
+    uint32_t link_attr_count;
+};
+/* The spec defaults: 128 everywhere, unlimited value length. */
+void ctr_limits_default(struct ctr_limits *l);
+
+/* Bump allocator owned by one span (or resource); freed all at once. */
+struct ctr_arena_block;
+struct ctr_arena {
+    struct ctr_arena_block *head;
+    size_t used, cap; /* of head */
+};
+void *ctr_arena_alloc(struct ctr_arena *a, size_t n);
+/* Copy `len` bytes and a NUL; NULL on out of memory. */
+char *ctr_arena_strndup(struct ctr_arena *a, const char *s, size_t len);
+void ctr_arena_free(struct ctr_arena *a);
+
+/*
+ * Set or replace `key` in `list`, deep-copying key and value into `arena`.
+ * Applies the count limit `max_count` (a new key past it is dropped and
+ * counted) and truncates strings (and string array items) to `max_value_len`
+ * characters without splitting a UTF-8 sequence. Invalid UTF-8 in strings is
+ * replaced by U+FFFD. Returns 0, CTR_EINVAL (empty key or bad value type; the
+ * attribute is counted as dropped) or CTR_ENOMEM.
+ */
+int ctr_attr_list_set(struct ctr_attr_list *list, struct ctr_arena *arena, const struct ctr_attr *attr,
+                      uint32_t max_count, uint32_t max_value_len);
+/* Find an attribute by key; NULL when absent. */
+const struct ctr_attr *ctr_attr_list_get(const struct ctr_attr_list *list, const char *key, size_t klen);
+
+struct ctr_tracer;
+
+struct ctr_span {
+    struct ctr_span_context ctx;
+    uint8_t parent_span_id[CTR_SPAN_ID_LEN];
+    bool has_parent;
+    bool parent_is_remote;
+    bool recording; /* false for unsampled / disabled spans: setters are no-ops */
+    bool ended;
+    ctr_span_kind kind;
+    ctr_status_code status;
+    struct ctr_str status_message;
+    struct ctr_str name;
+    uint64_t start_ns;
+    uint64_t end_ns;
+    struct ctr_attr_list attrs;
+    struct ctr_event *events;
+    uint32_t events_len, events_cap, events_dropped;
+    struct ctr_link *links;
+    uint32_t links_len, links_cap, links_dropped;
+    struct ctr_tracer *tracer;
+    struct ctr_arena arena;
+};
+
+/* The OTLP Span.flags value of a span (trace flags + remote-parent bits). */
+uint32_t ctr_span_otlp_flags(const struct ctr_span *s);
+
+/* Attribute setters. No-ops returning 0 on non-recording or ended spans. */
+int ctr_span_set_attr(struct ctr_span *s, const struct ctr_attr *attr);
+int ctr_span_set_str(struct ctr_span *s, const char *key, const char *val, size_t vlen);
+int ctr_span_set_int(struct ctr_span *s, const char *key, int64_t v);
+int ctr_span_set_bool(struct ctr_span *s, const char *key, bool v);
+int ctr_span_set_double(struct ctr_span *s, const char *key, double v);
+/* Add an event; time 0 means now. Attributes are deep-copied. */
+int ctr_span_add_event(struct ctr_span *s, const char *name, size_t nlen, uint64_t time_ns,
+                       const struct ctr_attr *attrs, size_t n_attrs);
+int ctr_span_add_link(struct ctr_span *s, const struct ctr_span_context *ctx, const struct ctr_attr *attrs,
+                      size_t n_attrs);
+/* Set the status. OK is final; UNSET never overrides; the message is kept only
+ * for ERROR, as the API spec says. */
+int ctr_span_set_status(struct ctr_span *s, ctr_status_code code, const char *msg, size_t mlen);
+int ctr_span_update_name(struct ctr_span *s, const char *name, size_t nlen);
+/*
+ * End the span at `end_ns` (0 = now) and hand it to the tracer's processor,
+ * which frees it after export. After this call the
+ * caller must not use `s`.
+ */
+void ctr_span_end(struct ctr_span *s, uint64_t end_ns);
+/* Free a span that was never ended or that a processor is done with. */
+void ctr_span_free(struct ctr_span *s);
+
+#endif

@@ -1,0 +1,54 @@
+/*
+ * chaostracing: the tracer — resource, sampler, limits, id generation and a
+ * processor, built from a ctr_config.
+ */
+#ifndef CHAOSTRACING_TRACER_H
+#define CHAOSTRACING_TRACER_H
+
+#include "config.h"
+#include "processor.h"
+#include "resource.h"
+
+struct ctr_tracer {
+    struct ctr_resource resource;
+    const struct ctr_scope *scope;
+    struct ctr_limits limits;
+    ctr_sampler_kind sampler;
+    uint64_t ratio_bound; /* traceidratio: sample when id's low 8 bytes < bound */
+    bool disabled;        /* OTEL_SDK_DISABLED: every span is non-recording */
+    struct ctr_processor *processor; /* owned; NULL = drop every span */
+};
+
+/*
+ * Create a tracer from `cfg`. `exporter` is owned from here on (even on
+ * error); with NULL (or a disabled SDK) spans are made but never exported.
+ * When `batch` is true spans go through a batch processor with cfg->bsp,
+ * else through the simple processor. Returns 0, CTR_EINVAL or CTR_ENOMEM.
+ */
+int ctr_tracer_new(const struct ctr_config *cfg, struct ctr_exporter *exporter, bool batch,
+                   struct ctr_tracer **out);
+
+/*
+ * Start a span. `parent` may be NULL (a root span: new trace id) or a valid
+ * local or remote context (same trace id, parent span id recorded). The
+ * sampler decides; an unsampled span is returned non-recording, still with
+ * ids for propagation. `start_ns` 0 means now. Returns NULL only when out of
+ * memory.
+ */
+struct ctr_span *ctr_tracer_start_span(struct ctr_tracer *t, const char *name, size_t nlen,
+                                       const struct ctr_span_context *parent, ctr_span_kind kind,
+                                       uint64_t start_ns);
+
+/* Flush and shut the processor down by the deadline; idempotent. */
+int ctr_tracer_shutdown(struct ctr_tracer *t, uint64_t deadline_ns);
+int ctr_tracer_force_flush(struct ctr_tracer *t, uint64_t deadline_ns);
+void ctr_tracer_stats(struct ctr_tracer *t, struct ctr_processor_stats *out);
+/* Shut down with a zero deadline if needed, then free. */
+void ctr_tracer_free(struct ctr_tracer *t);
+
+/* Fresh random ids from the calling thread's generator (xoshiro256**, seeded
+ * once per thread from getrandom). Never all zero. */
+void ctr_new_trace_id(uint8_t out[CTR_TRACE_ID_LEN]);
+void ctr_new_span_id(uint8_t out[CTR_SPAN_ID_LEN]);
+
+#endif

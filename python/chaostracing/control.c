@@ -1,0 +1,1445 @@
+/*
+ * chaostracing.control — the Chaos Toolkit control, as a CPython extension
+ * module written in C.
+ *
+ * Chaos Toolkit imports this module by path and calls its hooks with keyword
+ * arguments only, after inspecting their signatures (hence the hand-written
+ * __text_signature__ docstrings). Every hook copies what it needs out of the
+ * Python objects into spans owned by the C core; the core never sees a
+ * PyObject and its worker thread never needs the GIL. Messages from the core
+ * (any thread) are queued and forwarded to the "chaostoolkit" logger at the
+ * next hook, with the GIL held.
+ *
+ * Parents are found by identity, never through a thread-local "current span":
+ * the experiment, method and rollbacks spans are single; hypothesis spans are
+ * keyed by (hypothesis dict, thread) and activity spans by (activity dict,
+ * thread), so background activities (a thread pool) and the continuous
+ * hypothesis (its own thread) get the right parents.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <chaostracing/chaostracing.h>
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define OUTPUT_MAX_CHARS 4096
+#define CLEANUP_DEADLINE_MS 2000
+#define DEFAULT_FILE_PATH "chaostracing-traces.jsonl"
+
+/* ------------------------------------------------------------------------ */
+/* Messages from the core, queued from any thread.                          */
+/* ------------------------------------------------------------------------ */
+
+#define LOGQ_CAP 64
+#define LOGQ_MSG 1024
+
+static struct {
+    pthread_mutex_t lock;
+    int level[LOGQ_CAP];
+    char msg[LOGQ_CAP][LOGQ_MSG];
+    unsigned head, len, lost;
+} logq = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* The core's log sink: copy the message into the queue, never block long. */
+static void logq_push(void *ud, int level, const char *msg)
+{
+    (void)ud;
+    pthread_mutex_lock(&logq.lock);
+    if (logq.len == LOGQ_CAP) {
+        logq.lost++;
+    } else {
+        unsigned i = (logq.head + logq.len) % LOGQ_CAP;
+        logq.level[i] = level;
+        snprintf(logq.msg[i], LOGQ_MSG, "%s", msg);
+        logq.len++;
+    }
+    pthread_mutex_unlock(&logq.lock);
+}
+
+static void logq_prepare(void)
+{
+    pthread_mutex_lock(&logq.lock);
+}
+
+static void logq_release(void)
+{
+    pthread_mutex_unlock(&logq.lock);
+}
+
+static void logq_child(void)
+{
+    pthread_mutex_init(&logq.lock, NULL);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Module state.                                                            */
+/* ------------------------------------------------------------------------ */
+
+enum entry_kind { ENTRY_HYPOTHESIS, ENTRY_ACTIVITY };
+
+/* One open hypothesis or activity span. Holds a strong reference to the
+ * context dict so its identity cannot be reused while the span is open. */
+struct open_entry {
+    enum entry_kind kind;
+    PyObject *context;
+    unsigned long thread;
+    struct ctr_span *span;
+    PyObject *headers;     /* the http provider's headers dict we injected into */
+    bool created_headers;  /* we added "headers" to the provider */
+    PyObject *saved[3];    /* previous values of the injected headers, or NULL */
+    bool injected[3];
+};
+
+static const char *const inject_names[3] = {"traceparent", "tracestate", "baggage"};
+
+typedef struct {
+    struct ctr_tracer *tracer;
+    char destination[600];
+    int configured;
+
+    struct ctr_span *experiment;
+    unsigned long experiment_thread;
+    struct ctr_span *method;
+    struct ctr_span *rollbacks;
+    bool method_seen;
+    char *tracestate; /* from TRACESTATE, for injection */
+    char *baggage;    /* from BAGGAGE, for injection */
+
+    struct open_entry *open;
+    size_t n_open, cap_open;
+
+    PyObject *logger;     /* logging.getLogger("chaostoolkit"), lazily */
+    PyObject *json_dumps; /* json.dumps, lazily */
+} ctl_state;
+
+static ctl_state *get_state(PyObject *module)
+{
+    return (ctl_state *)PyModule_GetState(module);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Logging to the "chaostoolkit" logger.                                    */
+/* ------------------------------------------------------------------------ */
+
+/* Log one message; prefixes "chaostracing: " when missing. Never raises. */
+static void pylog(ctl_state *st, int level, const char *msg)
+{
+    PyObject *et, *ev, *etb;
+    PyErr_Fetch(&et, &ev, &etb);
+    if (!st->logger) {
+        PyObject *logging = PyImport_ImportModule("logging");
+        if (logging) {
+            st->logger = PyObject_CallMethod(logging, "getLogger", "s", "chaostoolkit");
+            Py_DECREF(logging);
+        }
+        if (!st->logger) {
+            PyErr_Clear();
+            fprintf(stderr, "%s\n", msg);
+            PyErr_Restore(et, ev, etb);
+            return;
+        }
+    }
+    const char *prefix = strncmp(msg, "chaostracing", 12) == 0 ? "" : "chaostracing: ";
+    PyObject *text = PyUnicode_FromFormat("%s%s", prefix, msg);
+    if (!text) {
+        PyErr_Clear();
+        text = PyUnicode_DecodeUTF8(msg, (Py_ssize_t)strlen(msg), "replace");
+    }
+    if (text) {
+        PyObject *r = PyObject_CallMethod(st->logger, "log", "iO", level, text);
+        Py_XDECREF(r);
+        Py_DECREF(text);
+    }
+    PyErr_Clear();
+    PyErr_Restore(et, ev, etb);
+}
+
+static void pylogf(ctl_state *st, int level, const char *fmt, ...)
+{
+    char msg[LOGQ_MSG];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    pylog(st, level, msg);
+}
+
+/* Forward queued core messages to Python logging (GIL held). */
+static void drain_logs(ctl_state *st)
+{
+    for (;;) {
+        int level;
+        char msg[LOGQ_MSG];
+        unsigned lost = 0;
+        pthread_mutex_lock(&logq.lock);
+        if (logq.len == 0) {
+            lost = logq.lost;
+            logq.lost = 0;
+            pthread_mutex_unlock(&logq.lock);
+            if (lost)
+                pylogf(st, CTR_LOG_WARNING, "%u further messages were dropped", lost);
+            return;
+        }
+        level = logq.level[logq.head];
+        memcpy(msg, logq.msg[logq.head], LOGQ_MSG);
+        logq.head = (logq.head + 1) % LOGQ_CAP;
+        logq.len--;
+        pthread_mutex_unlock(&logq.lock);
+        pylog(st, level, msg);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Reading Python values.                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* Borrowed item of a dict by C-string key, or NULL (no exception). */
+static PyObject *dget(PyObject *d, const char *key)
+{
+    if (!d || !PyDict_Check(d))
+        return NULL;
+    PyObject *v = PyDict_GetItemString(d, key);
+    return v;
+}
+
+/* UTF-8 of a str, with lone surrogates replaced; NULL (no exception) for a
+ * non-str. The returned object owns the bytes: DECREF it when done. */
+static PyObject *utf8_of(PyObject *s, const char **p, Py_ssize_t *n)
+{
+    if (!s || !PyUnicode_Check(s))
+        return NULL;
+    PyObject *b = PyUnicode_AsEncodedString(s, "utf-8", "replace");
+    if (!b) {
+        PyErr_Clear();
+        return NULL;
+    }
+    *p = PyBytes_AS_STRING(b);
+    *n = PyBytes_GET_SIZE(b);
+    return b;
+}
+
+static void set_pystr(struct ctr_span *sp, const char *key, PyObject *v)
+{
+    const char *p;
+    Py_ssize_t n;
+    PyObject *b = utf8_of(v, &p, &n);
+    if (b) {
+        ctr_span_set_str(sp, key, p, (size_t)n);
+        Py_DECREF(b);
+    }
+}
+
+static void set_cstr(struct ctr_span *sp, const char *key, const char *v)
+{
+    ctr_span_set_str(sp, key, v, strlen(v));
+}
+
+/* JSON text of any value (json.dumps with default=str), truncated to
+ * OUTPUT_MAX_CHARS characters by the span limits. Sets `key` on the span. */
+static void set_json(ctl_state *st, struct ctr_span *sp, const char *key, PyObject *v)
+{
+    if (!v)
+        return;
+    if (!st->json_dumps) {
+        PyObject *json = PyImport_ImportModule("json");
+        if (json) {
+            st->json_dumps = PyObject_GetAttrString(json, "dumps");
+            Py_DECREF(json);
+        }
+        if (!st->json_dumps) {
+            PyErr_Clear();
+            return;
+        }
+    }
+    PyObject *args = PyTuple_Pack(1, v);
+    PyObject *kw = Py_BuildValue("{s:O}", "default", (PyObject *)&PyUnicode_Type);
+    PyObject *text = args && kw ? PyObject_Call(st->json_dumps, args, kw) : NULL;
+    Py_XDECREF(args);
+    Py_XDECREF(kw);
+    if (!text) {
+        PyErr_Clear();
+        text = PyObject_Repr(v);
+        if (!text) {
+            PyErr_Clear();
+            return;
+        }
+    }
+    const char *p;
+    Py_ssize_t n;
+    PyObject *b = utf8_of(text, &p, &n);
+    if (b) {
+        struct ctr_attr a = {{key, strlen(key)}, {.type = CTR_VALUE_STRING, .u.s = {p, (size_t)n}}};
+        /* Cap the length here as well as by the span limits. */
+        if (PyUnicode_GET_LENGTH(text) > OUTPUT_MAX_CHARS) {
+            PyObject *cut = PyUnicode_Substring(text, 0, OUTPUT_MAX_CHARS);
+            const char *cp;
+            Py_ssize_t cn;
+            PyObject *cb = cut ? utf8_of(cut, &cp, &cn) : NULL;
+            if (cb) {
+                a.value.u.s.ptr = cp;
+                a.value.u.s.len = (size_t)cn;
+                ctr_span_set_attr(sp, &a);
+                Py_DECREF(cb);
+            }
+            Py_XDECREF(cut);
+            PyErr_Clear();
+        } else {
+            ctr_span_set_attr(sp, &a);
+        }
+        Py_DECREF(b);
+    }
+    Py_DECREF(text);
+}
+
+/* The "tags" list as a string array attribute. */
+static void set_str_list(struct ctr_span *sp, const char *key, PyObject *list)
+{
+    if (!list || !PyList_Check(list))
+        return;
+    Py_ssize_t n = PyList_GET_SIZE(list);
+    if (n <= 0 || n > 1024)
+        return;
+    struct ctr_value *items = calloc((size_t)n, sizeof *items);
+    PyObject **keep = calloc((size_t)n, sizeof *keep);
+    size_t m = 0;
+    if (items && keep) {
+        for (Py_ssize_t i = 0; i < n; i++) {
+            const char *p;
+            Py_ssize_t len;
+            PyObject *b = utf8_of(PyList_GET_ITEM(list, i), &p, &len);
+            if (!b)
+                continue;
+            keep[m] = b;
+            items[m].type = CTR_VALUE_STRING;
+            items[m].u.s.ptr = p;
+            items[m].u.s.len = (size_t)len;
+            m++;
+        }
+        if (m) {
+            struct ctr_attr a = {{key, strlen(key)}, {.type = CTR_VALUE_ARRAY}};
+            a.value.u.array.items = items;
+            a.value.u.array.len = m;
+            ctr_span_set_attr(sp, &a);
+        }
+    }
+    for (size_t i = 0; i < m; i++)
+        Py_DECREF(keep[i]);
+    free(items);
+    free(keep);
+}
+
+/* Find a keyword argument of a FASTCALL call by name; borrowed or NULL. */
+static PyObject *kwarg(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, const char *name)
+{
+    if (!kwnames)
+        return NULL;
+    Py_ssize_t n = PyTuple_GET_SIZE(kwnames);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *k = PyTuple_GET_ITEM(kwnames, i);
+        if (PyUnicode_CompareWithASCIIString(k, name) == 0)
+            return args[nargs + i];
+    }
+    return NULL;
+}
+
+/* The context: first positional argument or the "context" keyword. */
+static PyObject *context_arg(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    if (nargs > 0)
+        return args[0];
+    return kwarg(args, nargs, kwnames, "context");
+}
+
+static PyObject *state_arg(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    if (nargs > 1)
+        return args[1];
+    return kwarg(args, nargs, kwnames, "state");
+}
+
+/* ------------------------------------------------------------------------ */
+/* Open spans.                                                              */
+/* ------------------------------------------------------------------------ */
+
+static struct open_entry *find_entry(ctl_state *st, enum entry_kind kind, PyObject *ctx,
+                                     unsigned long thread)
+{
+    for (size_t i = 0; i < st->n_open; i++) {
+        struct open_entry *e = &st->open[i];
+        if (e->kind == kind && e->context == ctx && e->thread == thread)
+            return e;
+    }
+    return NULL;
+}
+
+/* The innermost hypothesis span open in `thread`, or NULL. */
+static struct ctr_span *hypothesis_in_thread(ctl_state *st, unsigned long thread)
+{
+    for (size_t i = st->n_open; i-- > 0;)
+        if (st->open[i].kind == ENTRY_HYPOTHESIS && st->open[i].thread == thread)
+            return st->open[i].span;
+    return NULL;
+}
+
+static struct open_entry *add_entry(ctl_state *st)
+{
+    if (st->n_open == st->cap_open) {
+        size_t cap = st->cap_open ? st->cap_open * 2 : 8;
+        struct open_entry *n = realloc(st->open, cap * sizeof *n);
+        if (!n)
+            return NULL;
+        st->open = n;
+        st->cap_open = cap;
+    }
+    struct open_entry *e = &st->open[st->n_open++];
+    memset(e, 0, sizeof *e);
+    return e;
+}
+
+/* Put back the provider headers as they were before injection. */
+static void restore_headers(struct open_entry *e, PyObject *provider)
+{
+    if (!e->headers)
+        return;
+    for (int i = 0; i < 3; i++) {
+        if (!e->injected[i])
+            continue;
+        if (e->saved[i]) {
+            PyDict_SetItemString(e->headers, inject_names[i], e->saved[i]);
+        } else if (PyDict_GetItemString(e->headers, inject_names[i])) {
+            PyDict_DelItemString(e->headers, inject_names[i]);
+        }
+        Py_CLEAR(e->saved[i]);
+    }
+    if (e->created_headers && provider && PyDict_Check(provider) && PyDict_Size(e->headers) == 0 &&
+        PyDict_GetItemString(provider, "headers") == e->headers)
+        PyDict_DelItemString(provider, "headers");
+    PyErr_Clear();
+    Py_CLEAR(e->headers);
+}
+
+/* Remove entry `e` (after its span was ended or handed on). */
+static void drop_entry(ctl_state *st, struct open_entry *e)
+{
+    for (int i = 0; i < 3; i++)
+        Py_CLEAR(e->saved[i]);
+    Py_CLEAR(e->headers);
+    Py_CLEAR(e->context);
+    size_t idx = (size_t)(e - st->open);
+    memmove(&st->open[idx], &st->open[idx + 1], (st->n_open - idx - 1) * sizeof *e);
+    st->n_open--;
+}
+
+static const struct ctr_span_context *ctx_of(struct ctr_span *s)
+{
+    return s ? &s->ctx : NULL;
+}
+
+static struct ctr_span *start(ctl_state *st, const char *name, size_t nlen, struct ctr_span *parent,
+                              ctr_span_kind kind, const char *type)
+{
+    struct ctr_span *s = ctr_tracer_start_span(st->tracer, name, nlen, ctx_of(parent), kind, 0);
+    if (s)
+        set_cstr(s, "chaostoolkit.type", type);
+    return s;
+}
+
+/* ------------------------------------------------------------------------ */
+/* configure_control / cleanup_control.                                     */
+/* ------------------------------------------------------------------------ */
+
+/* A setting: the control argument `arg` wins over configuration key `conf`.
+ * Borrowed, or NULL when neither is given (or both are None). */
+static PyObject *setting(PyObject *kwargs, PyObject *configuration, const char *arg, const char *conf,
+                         const char **from)
+{
+    PyObject *v = kwargs ? dget(kwargs, arg) : NULL;
+    if (v && v != Py_None) {
+        *from = arg;
+        return v;
+    }
+    v = dget(configuration, conf);
+    if (v && v != Py_None) {
+        *from = conf;
+        return v;
+    }
+    return NULL;
+}
+
+/* Log one warning about an ill-typed or unknown setting value. */
+static void bad_setting(ctl_state *st, const char *key, PyObject *v, const char *expected)
+{
+    PyObject *r = PyObject_Repr(v);
+    const char *p = "?";
+    Py_ssize_t n = 1;
+    PyObject *b = r ? utf8_of(r, &p, &n) : NULL;
+    if (!r)
+        PyErr_Clear();
+    pylogf(st, CTR_LOG_WARNING, "%s=%.*s is not %s; tracing is off for this run", key,
+           (int)(n > 120 ? 120 : n), p, expected);
+    Py_XDECREF(b);
+    Py_XDECREF(r);
+}
+
+/* Build the exporter from the settings and the environment. Returns 0 with
+ * *out set (NULL means "no exporter": spans are made but not exported), or
+ * -1 when tracing must stay off (the reason was logged). */
+static int make_exporter(ctl_state *st, struct ctr_config *cfg, PyObject *kwargs, PyObject *configuration,
+                         struct ctr_exporter **out)
+{
+    const char *from = NULL;
+    *out = NULL;
+    char err[512] = "";
+    enum { X_OTLP_HTTP, X_OTLP_JSON, X_FILE, X_CONSOLE, X_NONE } kind;
+
+    PyObject *exp = setting(kwargs, configuration, "exporter", "tracing_opentelemetry_exporter", &from);
+    if (exp) {
+        if (!PyUnicode_Check(exp)) {
+            bad_setting(st, from, exp, "a string");
+            return -1;
+        }
+        const char *name = PyUnicode_AsUTF8(exp);
+        if (!name) {
+            PyErr_Clear();
+            bad_setting(st, from, exp, "a valid exporter name");
+            return -1;
+        }
+        if (!strcmp(name, "otlp-http") || !strcmp(name, "oltp-http") || !strcmp(name, "otlp"))
+            kind = X_OTLP_HTTP;
+        else if (!strcmp(name, "file"))
+            kind = X_FILE;
+        else if (!strcmp(name, "console"))
+            kind = X_CONSOLE;
+        else if (!strcmp(name, "oltp-grpc") || !strcmp(name, "otlp-grpc") || !strcmp(name, "jaeger-thrift") ||
+                 !strcmp(name, "jaeger-grpc")) {
+            pylogf(st, CTR_LOG_WARNING,
+                   "%s=%s is not supported by this version of chaostracing (use otlp-http, file or "
+                   "console); tracing is off for this run",
+                   from, name);
+            return -1;
+        } else {
+            bad_setting(st, from, exp, "one of otlp-http, oltp-http, file, console");
+            return -1;
+        }
+    } else {
+        switch (cfg->exporter) {
+        case CTR_EXPORTER_CONSOLE:
+            kind = X_CONSOLE;
+            break;
+        case CTR_EXPORTER_FILE:
+            kind = X_FILE;
+            break;
+        case CTR_EXPORTER_NONE:
+            kind = X_NONE;
+            break;
+        case CTR_EXPORTER_ZIPKIN:
+            pylog(st, CTR_LOG_WARNING,
+                  "OTEL_TRACES_EXPORTER=zipkin is not supported by this version of chaostracing; "
+                  "tracing is off for this run");
+            return -1;
+        default:
+            if (cfg->protocol == CTR_PROTOCOL_GRPC) {
+                pylog(st, CTR_LOG_WARNING,
+                      "OTEL_EXPORTER_OTLP_PROTOCOL=grpc is not supported by this version of "
+                      "chaostracing; tracing is off for this run");
+                return -1;
+            }
+            kind = cfg->protocol == CTR_PROTOCOL_HTTP_JSON ? X_OTLP_JSON : X_OTLP_HTTP;
+        }
+    }
+
+    if (kind == X_NONE)
+        return 0;
+    if (kind == X_CONSOLE) {
+        int rc = ctr_console_exporter_new(NULL, out);
+        if (rc) {
+            pylogf(st, CTR_LOG_WARNING, "console exporter: %s; tracing is off", ctr_strerror(rc));
+            return -1;
+        }
+        return 0;
+    }
+    if (kind == X_FILE) {
+        PyObject *p = setting(kwargs, configuration, "file_path", "tracing_opentelemetry_file_path", &from);
+        const char *path = DEFAULT_FILE_PATH;
+        PyObject *fs = NULL;
+        if (p) {
+            if (!PyUnicode_Check(p) && !PyBytes_Check(p)) {
+                bad_setting(st, from, p, "a file path");
+                return -1;
+            }
+            if (!PyUnicode_FSConverter(p, &fs)) {
+                PyErr_Clear();
+                bad_setting(st, from, p, "a file path");
+                return -1;
+            }
+            path = PyBytes_AS_STRING(fs);
+        }
+        int rc = ctr_file_exporter_new(path, out, err, sizeof err);
+        Py_XDECREF(fs);
+        if (rc) {
+            pylogf(st, CTR_LOG_WARNING, "cannot write traces to %s: %s; tracing is off for this run", path,
+                   err[0] ? err : ctr_strerror(rc));
+            return -1;
+        }
+        return 0;
+    }
+
+    /* OTLP over HTTP. */
+    char *url = NULL;
+    PyObject *ep = setting(kwargs, configuration, "collector_endpoint",
+                           "tracing_opentelemetry_collector_endpoint", &from);
+    if (ep) {
+        const char *e = PyUnicode_Check(ep) ? PyUnicode_AsUTF8(ep) : NULL;
+        if (!e)
+            PyErr_Clear();
+        url = e ? ctr_otlp_http_traces_url(e) : NULL;
+        if (!url) {
+            bad_setting(st, from, ep, "an http:// or https:// URL");
+            return -1;
+        }
+    } else {
+        url = strdup(cfg->otlp_endpoint ? cfg->otlp_endpoint : "http://localhost:4318/v1/traces");
+        if (!url)
+            return -1;
+    }
+
+    /* Headers: OTEL_EXPORTER_OTLP_[TRACES_]HEADERS, overridden per name by
+     * the configured mapping. */
+    PyObject *hd = setting(kwargs, configuration, "collector_headers", "tracing_opentelemetry_collector_headers",
+                           &from);
+    if (hd && !PyDict_Check(hd)) {
+        bad_setting(st, from, hd, "a mapping of header names to values");
+        free(url);
+        return -1;
+    }
+    size_t nh = cfg->n_otlp_headers + (hd ? (size_t)PyDict_Size(hd) : 0);
+    struct ctr_header *headers = calloc(nh ? nh : 1, sizeof *headers);
+    PyObject **keep = calloc(nh ? nh * 2 : 1, sizeof *keep);
+    size_t used = 0, nkeep = 0;
+    int rc = headers && keep ? 0 : -1;
+    if (!rc && hd) {
+        PyObject *k, *v;
+        Py_ssize_t pos = 0;
+        while (PyDict_Next(hd, &pos, &k, &v)) {
+            PyObject *vs = PyUnicode_Check(v) ? Py_NewRef(v)
+                           : (PyLong_Check(v) || PyFloat_Check(v)) && !PyBool_Check(v) ? PyObject_Str(v)
+                                                                                       : NULL;
+            const char *kp, *vp;
+            Py_ssize_t kn, vn;
+            PyObject *kb = PyUnicode_Check(k) ? utf8_of(k, &kp, &kn) : NULL;
+            PyObject *vb = vs ? utf8_of(vs, &vp, &vn) : NULL;
+            Py_XDECREF(vs);
+            if (!kb || !vb) {
+                Py_XDECREF(kb);
+                Py_XDECREF(vb);
+                PyErr_Clear();
+                bad_setting(st, from, hd, "a mapping of header names to string values");
+                rc = -1;
+                break;
+            }
+            keep[nkeep++] = kb;
+            keep[nkeep++] = vb;
+            headers[used].name = (char *)kp;
+            headers[used].value = (char *)vp;
+            used++;
+        }
+    }
+    if (!rc) {
+        for (size_t i = 0; i < cfg->n_otlp_headers; i++) {
+            bool overridden = false;
+            for (size_t j = 0; j < used && !overridden; j++)
+                overridden = strcasecmp(headers[j].name, cfg->otlp_headers[i].name) == 0;
+            if (!overridden)
+                headers[used++] = cfg->otlp_headers[i];
+        }
+        struct ctr_otlp_http_options opt = {
+            .url = url,
+            .headers = headers,
+            .n_headers = used,
+            .timeout_ms = cfg->otlp_timeout_ms,
+            .gzip = cfg->otlp_gzip,
+            .json = kind == X_OTLP_JSON,
+            .ca_file = cfg->otlp_certificate,
+            .client_cert = cfg->otlp_client_certificate,
+            .client_key = cfg->otlp_client_key,
+        };
+        int erc = ctr_otlp_http_exporter_new(&opt, out, err, sizeof err);
+        if (erc) {
+            pylogf(st, CTR_LOG_WARNING, "cannot export to %s: %s; tracing is off for this run", url,
+                   err[0] ? err : ctr_strerror(erc));
+            rc = -1;
+        }
+    }
+    for (size_t i = 0; i < nkeep; i++)
+        Py_DECREF(keep[i]);
+    free(keep);
+    free(headers);
+    free(url);
+    return rc;
+}
+
+/* End every span still open (an interrupted run), children first. */
+static void end_open_spans(ctl_state *st)
+{
+    while (st->n_open) {
+        struct open_entry *e = &st->open[st->n_open - 1];
+        PyObject *provider = e->context ? dget(e->context, "provider") : NULL;
+        restore_headers(e, provider);
+        ctr_span_set_status(e->span, CTR_STATUS_ERROR, "not completed", 13);
+        ctr_span_end(e->span, 0);
+        e->span = NULL;
+        drop_entry(st, e);
+    }
+    struct ctr_span **phases[] = {&st->method, &st->rollbacks, &st->experiment};
+    for (size_t i = 0; i < 3; i++) {
+        if (*phases[i]) {
+            ctr_span_set_status(*phases[i], CTR_STATUS_ERROR, "not completed", 13);
+            ctr_span_end(*phases[i], 0);
+            *phases[i] = NULL;
+        }
+    }
+}
+
+/* Stop tracing: end open spans, flush by the deadline with the GIL released,
+ * log the summary line and free the tracer. */
+static void shutdown_tracing(ctl_state *st, bool summary)
+{
+    struct ctr_tracer *t = st->tracer;
+    if (!t) {
+        drain_logs(st);
+        return;
+    }
+    end_open_spans(st);
+    st->tracer = NULL;
+    struct ctr_processor_stats ps;
+    Py_BEGIN_ALLOW_THREADS
+    ctr_tracer_shutdown(t, ctr_deadline_after_ms(CLEANUP_DEADLINE_MS));
+    ctr_tracer_stats(t, &ps);
+    ctr_tracer_free(t);
+    Py_END_ALLOW_THREADS
+    drain_logs(st);
+    if (summary)
+        pylogf(st, CTR_LOG_INFO, "%llu spans exported to %s (%llu dropped, %llu failed exports)",
+               (unsigned long long)ps.spans_exported, st->destination,
+               (unsigned long long)(ps.spans_dropped + ps.spans_failed),
+               (unsigned long long)ps.batches_failed);
+    free(st->tracestate);
+    free(st->baggage);
+    st->tracestate = st->baggage = NULL;
+    st->method_seen = false;
+}
+
+PyDoc_STRVAR(configure_control_doc,
+             "configure_control($module, /, configuration=None, secrets=None, settings=None, "
+             "experiment=None, **kwargs)\n--\n\n"
+             "Configure tracing for this run from the control arguments, the experiment's\n"
+             "configuration and the OTEL_* environment variables, in that order of precedence.");
+
+static PyObject *configure_control(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
+                                   PyObject *kwnames)
+{
+    ctl_state *st = get_state(module);
+    PyObject *configuration = NULL;
+    PyObject *kwargs = PyDict_New();
+    if (!kwargs)
+        return NULL;
+    if (nargs > 0)
+        configuration = args[0];
+    if (kwnames) {
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(kwnames); i++) {
+            PyObject *k = PyTuple_GET_ITEM(kwnames, i);
+            if (PyUnicode_CompareWithASCIIString(k, "configuration") == 0)
+                configuration = args[nargs + i];
+            else if (PyDict_SetItem(kwargs, k, args[nargs + i]) < 0) {
+                Py_DECREF(kwargs);
+                return NULL;
+            }
+        }
+    }
+    if (configuration && !PyDict_Check(configuration))
+        configuration = NULL;
+
+    st->configured++;
+    if (st->tracer) {
+        pylog(st, CTR_LOG_WARNING,
+              "the control is declared more than once (settings and experiment?); the first "
+              "declaration's configuration is used");
+        Py_DECREF(kwargs);
+        Py_RETURN_NONE;
+    }
+    ctr_log_set_sink(logq_push, NULL);
+
+    const char *from = NULL;
+    PyObject *prov = setting(kwargs, configuration, "provider", "tracing_provider", &from);
+    const char *provider = "noop";
+    if (prov) {
+        provider = PyUnicode_Check(prov) ? PyUnicode_AsUTF8(prov) : NULL;
+        if (!provider) {
+            PyErr_Clear();
+            bad_setting(st, from, prov, "a string (noop or opentelemetry)");
+            Py_DECREF(kwargs);
+            Py_RETURN_NONE;
+        }
+    }
+    if (strcasecmp(provider, "noop") == 0) {
+        pylog(st, CTR_LOG_DEBUG, "tracing_provider is noop: no spans are recorded");
+        Py_DECREF(kwargs);
+        Py_RETURN_NONE;
+    }
+    if (strcasecmp(provider, "jaeger") == 0) {
+        pylog(st, CTR_LOG_WARNING,
+              "tracing_provider=jaeger is not supported by this version of chaostracing (use "
+              "opentelemetry); tracing is off for this run");
+        Py_DECREF(kwargs);
+        Py_RETURN_NONE;
+    }
+    if (strcasecmp(provider, "opentelemetry") != 0) {
+        bad_setting(st, from, prov, "one of noop, opentelemetry");
+        Py_DECREF(kwargs);
+        Py_RETURN_NONE;
+    }
+
+    struct ctr_config cfg;
+    if (ctr_config_from_env(&cfg, NULL, NULL)) {
+        ctr_config_free(&cfg);
+        Py_DECREF(kwargs);
+        return PyErr_NoMemory();
+    }
+    if (cfg.warnings) {
+        char *save = NULL;
+        for (char *line = strtok_r(cfg.warnings, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+            pylog(st, CTR_LOG_WARNING, line);
+    }
+    struct ctr_exporter *exporter = NULL;
+    if (cfg.sdk_disabled) {
+        pylog(st, CTR_LOG_INFO, "OTEL_SDK_DISABLED is true: no spans are recorded");
+        ctr_config_free(&cfg);
+        Py_DECREF(kwargs);
+        Py_RETURN_NONE;
+    }
+    if (make_exporter(st, &cfg, kwargs, configuration, &exporter) < 0) {
+        ctr_config_free(&cfg);
+        Py_DECREF(kwargs);
+        drain_logs(st);
+        Py_RETURN_NONE;
+    }
+    snprintf(st->destination, sizeof st->destination, "%s", exporter ? exporter->destination : "nowhere");
+    struct ctr_tracer *t = NULL;
+    int rc = ctr_tracer_new(&cfg, exporter, true, &t);
+    ctr_config_free(&cfg);
+    Py_DECREF(kwargs);
+    if (rc) {
+        pylogf(st, CTR_LOG_WARNING, "cannot start tracing: %s", ctr_strerror(rc));
+        Py_RETURN_NONE;
+    }
+    st->tracer = t;
+    pylogf(st, CTR_LOG_DEBUG, "tracing to %s", st->destination);
+    drain_logs(st);
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(cleanup_doc, "cleanup_control($module, /)\n--\n\n"
+                          "Flush the spans (2 s at most) and log a summary line.");
+
+static PyObject *cleanup_control(PyObject *module, PyObject *unused)
+{
+    (void)unused;
+    ctl_state *st = get_state(module);
+    if (st->configured > 0)
+        st->configured--;
+    if (st->configured == 0)
+        shutdown_tracing(st, true);
+    Py_RETURN_NONE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Experiment, method and rollbacks.                                        */
+/* ------------------------------------------------------------------------ */
+
+#define BEFORE_SIG(name)                                                                           \
+    #name "($module, /, context, configuration=None, secrets=None, **kwargs)\n--\n\n"
+#define AFTER_SIG(name)                                                                            \
+    #name "($module, /, context, state, configuration=None, secrets=None, **kwargs)\n--\n\n"
+
+/* Read TRACEPARENT/TRACESTATE/BAGGAGE from the environment: the parent of the
+ * experiment span (a CI pipeline's trace), plus what HTTP activities carry. */
+static bool env_parent(ctl_state *st, struct ctr_span_context *parent)
+{
+    const char *tp = getenv("TRACEPARENT");
+    if (!tp || !*tp)
+        return false;
+    if (ctr_traceparent_parse(tp, strlen(tp), parent)) {
+        pylogf(st, CTR_LOG_WARNING, "TRACEPARENT=%.60s is not a valid W3C traceparent; ignored", tp);
+        return false;
+    }
+    const char *ts = getenv("TRACESTATE");
+    if (ts && *ts) {
+        if (strlen(ts) <= CTR_TRACESTATE_MAX && ctr_tracestate_validate(ts, strlen(ts)) >= 0) {
+            st->tracestate = strdup(ts);
+            if (st->tracestate) {
+                parent->trace_state.ptr = st->tracestate;
+                parent->trace_state.len = strlen(ts);
+            }
+        } else {
+            pylog(st, CTR_LOG_WARNING, "TRACESTATE is not a valid W3C tracestate; ignored");
+        }
+    }
+    return true;
+}
+
+PyDoc_STRVAR(before_experiment_control_doc, BEFORE_SIG(before_experiment_control) "Start the experiment span.");
+
+static PyObject *before_experiment_control(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
+                                           PyObject *kwnames)
+{
+    ctl_state *st = get_state(module);
+    drain_logs(st);
+    PyObject *ctx = context_arg(args, nargs, kwnames);
+    if (!st->tracer || st->experiment || !ctx || !PyDict_Check(ctx))
+        Py_RETURN_NONE;
+
+    struct ctr_span_context parent;
+    bool has_parent = env_parent(st, &parent);
+    const char *bg = getenv("BAGGAGE");
+    if (bg && *bg) {
+        if (ctr_baggage_validate(bg, strlen(bg)) >= 0)
+            st->baggage = strdup(bg);
+        else
+            pylog(st, CTR_LOG_WARNING, "BAGGAGE is not a valid W3C baggage value; ignored");
+    }
+
+    PyObject *title = dget(ctx, "title");
+    const char *p = "experiment";
+    Py_ssize_t n = 10;
+    PyObject *tb = utf8_of(title, &p, &n);
+    struct ctr_span *s = ctr_tracer_start_span(st->tracer, p, (size_t)n, has_parent ? &parent : NULL,
+                                               CTR_KIND_INTERNAL, 0);
+    Py_XDECREF(tb);
+    if (!s)
+        return PyErr_NoMemory();
+    set_cstr(s, "chaostoolkit.type", "experiment");
+    set_pystr(s, "chaostoolkit.experiment.title", title);
+    set_str_list(s, "chaostoolkit.experiment.tags", dget(ctx, "tags"));
+    PyObject *contrib = dget(ctx, "contributions");
+    if (contrib && PyDict_Check(contrib)) {
+        PyObject *k, *v;
+        Py_ssize_t pos = 0;
+        while (PyDict_Next(contrib, &pos, &k, &v)) {
+            const char *kp;
+            Py_ssize_t kn;
+            PyObject *kb = utf8_of(k, &kp, &kn);
+            if (!kb)
+                continue;
+            char key[256];
+            snprintf(key, sizeof key, "chaostoolkit.experiment.contributions.%.*s", (int)kn, kp);
+            if (PyUnicode_Check(v))
+                set_pystr(s, key, v);
+            else
+                set_json(st, s, key, v);
+            Py_DECREF(kb);
+        }
+    }
+    st->experiment = s;
+    st->experiment_thread = PyThread_get_thread_ident();
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(after_experiment_control_doc, AFTER_SIG(after_experiment_control) "End the experiment span.");
+
+static PyObject *after_experiment_control(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
+                                          PyObject *kwnames)
+{
+    ctl_state *st = get_state(module);
+    drain_logs(st);
+    struct ctr_span *s = st->experiment;
+    if (!s)
+        Py_RETURN_NONE;
+    /* Anything still open below the experiment ends now. */
+    while (st->n_open) {
+        struct open_entry *e = &st->open[st->n_open - 1];
+        restore_headers(e, e->context ? dget(e->context, "provider") : NULL);
+        ctr_span_set_status(e->span, CTR_STATUS_ERROR, "not completed", 13);
+        ctr_span_end(e->span, 0);
+        drop_entry(st, e);
+    }
+    PyObject *journal = state_arg(args, nargs, kwnames);
+    PyObject *status = dget(journal, "status");
+    PyObject *deviated = dget(journal, "deviated");
+    set_pystr(s, "chaostoolkit.experiment.status", status);
+    bool dev = deviated && PyObject_IsTrue(deviated) == 1;
+    PyErr_Clear();
+    ctr_span_set_bool(s, "chaostoolkit.experiment.deviated", dev);
+    const char *sv = status && PyUnicode_Check(status) ? PyUnicode_AsUTF8(status) : NULL;
+    PyErr_Clear();
+    if (sv && strcmp(sv, "completed") != 0) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "experiment %.100s", sv);
+        ctr_span_set_status(s, CTR_STATUS_ERROR, msg, strlen(msg));
+    } else if (dev) {
+        ctr_span_set_status(s, CTR_STATUS_ERROR, "experiment deviated", 19);
+    }
+    if (st->method) {
+        ctr_span_end(st->method, 0);
+        st->method = NULL;
+    }
+    if (st->rollbacks) {
+        ctr_span_end(st->rollbacks, 0);
+        st->rollbacks = NULL;
+    }
+    ctr_span_end(s, 0);
+    st->experiment = NULL;
+    Py_RETURN_NONE;
+}
+
+/* Start the method or rollbacks span. */
+static PyObject *before_phase(PyObject *module, struct ctr_span **slot, const char *name, const char *type)
+{
+    ctl_state *st = get_state(module);
+    drain_logs(st);
+    if (!st->tracer || *slot)
+        Py_RETURN_NONE;
+    *slot = start(st, name, strlen(name), st->experiment, CTR_KIND_INTERNAL, type);
+    if (!*slot)
+        return PyErr_NoMemory();
+    Py_RETURN_NONE;
+}
+
+static PyObject *after_phase(PyObject *module, struct ctr_span **slot)
+{
+    ctl_state *st = get_state(module);
+    drain_logs(st);
+    if (*slot) {
+        ctr_span_end(*slot, 0);
+        *slot = NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(before_method_control_doc, BEFORE_SIG(before_method_control) "Start the method span.");
+static PyObject *before_method_control(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
+                                       PyObject *kwnames)
+{
+    (void)args, (void)nargs, (void)kwnames;
+    ctl_state *st = get_state(module);
+    st->method_seen = true;
+    return before_phase(module, &st->method, "method", "method");
+}
+
+PyDoc_STRVAR(after_method_control_doc, AFTER_SIG(after_method_control) "End the method span.");
+static PyObject *after_method_control(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
+                                      PyObject *kwnames)
+{
+    (void)args, (void)nargs, (void)kwnames;
+    return after_phase(module, &get_state(module)->method);
+}
+
+PyDoc_STRVAR(before_rollback_control_doc, BEFORE_SIG(before_rollback_control) "Start the rollbacks span.");
+static PyObject *before_rollback_control(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
+                                         PyObject *kwnames)
+{
+    (void)args, (void)nargs, (void)kwnames;
+    ctl_state *st = get_state(module);
+    return before_phase(module, &st->rollbacks, "rollbacks", "rollback");
+}
+
+PyDoc_STRVAR(after_rollback_control_doc, AFTER_SIG(after_rollback_control) "End the rollbacks span.");
+static PyObject *after_rollback_control(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
+                                        PyObject *kwnames)
+{
+    (void)args, (void)nargs, (void)kwnames;
+    return after_phase(module, &get_state(module)->rollbacks);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Hypothesis.                                                              */
+/* ------------------------------------------------------------------------ */
+
+PyDoc_STRVAR(before_hypothesis_control_doc, BEFORE_SIG(before_hypothesis_control) "Start a hypothesis span.");
+
+static PyObject *before_hypothesis_control(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
+                                           PyObject *kwnames)
+{
+    ctl_state *st = get_state(module);
+    drain_logs(st);
+    PyObject *ctx = context_arg(args, nargs, kwnames);
+    unsigned long thread = PyThread_get_thread_ident();
+    if (!st->tracer || !ctx || find_entry(st, ENTRY_HYPOTHESIS, ctx, thread))
+        Py_RETURN_NONE;
+    const char *phase = thread != st->experiment_thread ? "continuous" : st->method_seen ? "after" : "before";
+    PyObject *title = dget(ctx, "title");
+    const char *p = "hypothesis";
+    Py_ssize_t n = 10;
+    PyObject *tb = utf8_of(title, &p, &n);
+    struct ctr_span *s = start(st, p, (size_t)n, st->experiment, CTR_KIND_INTERNAL, "hypothesis");
+    Py_XDECREF(tb);
+    if (!s)
+        return PyErr_NoMemory();
+    set_pystr(s, "chaostoolkit.hypothesis.title", title);
+    set_cstr(s, "chaostoolkit.hypothesis.phase", phase);
+    struct open_entry *e = add_entry(st);
+    if (!e) {
+        ctr_span_free(s);
+        return PyErr_NoMemory();
+    }
+    e->kind = ENTRY_HYPOTHESIS;
+    e->context = Py_NewRef(ctx);
+    e->thread = thread;
+    e->span = s;
+    Py_RETURN_NONE;
+}
+
+/* The run that made the hypothesis deviate: the first probe run whose
+ * tolerance was not met or that failed, else the last one. Borrowed. */
+static PyObject *deviating_run(PyObject *probes)
+{
+    if (!probes || !PyList_Check(probes) || PyList_GET_SIZE(probes) == 0)
+        return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(probes);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *run = PyList_GET_ITEM(probes, i);
+        PyObject *tm = dget(run, "tolerance_met");
+        PyObject *status = dget(run, "status");
+        if (tm == Py_False)
+            return run;
+        if (status && PyUnicode_Check(status) && PyUnicode_CompareWithASCIIString(status, "failed") == 0)
+            return run;
+    }
+    return PyList_GET_ITEM(probes, n - 1);
+}
+
+PyDoc_STRVAR(after_hypothesis_control_doc, AFTER_SIG(after_hypothesis_control) "End a hypothesis span.");
+
+static PyObject *after_hypothesis_control(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
+                                          PyObject *kwnames)
+{
+    ctl_state *st = get_state(module);
+    drain_logs(st);
+    PyObject *ctx = context_arg(args, nargs, kwnames);
+    struct open_entry *e = find_entry(st, ENTRY_HYPOTHESIS, ctx, PyThread_get_thread_ident());
+    if (!e)
+        Py_RETURN_NONE;
+    struct ctr_span *s = e->span;
+    PyObject *state = state_arg(args, nargs, kwnames);
+    PyObject *met = dget(state, "steady_state_met");
+    if (met == Py_True || met == Py_False)
+        ctr_span_set_bool(s, "chaostoolkit.hypothesis.met", met == Py_True);
+    if (met == Py_False) {
+        ctr_span_set_status(s, CTR_STATUS_ERROR, "steady-state hypothesis deviated", 32);
+        PyObject *run = deviating_run(dget(state, "probes"));
+        PyObject *activity = dget(run, "activity");
+        struct ctr_span *tmp = ctr_tracer_start_span(st->tracer, "x", 1, NULL, CTR_KIND_INTERNAL, 0);
+        /* Collect the event's attributes on a scratch span, then copy them. */
+        if (tmp && tmp->recording) {
+            set_pystr(tmp, "chaostoolkit.probe.name", dget(activity, "name"));
+            set_json(st, tmp, "chaostoolkit.probe.tolerance", dget(activity, "tolerance"));
+            set_json(st, tmp, "chaostoolkit.probe.output", run ? dget(run, "output") : NULL);
+            PyObject *status = dget(run, "status");
+            set_pystr(tmp, "chaostoolkit.probe.status", status);
+            ctr_span_add_event(s, "chaostoolkit.hypothesis.deviated", 32, 0, tmp->attrs.items, tmp->attrs.len);
+        } else {
+            ctr_span_add_event(s, "chaostoolkit.hypothesis.deviated", 32, 0, NULL, 0);
+        }
+        ctr_span_free(tmp);
+    }
+    ctr_span_end(s, 0);
+    e->span = NULL;
+    drop_entry(st, e);
+    Py_RETURN_NONE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Activities.                                                              */
+/* ------------------------------------------------------------------------ */
+
+/* Add traceparent (and tracestate/baggage) to an http provider's headers,
+ * remembering what was there to put it back afterwards. */
+static void inject_headers(ctl_state *st, struct open_entry *e, PyObject *provider, struct ctr_span *s)
+{
+    PyObject *headers = dget(provider, "headers");
+    if (headers && !PyDict_Check(headers))
+        return; /* not ours to touch */
+    if (!headers) {
+        headers = PyDict_New();
+        if (!headers || PyDict_SetItemString(provider, "headers", headers) < 0) {
+            Py_XDECREF(headers);
+            PyErr_Clear();
+            return;
+        }
+        e->created_headers = true;
+        e->headers = headers; /* the new reference */
+    } else {
+        e->headers = Py_NewRef(headers);
+    }
+    char tp[CTR_TRACEPARENT_LEN + 1];
+    ctr_traceparent_format(&s->ctx, tp);
+    const char *values[3] = {tp, s->ctx.trace_state.len ? s->ctx.trace_state.ptr : NULL, st->baggage};
+    for (int i = 0; i < 3; i++) {
+        if (!values[i])
+            continue;
+        PyObject *old = PyDict_GetItemString(headers, inject_names[i]);
+        PyObject *v = PyUnicode_FromString(values[i]);
+        if (!v || PyDict_SetItemString(headers, inject_names[i], v) < 0) {
+            Py_XDECREF(v);
+            PyErr_Clear();
+            continue;
+        }
+        Py_DECREF(v);
+        e->saved[i] = Py_XNewRef(old);
+        e->injected[i] = true;
+    }
+}
+
+PyDoc_STRVAR(before_activity_control_doc, BEFORE_SIG(before_activity_control) "Start an activity span.");
+
+static PyObject *before_activity_control(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
+                                         PyObject *kwnames)
+{
+    ctl_state *st = get_state(module);
+    drain_logs(st);
+    PyObject *ctx = context_arg(args, nargs, kwnames);
+    unsigned long thread = PyThread_get_thread_ident();
+    if (!st->tracer || !ctx || !PyDict_Check(ctx) || find_entry(st, ENTRY_ACTIVITY, ctx, thread))
+        Py_RETURN_NONE;
+
+    struct ctr_span *parent = hypothesis_in_thread(st, thread);
+    if (!parent)
+        parent = st->rollbacks ? st->rollbacks : st->method ? st->method : st->experiment;
+
+    PyObject *name = dget(ctx, "name");
+    PyObject *provider = dget(ctx, "provider");
+    PyObject *ptype = dget(provider, "type");
+    bool http = ptype && PyUnicode_Check(ptype) && PyUnicode_CompareWithASCIIString(ptype, "http") == 0;
+    const char *p = "activity";
+    Py_ssize_t n = 8;
+    PyObject *nb = utf8_of(name, &p, &n);
+    struct ctr_span *s = start(st, p, (size_t)n, parent, http ? CTR_KIND_CLIENT : CTR_KIND_INTERNAL,
+                               "activity");
+    Py_XDECREF(nb);
+    if (!s)
+        return PyErr_NoMemory();
+    set_pystr(s, "chaostoolkit.activity.name", name);
+    set_pystr(s, "chaostoolkit.activity.type", dget(ctx, "type"));
+    set_pystr(s, "chaostoolkit.activity.provider.type", ptype);
+    PyObject *bg = dget(ctx, "background");
+    ctr_span_set_bool(s, "chaostoolkit.activity.background", bg && PyObject_IsTrue(bg) == 1);
+    PyErr_Clear();
+    if (http) {
+        PyObject *method = dget(provider, "method");
+        PyObject *upper = method && PyUnicode_Check(method) ? PyObject_CallMethod(method, "upper", NULL) : NULL;
+        PyErr_Clear();
+        if (upper)
+            set_pystr(s, "http.request.method", upper);
+        else
+            set_cstr(s, "http.request.method", "GET");
+        Py_XDECREF(upper);
+        set_pystr(s, "url.full", dget(provider, "url"));
+    } else if (ptype && PyUnicode_Check(ptype)) {
+        set_pystr(s, "chaostoolkit.activity.provider.module", dget(provider, "module"));
+        set_pystr(s, "chaostoolkit.activity.provider.func", dget(provider, "func"));
+        set_pystr(s, "chaostoolkit.activity.provider.path", dget(provider, "path"));
+    }
+
+    struct open_entry *e = add_entry(st);
+    if (!e) {
+        ctr_span_free(s);
+        return PyErr_NoMemory();
+    }
+    e->kind = ENTRY_ACTIVITY;
+    e->context = Py_NewRef(ctx);
+    e->thread = thread;
+    e->span = s;
+    if (http && PyDict_Check(provider))
+        inject_headers(st, e, provider, s);
+    Py_RETURN_NONE;
+}
+
+/* Record a failed run: ERROR status and an "exception" event. */
+static void record_failure(struct ctr_span *s, PyObject *run)
+{
+    PyObject *exc = dget(run, "exception");
+    PyObject *joined = NULL;
+    if (exc && PyList_Check(exc)) {
+        PyObject *empty = PyUnicode_FromString("");
+        joined = empty ? PyUnicode_Join(empty, exc) : NULL;
+        Py_XDECREF(empty);
+        PyErr_Clear();
+    } else if (exc && PyUnicode_Check(exc)) {
+        joined = Py_NewRef(exc);
+    }
+    const char *trace = "", *last = "activity failed";
+    Py_ssize_t tn = 0;
+    PyObject *tb = utf8_of(joined, &trace, &tn);
+    /* The exception's last line: "module.Type: message". */
+    char line[1024] = "activity failed";
+    if (tb && tn) {
+        Py_ssize_t end = tn;
+        while (end > 0 && (trace[end - 1] == '\n' || trace[end - 1] == ' '))
+            end--;
+        Py_ssize_t begin = end;
+        while (begin > 0 && trace[begin - 1] != '\n')
+            begin--;
+        snprintf(line, sizeof line, "%.*s", (int)(end - begin), trace + begin);
+    }
+    last = line;
+    const char *colon = strstr(last, ": ");
+    char type[256] = "ActivityFailed";
+    const char *message = last;
+    if (colon && (size_t)(colon - last) < sizeof type) {
+        snprintf(type, sizeof type, "%.*s", (int)(colon - last), last);
+        message = colon + 2;
+    }
+    ctr_span_set_status(s, CTR_STATUS_ERROR, message, strlen(message));
+    struct ctr_attr attrs[3] = {
+        {{"exception.type", 14}, {.type = CTR_VALUE_STRING, .u.s = {type, strlen(type)}}},
+        {{"exception.message", 17}, {.type = CTR_VALUE_STRING, .u.s = {message, strlen(message)}}},
+        {{"exception.stacktrace", 20}, {.type = CTR_VALUE_STRING, .u.s = {trace, (size_t)tn}}},
+    };
+    ctr_span_add_event(s, "exception", 9, 0, attrs, tn ? 3 : 2);
+    Py_XDECREF(tb);
+    Py_XDECREF(joined);
+}
+
+PyDoc_STRVAR(after_activity_control_doc, AFTER_SIG(after_activity_control) "End an activity span.");
+
+static PyObject *after_activity_control(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
+                                        PyObject *kwnames)
+{
+    ctl_state *st = get_state(module);
+    drain_logs(st);
+    PyObject *ctx = context_arg(args, nargs, kwnames);
+    struct open_entry *e = find_entry(st, ENTRY_ACTIVITY, ctx, PyThread_get_thread_ident());
+    if (!e)
+        Py_RETURN_NONE;
+    struct ctr_span *s = e->span;
+    PyObject *provider = dget(ctx, "provider");
+    restore_headers(e, provider);
+    PyObject *run = state_arg(args, nargs, kwnames);
+    PyObject *status = dget(run, "status");
+    set_pystr(s, "chaostoolkit.activity.status", status);
+    PyObject *output = dget(run, "output");
+    if (output)
+        set_json(st, s, "chaostoolkit.activity.output", output);
+    if (s->kind == CTR_KIND_CLIENT) {
+        PyObject *code = dget(output, "status");
+        if (code && PyLong_Check(code) && !PyBool_Check(code)) {
+            long long c = PyLong_AsLongLong(code);
+            PyErr_Clear();
+            ctr_span_set_int(s, "http.response.status_code", c);
+            if (c >= 400 && c <= 599) {
+                char msg[32];
+                snprintf(msg, sizeof msg, "HTTP %lld", c);
+                ctr_span_set_status(s, CTR_STATUS_ERROR, msg, strlen(msg));
+            }
+        }
+    }
+    if (status && PyUnicode_Check(status) && PyUnicode_CompareWithASCIIString(status, "failed") == 0)
+        record_failure(s, run);
+    ctr_span_end(s, 0);
+    e->span = NULL;
+    drop_entry(st, e);
+    Py_RETURN_NONE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Module definition.                                                       */
+/* ------------------------------------------------------------------------ */
+
+#define HOOK(name) {#name, (PyCFunction)(void (*)(void))name, METH_FASTCALL | METH_KEYWORDS, name##_doc}
+
+static PyMethodDef control_methods[] = {
+    HOOK(configure_control),
+    {"cleanup_control", cleanup_control, METH_NOARGS, cleanup_doc},
+    HOOK(before_experiment_control),
+    HOOK(after_experiment_control),
+    HOOK(before_hypothesis_control),
+    HOOK(after_hypothesis_control),
+    HOOK(before_method_control),
+    HOOK(after_method_control),
+    HOOK(before_rollback_control),
+    HOOK(after_rollback_control),
+    HOOK(before_activity_control),
+    HOOK(after_activity_control),
+    {NULL, NULL, 0, NULL},
+};
+
+static int control_exec(PyObject *module)
+{
+    static int atfork_done;
+    if (!atfork_done) {
+        pthread_atfork(logq_prepare, logq_release, logq_child);
+        atfork_done = 1;
+    }
+    ctl_state *st = get_state(module);
+    memset(st, 0, sizeof *st);
+    if (PyModule_AddStringConstant(module, "__version__", CTR_VERSION) < 0)
+        return -1;
+    return 0;
+}
+
+static int control_traverse(PyObject *module, visitproc visit, void *arg)
+{
+    ctl_state *st = get_state(module);
+    if (!st)
+        return 0;
+    Py_VISIT(st->logger);
+    Py_VISIT(st->json_dumps);
+    for (size_t i = 0; i < st->n_open; i++) {
+        Py_VISIT(st->open[i].context);
+        Py_VISIT(st->open[i].headers);
+    }
+    return 0;
+}
+
+static int control_clear(PyObject *module)
+{
+    ctl_state *st = get_state(module);
+    if (!st)
+        return 0;
+    Py_CLEAR(st->logger);
+    Py_CLEAR(st->json_dumps);
+    return 0;
+}
+
+static void control_free(void *module)
+{
+    ctl_state *st = get_state((PyObject *)module);
+    if (!st)
+        return;
+    if (st->tracer) {
+        ctr_tracer_free(st->tracer); /* zero deadline: never waits at exit */
+        st->tracer = NULL;
+    }
+    while (st->n_open)
+        drop_entry(st, &st->open[st->n_open - 1]);
+    free(st->open);
+    free(st->tracestate);
+    free(st->baggage);
+    control_clear((PyObject *)module);
+}
+
+static PyModuleDef_Slot control_slots[] = {
+    {Py_mod_exec, control_exec},
+    {0, NULL},
+};
+
+static struct PyModuleDef control_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "chaostracing.control",
+    .m_doc = "The chaostracing control for the Chaos Toolkit: one span per experiment, phase and "
+             "activity, exported by the chaostracing C library.",
+    .m_size = sizeof(ctl_state),
+    .m_methods = control_methods,
+    .m_slots = control_slots,
+    .m_traverse = control_traverse,
+    .m_clear = control_clear,
+    .m_free = control_free,
+};
+
+PyMODINIT_FUNC PyInit_control(void)
+{
+    return PyModuleDef_Init(&control_module);
+}

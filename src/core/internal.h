@@ -1,0 +1,18 @@
+/* Internal helpers shared by the files of src/core. */
+#ifndef CTR_CORE_INTERNAL_H
+#define CTR_CORE_INTERNAL_H
+
+#include <chaostracing/span.h>
+
+/* A zeroed span living in the first block of its own arena; NULL on OOM. */
+struct ctr_span *ctr__span_alloc(void);
+/* Set the initial name (sanitised UTF-8). */
+int ctr__span_init_name(struct ctr_span *s, const char *name, size_t nlen);
+/*
+ * Walk at most `max_chars` UTF-8 characters of s[0..len); returns the byte
+ * length walked and sets *valid to false if an invalid byte was met (each
+ * invalid byte counts as one character).
+ */
+size_t ctr__utf8_valid_prefix(const char *s, size_t len, uint32_t max_chars, bool *valid);
+
+#endif

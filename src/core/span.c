@@ -1,0 +1,500 @@
+/*
+ * The span model: arena, attribute lists with limits, span setters, end and
+ * free. A span lives in the first block of its own arena, so a typical span
+ * costs one allocation and one free.
+ */
+#include <chaostracing/span.h>
+#include <chaostracing/tracer.h>
+
+#include <stdalign.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/internal.h"
+
+struct ctr_arena_block {
+    struct ctr_arena_block *next;
+    size_t cap;
+    alignas(max_align_t) unsigned char data[];
+};
+
+#define ARENA_FIRST_BLOCK 2048
+#define ARENA_ALIGN 8
+
+void *ctr_arena_alloc(struct ctr_arena *a, size_t n)
+{
+    n = (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+    if (n == 0)
+        n = ARENA_ALIGN;
+    if (!a->head || a->cap - a->used < n) {
+        size_t cap = a->head ? a->cap * 2 : ARENA_FIRST_BLOCK;
+        if (cap < n)
+            cap = n;
+        if (cap > SIZE_MAX - sizeof(struct ctr_arena_block))
+            return NULL;
+        struct ctr_arena_block *b = malloc(sizeof *b + cap);
+        if (!b)
+            return NULL;
+        b->next = a->head;
+        b->cap = cap;
+        a->head = b;
+        a->used = 0;
+        a->cap = cap;
+    }
+    void *p = a->head->data + a->used;
+    a->used += n;
+    return p;
+}
+
+char *ctr_arena_strndup(struct ctr_arena *a, const char *s, size_t len)
+{
+    if (len == SIZE_MAX)
+        return NULL;
+    char *p = ctr_arena_alloc(a, len + 1);
+    if (!p)
+        return NULL;
+    if (len)
+        memcpy(p, s, len);
+    p[len] = '\0';
+    return p;
+}
+
+void ctr_arena_free(struct ctr_arena *a)
+{
+    struct ctr_arena_block *b = a->head;
+    while (b) {
+        struct ctr_arena_block *next = b->next;
+        free(b);
+        b = next;
+    }
+    a->head = NULL;
+    a->used = a->cap = 0;
+}
+
+/* True when `p` points into one of the arena's blocks. */
+static bool arena_owns(const struct ctr_arena *a, const void *p)
+{
+    for (const struct ctr_arena_block *b = a->head; b; b = b->next) {
+        const unsigned char *c = p;
+        if (c >= b->data && c < b->data + b->cap)
+            return true;
+    }
+    return false;
+}
+
+void ctr_limits_default(struct ctr_limits *l)
+{
+    l->attr_count = 128;
+    l->attr_value_len = UINT32_MAX;
+    l->event_count = 128;
+    l->link_count = 128;
+    l->event_attr_count = 128;
+    l->link_attr_count = 128;
+}
+
+bool ctr_span_context_is_valid(const struct ctr_span_context *ctx)
+{
+    uint8_t t = 0, s = 0;
+    for (int i = 0; i < CTR_TRACE_ID_LEN; i++)
+        t |= ctx->trace_id[i];
+    for (int i = 0; i < CTR_SPAN_ID_LEN; i++)
+        s |= ctx->span_id[i];
+    return t && s;
+}
+
+/* Length of the valid UTF-8 sequence at s[0..n), or 0 when invalid. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    if (c < 0x80)
+        return 1;
+    size_t len;
+    uint32_t min, cp;
+    if ((c & 0xE0) == 0xC0) {
+        len = 2, min = 0x80, cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+        len = 3, min = 0x800, cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+        len = 4, min = 0x10000, cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return len;
+}
+
+size_t ctr__utf8_valid_prefix(const char *s, size_t len, uint32_t max_chars, bool *valid)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0;
+    uint32_t chars = 0;
+    *valid = true;
+    while (i < len && chars < max_chars) {
+        size_t k = utf8_seq(u + i, len - i);
+        if (!k) {
+            *valid = false;
+            k = 1;
+        }
+        i += k;
+        chars++;
+    }
+    return i;
+}
+
+/*
+ * Copy a string into the arena, truncated to `max_chars` characters, with
+ * invalid UTF-8 bytes replaced by U+FFFD. Returns 0 or CTR_ENOMEM.
+ */
+static int copy_text(struct ctr_arena *a, const char *s, size_t len, uint32_t max_chars,
+                     struct ctr_str *out)
+{
+    bool valid;
+    size_t keep = ctr__utf8_valid_prefix(s, len, max_chars, &valid);
+    if (valid) {
+        char *p = ctr_arena_strndup(a, s, keep);
+        if (!p)
+            return CTR_ENOMEM;
+        out->ptr = p;
+        out->len = keep;
+        return 0;
+    }
+    /* Worst case every byte becomes three. */
+    char *p = ctr_arena_alloc(a, keep * 3 + 1);
+    if (!p)
+        return CTR_ENOMEM;
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0, o = 0;
+    while (i < keep) {
+        size_t k = utf8_seq(u + i, keep - i);
+        if (k) {
+            memcpy(p + o, s + i, k);
+            o += k;
+            i += k;
+        } else {
+            memcpy(p + o, "\xEF\xBF\xBD", 3);
+            o += 3;
+            i++;
+        }
+    }
+    p[o] = '\0';
+    out->ptr = p;
+    out->len = o;
+    return 0;
+}
+
+/* Deep-copy a primitive value (not an array). */
+static int copy_scalar(struct ctr_arena *a, const struct ctr_value *in, struct ctr_value *out,
+                       uint32_t max_len)
+{
+    out->type = in->type;
+    switch (in->type) {
+    case CTR_VALUE_STRING:
+        return copy_text(a, in->u.s.ptr ? in->u.s.ptr : "", in->u.s.ptr ? in->u.s.len : 0, max_len,
+                         &out->u.s);
+    case CTR_VALUE_BYTES: {
+        char *p = ctr_arena_strndup(a, in->u.s.ptr ? in->u.s.ptr : "", in->u.s.ptr ? in->u.s.len : 0);
+        if (!p)
+            return CTR_ENOMEM;
+        out->u.s.ptr = p;
+        out->u.s.len = in->u.s.ptr ? in->u.s.len : 0;
+        return 0;
+    }
+    case CTR_VALUE_BOOL:
+        out->u.b = in->u.b;
+        return 0;
+    case CTR_VALUE_INT:
+        out->u.i = in->u.i;
+        return 0;
+    case CTR_VALUE_DOUBLE:
+        out->u.d = in->u.d;
+        return 0;
+    default:
+        return CTR_EINVAL;
+    }
+}
+
+static int copy_value(struct ctr_arena *a, const struct ctr_value *in, struct ctr_value *out,
+                      uint32_t max_len)
+{
+    if (in->type != CTR_VALUE_ARRAY)
+        return copy_scalar(a, in, out, max_len);
+    size_t n = in->u.array.len;
+    if (n > SIZE_MAX / sizeof(struct ctr_value))
+        return CTR_ENOMEM;
+    struct ctr_value *items = n ? ctr_arena_alloc(a, n * sizeof *items) : NULL;
+    if (n && !items)
+        return CTR_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        const struct ctr_value *it = &in->u.array.items[i];
+        if (it->type == CTR_VALUE_ARRAY || it->type == CTR_VALUE_EMPTY)
+            return CTR_EINVAL;
+        int rc = copy_scalar(a, it, &items[i], max_len);
+        if (rc)
+            return rc;
+    }
+    out->type = CTR_VALUE_ARRAY;
+    out->u.array.items = items;
+    out->u.array.len = n;
+    return 0;
+}
+
+const struct ctr_attr *ctr_attr_list_get(const struct ctr_attr_list *list, const char *key, size_t klen)
+{
+    for (uint32_t i = 0; i < list->len; i++) {
+        const struct ctr_attr *at = &list->items[i];
+        if (at->key.len == klen && memcmp(at->key.ptr, key, klen) == 0)
+            return at;
+    }
+    return NULL;
+}
+
+int ctr_attr_list_set(struct ctr_attr_list *list, struct ctr_arena *arena, const struct ctr_attr *attr,
+                      uint32_t max_count, uint32_t max_value_len)
+{
+    if (!attr->key.ptr || attr->key.len == 0 || attr->value.type == CTR_VALUE_EMPTY ||
+        attr->value.type > CTR_VALUE_ARRAY) {
+        list->dropped++;
+        return CTR_EINVAL;
+    }
+    struct ctr_attr *slot = (struct ctr_attr *)ctr_attr_list_get(list, attr->key.ptr, attr->key.len);
+    if (!slot) {
+        if (list->len >= max_count) {
+            list->dropped++;
+            return 0;
+        }
+        if (list->len == list->cap) {
+            uint32_t cap = list->cap ? list->cap * 2 : 8;
+            struct ctr_attr *items = ctr_arena_alloc(arena, (size_t)cap * sizeof *items);
+            if (!items)
+                return CTR_ENOMEM;
+            if (list->len)
+                memcpy(items, list->items, (size_t)list->len * sizeof *items);
+            list->items = items;
+            list->cap = cap;
+        }
+        struct ctr_attr tmp;
+        int rc = copy_text(arena, attr->key.ptr, attr->key.len, UINT32_MAX, &tmp.key);
+        if (rc)
+            return rc;
+        rc = copy_value(arena, &attr->value, &tmp.value, max_value_len);
+        if (rc) {
+            list->dropped++;
+            return rc;
+        }
+        list->items[list->len++] = tmp;
+        return 0;
+    }
+    struct ctr_value v;
+    int rc = copy_value(arena, &attr->value, &v, max_value_len);
+    if (rc)
+        return rc;
+    slot->value = v;
+    return 0;
+}
+
+/* The limits that apply to a span: its tracer's, else the defaults. */
+static const struct ctr_limits *span_limits(const struct ctr_span *s)
+{
+    static const struct ctr_limits defaults = {128, UINT32_MAX, 128, 128, 128, 128};
+    return s->tracer ? &s->tracer->limits : &defaults;
+}
+
+static bool writable(const struct ctr_span *s)
+{
+    return s && s->recording && !s->ended;
+}
+
+uint32_t ctr_span_otlp_flags(const struct ctr_span *s)
+{
+    uint32_t f = s->ctx.trace_flags | CTR_SPAN_FLAG_HAS_IS_REMOTE;
+    if (s->has_parent && s->parent_is_remote)
+        f |= CTR_SPAN_FLAG_IS_REMOTE;
+    return f;
+}
+
+int ctr_span_set_attr(struct ctr_span *s, const struct ctr_attr *attr)
+{
+    if (!writable(s))
+        return 0;
+    const struct ctr_limits *l = span_limits(s);
+    return ctr_attr_list_set(&s->attrs, &s->arena, attr, l->attr_count, l->attr_value_len);
+}
+
+int ctr_span_set_str(struct ctr_span *s, const char *key, const char *val, size_t vlen)
+{
+    struct ctr_attr a = {{key, strlen(key)}, {.type = CTR_VALUE_STRING, .u.s = {val, vlen}}};
+    return ctr_span_set_attr(s, &a);
+}
+
+int ctr_span_set_int(struct ctr_span *s, const char *key, int64_t v)
+{
+    struct ctr_attr a = {{key, strlen(key)}, {.type = CTR_VALUE_INT, .u.i = v}};
+    return ctr_span_set_attr(s, &a);
+}
+
+int ctr_span_set_bool(struct ctr_span *s, const char *key, bool v)
+{
+    struct ctr_attr a = {{key, strlen(key)}, {.type = CTR_VALUE_BOOL, .u.b = v}};
+    return ctr_span_set_attr(s, &a);
+}
+
+int ctr_span_set_double(struct ctr_span *s, const char *key, double v)
+{
+    struct ctr_attr a = {{key, strlen(key)}, {.type = CTR_VALUE_DOUBLE, .u.d = v}};
+    return ctr_span_set_attr(s, &a);
+}
+
+/* Grow an arena-held array of `size`-byte elements to hold one more. */
+static void *grow(struct ctr_arena *a, void *items, uint32_t len, uint32_t *cap, size_t size)
+{
+    if (len < *cap)
+        return items;
+    uint32_t ncap = *cap ? *cap * 2 : 4;
+    void *n = ctr_arena_alloc(a, (size_t)ncap * size);
+    if (!n)
+        return NULL;
+    if (len)
+        memcpy(n, items, (size_t)len * size);
+    *cap = ncap;
+    return n;
+}
+
+/* Copy `n` attributes into a fresh list under the given limits. */
+static int copy_attrs(struct ctr_arena *a, struct ctr_attr_list *list, const struct ctr_attr *attrs,
+                      size_t n, uint32_t max_count, uint32_t max_len)
+{
+    for (size_t i = 0; i < n; i++) {
+        int rc = ctr_attr_list_set(list, a, &attrs[i], max_count, max_len);
+        if (rc == CTR_ENOMEM)
+            return rc;
+    }
+    return 0;
+}
+
+int ctr_span_add_event(struct ctr_span *s, const char *name, size_t nlen, uint64_t time_ns,
+                       const struct ctr_attr *attrs, size_t n_attrs)
+{
+    if (!writable(s))
+        return 0;
+    const struct ctr_limits *l = span_limits(s);
+    if (s->events_len >= l->event_count) {
+        s->events_dropped++;
+        return 0;
+    }
+    struct ctr_event *ev = grow(&s->arena, s->events, s->events_len, &s->events_cap, sizeof *ev);
+    if (!ev)
+        return CTR_ENOMEM;
+    s->events = ev;
+    struct ctr_event e = {0};
+    e.time_ns = time_ns ? time_ns : ctr_now_ns();
+    int rc = copy_text(&s->arena, name ? name : "", name ? nlen : 0, UINT32_MAX, &e.name);
+    if (!rc)
+        rc = copy_attrs(&s->arena, &e.attrs, attrs, n_attrs, l->event_attr_count, l->attr_value_len);
+    if (rc)
+        return rc;
+    s->events[s->events_len++] = e;
+    return 0;
+}
+
+int ctr_span_add_link(struct ctr_span *s, const struct ctr_span_context *ctx, const struct ctr_attr *attrs,
+                      size_t n_attrs)
+{
+    if (!writable(s))
+        return 0;
+    if (!ctx || !ctr_span_context_is_valid(ctx))
+        return CTR_EINVAL;
+    const struct ctr_limits *l = span_limits(s);
+    if (s->links_len >= l->link_count) {
+        s->links_dropped++;
+        return 0;
+    }
+    struct ctr_link *lk = grow(&s->arena, s->links, s->links_len, &s->links_cap, sizeof *lk);
+    if (!lk)
+        return CTR_ENOMEM;
+    s->links = lk;
+    struct ctr_link k = {0};
+    k.ctx = *ctx;
+    k.ctx.trace_state.ptr = NULL;
+    k.ctx.trace_state.len = 0;
+    int rc = 0;
+    if (ctx->trace_state.ptr && ctx->trace_state.len)
+        rc = copy_text(&s->arena, ctx->trace_state.ptr, ctx->trace_state.len, UINT32_MAX,
+                       &k.ctx.trace_state);
+    if (!rc)
+        rc = copy_attrs(&s->arena, &k.attrs, attrs, n_attrs, l->link_attr_count, l->attr_value_len);
+    if (rc)
+        return rc;
+    s->links[s->links_len++] = k;
+    return 0;
+}
+
+int ctr_span_set_status(struct ctr_span *s, ctr_status_code code, const char *msg, size_t mlen)
+{
+    if (!writable(s) || code == CTR_STATUS_UNSET || s->status == CTR_STATUS_OK)
+        return 0;
+    if (code != CTR_STATUS_OK && code != CTR_STATUS_ERROR)
+        return CTR_EINVAL;
+    s->status = code;
+    s->status_message.ptr = NULL;
+    s->status_message.len = 0;
+    if (code == CTR_STATUS_ERROR && msg && mlen)
+        return copy_text(&s->arena, msg, mlen, span_limits(s)->attr_value_len, &s->status_message);
+    return 0;
+}
+
+int ctr_span_update_name(struct ctr_span *s, const char *name, size_t nlen)
+{
+    if (!writable(s))
+        return 0;
+    return copy_text(&s->arena, name ? name : "", name ? nlen : 0, UINT32_MAX, &s->name);
+}
+
+int ctr__span_init_name(struct ctr_span *s, const char *name, size_t nlen)
+{
+    return copy_text(&s->arena, name ? name : "", name ? nlen : 0, UINT32_MAX, &s->name);
+}
+
+void ctr_span_end(struct ctr_span *s, uint64_t end_ns)
+{
+    if (!s || s->ended)
+        return;
+    s->end_ns = end_ns ? end_ns : ctr_now_ns();
+    if (s->end_ns < s->start_ns)
+        s->end_ns = s->start_ns;
+    s->ended = true;
+    struct ctr_tracer *t = s->tracer;
+    if (s->recording && t && t->processor)
+        t->processor->ops->on_end(t->processor, s);
+    else
+        ctr_span_free(s);
+}
+
+void ctr_span_free(struct ctr_span *s)
+{
+    if (!s)
+        return;
+    struct ctr_arena a = s->arena;
+    bool inside = arena_owns(&a, s);
+    ctr_arena_free(&a);
+    if (!inside)
+        free(s);
+}
+
+struct ctr_span *ctr__span_alloc(void)
+{
+    struct ctr_arena a = {0};
+    struct ctr_span *s = ctr_arena_alloc(&a, sizeof *s);
+    if (!s)
+        return NULL;
+    memset(s, 0, sizeof *s);
+    s->arena = a;
+    return s;
+}
