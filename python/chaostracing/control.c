@@ -114,6 +114,7 @@ typedef struct {
 
     PyObject *logger;     /* logging.getLogger("chaostoolkit"), lazily */
     PyObject *json_dumps; /* json.dumps, lazily */
+    PyObject *substitute; /* chaoslib.substitute, lazily */
 } ctl_state;
 
 static ctl_state *get_state(PyObject *module)
@@ -293,6 +294,68 @@ static void set_json(ctl_state *st, struct ctr_span *sp, const char *key, PyObje
         Py_DECREF(b);
     }
     Py_DECREF(text);
+}
+
+/* A provider value with its ${...} templates filled in as chaoslib will do
+ * for the call itself (new reference; the value itself when there is nothing
+ * to substitute or chaoslib cannot). */
+static PyObject *substituted(ctl_state *st, PyObject *v, PyObject *configuration)
+{
+    if (!v || !PyUnicode_Check(v))
+        return Py_XNewRef(v);
+    const char *u = PyUnicode_AsUTF8(v);
+    if (!u || !strstr(u, "${")) {
+        PyErr_Clear();
+        return Py_NewRef(v);
+    }
+    if (!st->substitute) {
+        PyObject *chaoslib = PyImport_ImportModule("chaoslib");
+        if (chaoslib) {
+            st->substitute = PyObject_GetAttrString(chaoslib, "substitute");
+            Py_DECREF(chaoslib);
+        }
+        if (!st->substitute) {
+            PyErr_Clear();
+            return Py_NewRef(v);
+        }
+    }
+    PyObject *r = PyObject_CallFunctionObjArgs(st->substitute, v, configuration ? configuration : Py_None,
+                                               Py_None, NULL);
+    if (!r || !PyUnicode_Check(r)) {
+        PyErr_Clear();
+        Py_XDECREF(r);
+        return Py_NewRef(v);
+    }
+    return r;
+}
+
+/* url.full with any user:password replaced by REDACTED:REDACTED, as the
+ * HTTP semantic conventions require. */
+static void set_url(struct ctr_span *sp, PyObject *url)
+{
+    const char *p;
+    Py_ssize_t n;
+    PyObject *b = utf8_of(url, &p, &n);
+    if (!b)
+        return;
+    const char *scheme = strstr(p, "://");
+    const char *host = scheme ? scheme + 3 : NULL;
+    const char *at = NULL;
+    for (const char *c = host; c && *c && *c != '/' && *c != '?' && *c != '#'; c++)
+        if (*c == '@')
+            at = c;
+    if (at) {
+        struct ctr_buf out = {0};
+        ctr_buf_append(&out, p, (size_t)(host - p));
+        ctr_buf_puts(&out, "REDACTED:REDACTED");
+        ctr_buf_append(&out, at, (size_t)(p + n - at));
+        if (!out.err)
+            ctr_span_set_str(sp, "url.full", (const char *)out.data, out.len);
+        ctr_buf_free(&out);
+    } else {
+        ctr_span_set_str(sp, "url.full", p, (size_t)n);
+    }
+    Py_DECREF(b);
 }
 
 /* The "tags" list as a string array attribute. */
@@ -1236,7 +1299,10 @@ static PyObject *before_activity_control(PyObject *module, PyObject *const *args
         else
             set_cstr(s, "http.request.method", "GET");
         Py_XDECREF(upper);
-        set_pystr(s, "url.full", dget(provider, "url"));
+        /* Configuration only: secrets never go into a trace. */
+        PyObject *url = substituted(st, dget(provider, "url"), kwarg(args, nargs, kwnames, "configuration"));
+        set_url(s, url);
+        Py_XDECREF(url);
     } else if (ptype && PyUnicode_Check(ptype)) {
         set_pystr(s, "chaostoolkit.activity.provider.module", dget(provider, "module"));
         set_pystr(s, "chaostoolkit.activity.provider.func", dget(provider, "func"));
@@ -1387,6 +1453,7 @@ static int control_traverse(PyObject *module, visitproc visit, void *arg)
         return 0;
     Py_VISIT(st->logger);
     Py_VISIT(st->json_dumps);
+    Py_VISIT(st->substitute);
     for (size_t i = 0; i < st->n_open; i++) {
         Py_VISIT(st->open[i].context);
         Py_VISIT(st->open[i].headers);
@@ -1401,6 +1468,7 @@ static int control_clear(PyObject *module)
         return 0;
     Py_CLEAR(st->logger);
     Py_CLEAR(st->json_dumps);
+    Py_CLEAR(st->substitute);
     return 0;
 }
 
