@@ -19,7 +19,8 @@ struct ctr_exporter_ops {
     /* Send one batch. Returns 0, or a negative CTR_E* when the batch was not
      * delivered (it is then counted as failed, never retried by the caller).
      * Must return by `deadline_ns` (monotonic). */
-    int (*export_batch)(struct ctr_exporter *e, const struct ctr_batch *batch, uint64_t deadline_ns);
+    int (*export_batch)(struct ctr_exporter *e, const struct ctr_batch *batch,
+                        uint64_t deadline_ns);
     /* Flush and release transport resources; may be NULL. */
     int (*shutdown)(struct ctr_exporter *e, uint64_t deadline_ns);
     /* Called in a forked child before it exports anything: drop state that
@@ -52,7 +53,8 @@ struct ctr_exporter {
 };
 
 /* Call the ops; NULL-safe. ctr_exporter_destroy() does not shut down. */
-int ctr_exporter_export(struct ctr_exporter *e, const struct ctr_batch *batch, uint64_t deadline_ns);
+int ctr_exporter_export(struct ctr_exporter *e, const struct ctr_batch *batch,
+                        uint64_t deadline_ns);
 int ctr_exporter_shutdown(struct ctr_exporter *e, uint64_t deadline_ns);
 void ctr_exporter_destroy(struct ctr_exporter *e);
 
@@ -80,8 +82,8 @@ struct ctr_otlp_http_options {
  * export deadline; logs partial success. Returns 0, CTR_EINVAL (bad URL,
  * message in `err`) or CTR_ENOMEM.
  */
-int ctr_otlp_http_exporter_new(const struct ctr_otlp_http_options *opt, struct ctr_exporter **out, char *err,
-                               size_t errlen);
+int ctr_otlp_http_exporter_new(const struct ctr_otlp_http_options *opt, struct ctr_exporter **out,
+                               char *err, size_t errlen);
 
 /*
  * OTLP JSON lines appended to `path` (one ExportTraceServiceRequest per line),

@@ -129,10 +129,11 @@ void ctr_arena_free(struct ctr_arena *a);
  * replaced by U+FFFD. Returns 0, CTR_EINVAL (empty key or bad value type; the
  * attribute is counted as dropped) or CTR_ENOMEM.
  */
-int ctr_attr_list_set(struct ctr_attr_list *list, struct ctr_arena *arena, const struct ctr_attr *attr,
-                      uint32_t max_count, uint32_t max_value_len);
+int ctr_attr_list_set(struct ctr_attr_list *list, struct ctr_arena *arena,
+                      const struct ctr_attr *attr, uint32_t max_count, uint32_t max_value_len);
 /* Find an attribute by key; NULL when absent. */
-const struct ctr_attr *ctr_attr_list_get(const struct ctr_attr_list *list, const char *key, size_t klen);
+const struct ctr_attr *ctr_attr_list_get(const struct ctr_attr_list *list, const char *key,
+                                         size_t klen);
 
 struct ctr_tracer;
 
@@ -170,8 +171,8 @@ int ctr_span_set_double(struct ctr_span *s, const char *key, double v);
 /* Add an event; time 0 means now. Attributes are deep-copied. */
 int ctr_span_add_event(struct ctr_span *s, const char *name, size_t nlen, uint64_t time_ns,
                        const struct ctr_attr *attrs, size_t n_attrs);
-int ctr_span_add_link(struct ctr_span *s, const struct ctr_span_context *ctx, const struct ctr_attr *attrs,
-                      size_t n_attrs);
+int ctr_span_add_link(struct ctr_span *s, const struct ctr_span_context *ctx,
+                      const struct ctr_attr *attrs, size_t n_attrs);
 /* Set the status. OK is final; UNSET never overrides; the message is kept only
  * for ERROR, as the API spec says. */
 int ctr_span_set_status(struct ctr_span *s, ctr_status_code code, const char *msg, size_t mlen);

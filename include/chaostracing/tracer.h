@@ -14,8 +14,8 @@ struct ctr_tracer {
     const struct ctr_scope *scope;
     struct ctr_limits limits;
     ctr_sampler_kind sampler;
-    uint64_t ratio_bound; /* traceidratio: sample when id's low 8 bytes < bound */
-    bool disabled;        /* OTEL_SDK_DISABLED: every span is non-recording */
+    uint64_t ratio_bound;            /* traceidratio: sample when id's low 8 bytes < bound */
+    bool disabled;                   /* OTEL_SDK_DISABLED: every span is non-recording */
     struct ctr_processor *processor; /* owned; NULL = drop every span */
 };
 

@@ -88,9 +88,9 @@ struct open_entry {
     PyObject *context;
     unsigned long thread;
     struct ctr_span *span;
-    PyObject *headers;     /* the http provider's headers dict we injected into */
-    bool created_headers;  /* we added "headers" to the provider */
-    PyObject *saved[3];    /* previous values of the injected headers, or NULL */
+    PyObject *headers;    /* the http provider's headers dict we injected into */
+    bool created_headers; /* we added "headers" to the provider */
+    PyObject *saved[3];   /* previous values of the injected headers, or NULL */
     bool injected[3];
 };
 
@@ -319,8 +319,8 @@ static PyObject *substituted(ctl_state *st, PyObject *v, PyObject *configuration
             return Py_NewRef(v);
         }
     }
-    PyObject *r = PyObject_CallFunctionObjArgs(st->substitute, v, configuration ? configuration : Py_None,
-                                               Py_None, NULL);
+    PyObject *r = PyObject_CallFunctionObjArgs(
+        st->substitute, v, configuration ? configuration : Py_None, Py_None, NULL);
     if (!r || !PyUnicode_Check(r)) {
         PyErr_Clear();
         Py_XDECREF(r);
@@ -517,8 +517,8 @@ static struct ctr_span *start(ctl_state *st, const char *name, size_t nlen, stru
 
 /* A setting: the control argument `arg` wins over configuration key `conf`.
  * Borrowed, or NULL when neither is given (or both are None). */
-static PyObject *setting(PyObject *kwargs, PyObject *configuration, const char *arg, const char *conf,
-                         const char **from)
+static PyObject *setting(PyObject *kwargs, PyObject *configuration, const char *arg,
+                         const char *conf, const char **from)
 {
     PyObject *v = kwargs ? dget(kwargs, arg) : NULL;
     if (v && v != Py_None) {
@@ -551,15 +551,16 @@ static void bad_setting(ctl_state *st, const char *key, PyObject *v, const char 
 /* Build the exporter from the settings and the environment. Returns 0 with
  * *out set (NULL means "no exporter": spans are made but not exported), or
  * -1 when tracing must stay off (the reason was logged). */
-static int make_exporter(ctl_state *st, struct ctr_config *cfg, PyObject *kwargs, PyObject *configuration,
-                         struct ctr_exporter **out)
+static int make_exporter(ctl_state *st, struct ctr_config *cfg, PyObject *kwargs,
+                         PyObject *configuration, struct ctr_exporter **out)
 {
     const char *from = NULL;
     *out = NULL;
     char err[512] = "";
     enum { X_OTLP_HTTP, X_OTLP_JSON, X_FILE, X_CONSOLE, X_NONE } kind;
 
-    PyObject *exp = setting(kwargs, configuration, "exporter", "tracing_opentelemetry_exporter", &from);
+    PyObject *exp =
+        setting(kwargs, configuration, "exporter", "tracing_opentelemetry_exporter", &from);
     if (exp) {
         if (!PyUnicode_Check(exp)) {
             bad_setting(st, from, exp, "a string");
@@ -577,8 +578,8 @@ static int make_exporter(ctl_state *st, struct ctr_config *cfg, PyObject *kwargs
             kind = X_FILE;
         else if (!strcmp(name, "console"))
             kind = X_CONSOLE;
-        else if (!strcmp(name, "oltp-grpc") || !strcmp(name, "otlp-grpc") || !strcmp(name, "jaeger-thrift") ||
-                 !strcmp(name, "jaeger-grpc")) {
+        else if (!strcmp(name, "oltp-grpc") || !strcmp(name, "otlp-grpc") ||
+                 !strcmp(name, "jaeger-thrift") || !strcmp(name, "jaeger-grpc")) {
             pylogf(st, CTR_LOG_WARNING,
                    "%s=%s is not supported by this version of chaostracing (use otlp-http, file or "
                    "console); tracing is off for this run",
@@ -626,7 +627,8 @@ static int make_exporter(ctl_state *st, struct ctr_config *cfg, PyObject *kwargs
         return 0;
     }
     if (kind == X_FILE) {
-        PyObject *p = setting(kwargs, configuration, "file_path", "tracing_opentelemetry_file_path", &from);
+        PyObject *p =
+            setting(kwargs, configuration, "file_path", "tracing_opentelemetry_file_path", &from);
         const char *path = DEFAULT_FILE_PATH;
         PyObject *fs = NULL;
         if (p) {
@@ -644,7 +646,8 @@ static int make_exporter(ctl_state *st, struct ctr_config *cfg, PyObject *kwargs
         int rc = ctr_file_exporter_new(path, out, err, sizeof err);
         Py_XDECREF(fs);
         if (rc) {
-            pylogf(st, CTR_LOG_WARNING, "cannot write traces to %s: %s; tracing is off for this run", path,
+            pylogf(st, CTR_LOG_WARNING,
+                   "cannot write traces to %s: %s; tracing is off for this run", path,
                    err[0] ? err : ctr_strerror(rc));
             return -1;
         }
@@ -672,8 +675,8 @@ static int make_exporter(ctl_state *st, struct ctr_config *cfg, PyObject *kwargs
 
     /* Headers: OTEL_EXPORTER_OTLP_[TRACES_]HEADERS, overridden per name by
      * the configured mapping. */
-    PyObject *hd = setting(kwargs, configuration, "collector_headers", "tracing_opentelemetry_collector_headers",
-                           &from);
+    PyObject *hd = setting(kwargs, configuration, "collector_headers",
+                           "tracing_opentelemetry_collector_headers", &from);
     if (hd && !PyDict_Check(hd)) {
         bad_setting(st, from, hd, "a mapping of header names to values");
         free(url);
@@ -689,8 +692,9 @@ static int make_exporter(ctl_state *st, struct ctr_config *cfg, PyObject *kwargs
         Py_ssize_t pos = 0;
         while (PyDict_Next(hd, &pos, &k, &v)) {
             PyObject *vs = PyUnicode_Check(v) ? Py_NewRef(v)
-                           : (PyLong_Check(v) || PyFloat_Check(v)) && !PyBool_Check(v) ? PyObject_Str(v)
-                                                                                       : NULL;
+                           : (PyLong_Check(v) || PyFloat_Check(v)) && !PyBool_Check(v)
+                               ? PyObject_Str(v)
+                               : NULL;
             const char *kp, *vp;
             Py_ssize_t kn, vn;
             PyObject *kb = PyUnicode_Check(k) ? utf8_of(k, &kp, &kn) : NULL;
@@ -779,12 +783,10 @@ static void shutdown_tracing(ctl_state *st, bool summary)
     end_open_spans(st);
     st->tracer = NULL;
     struct ctr_processor_stats ps;
-    Py_BEGIN_ALLOW_THREADS
-    ctr_tracer_shutdown(t, ctr_deadline_after_ms(CLEANUP_DEADLINE_MS));
+    Py_BEGIN_ALLOW_THREADS ctr_tracer_shutdown(t, ctr_deadline_after_ms(CLEANUP_DEADLINE_MS));
     ctr_tracer_stats(t, &ps);
     ctr_tracer_free(t);
-    Py_END_ALLOW_THREADS
-    drain_logs(st);
+    Py_END_ALLOW_THREADS drain_logs(st);
     if (summary)
         pylogf(st, CTR_LOG_INFO, "%llu spans exported to %s (%llu dropped, %llu failed exports)",
                (unsigned long long)ps.spans_exported, st->destination,
@@ -874,7 +876,8 @@ static PyObject *configure_control(PyObject *module, PyObject *const *args, Py_s
     }
     if (cfg.warnings) {
         char *save = NULL;
-        for (char *line = strtok_r(cfg.warnings, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+        for (char *line = strtok_r(cfg.warnings, "\n", &save); line;
+             line = strtok_r(NULL, "\n", &save))
             pylog(st, CTR_LOG_WARNING, line);
     }
     struct ctr_exporter *exporter = NULL;
@@ -890,7 +893,8 @@ static PyObject *configure_control(PyObject *module, PyObject *const *args, Py_s
         drain_logs(st);
         Py_RETURN_NONE;
     }
-    snprintf(st->destination, sizeof st->destination, "%s", exporter ? exporter->destination : "nowhere");
+    snprintf(st->destination, sizeof st->destination, "%s",
+             exporter ? exporter->destination : "nowhere");
     struct ctr_tracer *t = NULL;
     int rc = ctr_tracer_new(&cfg, exporter, true, &t);
     ctr_config_free(&cfg);
@@ -924,9 +928,9 @@ static PyObject *cleanup_control(PyObject *module, PyObject *unused)
 /* ------------------------------------------------------------------------ */
 
 #define BEFORE_SIG(name)                                                                           \
-    #name "($module, /, context, configuration=None, secrets=None, **kwargs)\n--\n\n"
+#name "($module, /, context, configuration=None, secrets=None, **kwargs)\n--\n\n"
 #define AFTER_SIG(name)                                                                            \
-    #name "($module, /, context, state, configuration=None, secrets=None, **kwargs)\n--\n\n"
+#name "($module, /, context, state, configuration=None, secrets=None, **kwargs)\n--\n\n"
 
 /* Read TRACEPARENT/TRACESTATE/BAGGAGE from the environment: the parent of the
  * experiment span (a CI pipeline's trace), plus what HTTP activities carry. */
@@ -936,7 +940,8 @@ static bool env_parent(ctl_state *st, struct ctr_span_context *parent)
     if (!tp || !*tp)
         return false;
     if (ctr_traceparent_parse(tp, strlen(tp), parent)) {
-        pylogf(st, CTR_LOG_WARNING, "TRACEPARENT=%.60s is not a valid W3C traceparent; ignored", tp);
+        pylogf(st, CTR_LOG_WARNING, "TRACEPARENT=%.60s is not a valid W3C traceparent; ignored",
+               tp);
         return false;
     }
     const char *ts = getenv("TRACESTATE");
@@ -954,10 +959,11 @@ static bool env_parent(ctl_state *st, struct ctr_span_context *parent)
     return true;
 }
 
-PyDoc_STRVAR(before_experiment_control_doc, BEFORE_SIG(before_experiment_control) "Start the experiment span.");
+PyDoc_STRVAR(before_experiment_control_doc,
+             BEFORE_SIG(before_experiment_control) "Start the experiment span.");
 
-static PyObject *before_experiment_control(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
-                                           PyObject *kwnames)
+static PyObject *before_experiment_control(PyObject *module, PyObject *const *args,
+                                           Py_ssize_t nargs, PyObject *kwnames)
 {
     ctl_state *st = get_state(module);
     drain_logs(st);
@@ -979,8 +985,8 @@ static PyObject *before_experiment_control(PyObject *module, PyObject *const *ar
     const char *p = "experiment";
     Py_ssize_t n = 10;
     PyObject *tb = utf8_of(title, &p, &n);
-    struct ctr_span *s = ctr_tracer_start_span(st->tracer, p, (size_t)n, has_parent ? &parent : NULL,
-                                               CTR_KIND_INTERNAL, 0);
+    struct ctr_span *s = ctr_tracer_start_span(st->tracer, p, (size_t)n,
+                                               has_parent ? &parent : NULL, CTR_KIND_INTERNAL, 0);
     Py_XDECREF(tb);
     if (!s)
         return PyErr_NoMemory();
@@ -1011,7 +1017,8 @@ static PyObject *before_experiment_control(PyObject *module, PyObject *const *ar
     Py_RETURN_NONE;
 }
 
-PyDoc_STRVAR(after_experiment_control_doc, AFTER_SIG(after_experiment_control) "End the experiment span.");
+PyDoc_STRVAR(after_experiment_control_doc,
+             AFTER_SIG(after_experiment_control) "End the experiment span.");
 
 static PyObject *after_experiment_control(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
                                           PyObject *kwnames)
@@ -1059,7 +1066,8 @@ static PyObject *after_experiment_control(PyObject *module, PyObject *const *arg
 }
 
 /* Start the method or rollbacks span. */
-static PyObject *before_phase(PyObject *module, struct ctr_span **slot, const char *name, const char *type)
+static PyObject *before_phase(PyObject *module, struct ctr_span **slot, const char *name,
+                              const char *type)
 {
     ctl_state *st = get_state(module);
     drain_logs(st);
@@ -1100,7 +1108,8 @@ static PyObject *after_method_control(PyObject *module, PyObject *const *args, P
     return after_phase(module, &get_state(module)->method);
 }
 
-PyDoc_STRVAR(before_rollback_control_doc, BEFORE_SIG(before_rollback_control) "Start the rollbacks span.");
+PyDoc_STRVAR(before_rollback_control_doc,
+             BEFORE_SIG(before_rollback_control) "Start the rollbacks span.");
 static PyObject *before_rollback_control(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
                                          PyObject *kwnames)
 {
@@ -1109,7 +1118,8 @@ static PyObject *before_rollback_control(PyObject *module, PyObject *const *args
     return before_phase(module, &st->rollbacks, "rollbacks", "rollback");
 }
 
-PyDoc_STRVAR(after_rollback_control_doc, AFTER_SIG(after_rollback_control) "End the rollbacks span.");
+PyDoc_STRVAR(after_rollback_control_doc,
+             AFTER_SIG(after_rollback_control) "End the rollbacks span.");
 static PyObject *after_rollback_control(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
                                         PyObject *kwnames)
 {
@@ -1121,10 +1131,11 @@ static PyObject *after_rollback_control(PyObject *module, PyObject *const *args,
 /* Hypothesis.                                                              */
 /* ------------------------------------------------------------------------ */
 
-PyDoc_STRVAR(before_hypothesis_control_doc, BEFORE_SIG(before_hypothesis_control) "Start a hypothesis span.");
+PyDoc_STRVAR(before_hypothesis_control_doc,
+             BEFORE_SIG(before_hypothesis_control) "Start a hypothesis span.");
 
-static PyObject *before_hypothesis_control(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
-                                           PyObject *kwnames)
+static PyObject *before_hypothesis_control(PyObject *module, PyObject *const *args,
+                                           Py_ssize_t nargs, PyObject *kwnames)
 {
     ctl_state *st = get_state(module);
     drain_logs(st);
@@ -1132,7 +1143,9 @@ static PyObject *before_hypothesis_control(PyObject *module, PyObject *const *ar
     unsigned long thread = PyThread_get_thread_ident();
     if (!st->tracer || !ctx || find_entry(st, ENTRY_HYPOTHESIS, ctx, thread))
         Py_RETURN_NONE;
-    const char *phase = thread != st->experiment_thread ? "continuous" : st->method_seen ? "after" : "before";
+    const char *phase = thread != st->experiment_thread ? "continuous"
+                        : st->method_seen               ? "after"
+                                                        : "before";
     PyObject *title = dget(ctx, "title");
     const char *p = "hypothesis";
     Py_ssize_t n = 10;
@@ -1168,13 +1181,15 @@ static PyObject *deviating_run(PyObject *probes)
         PyObject *status = dget(run, "status");
         if (tm == Py_False)
             return run;
-        if (status && PyUnicode_Check(status) && PyUnicode_CompareWithASCIIString(status, "failed") == 0)
+        if (status && PyUnicode_Check(status) &&
+            PyUnicode_CompareWithASCIIString(status, "failed") == 0)
             return run;
     }
     return PyList_GET_ITEM(probes, n - 1);
 }
 
-PyDoc_STRVAR(after_hypothesis_control_doc, AFTER_SIG(after_hypothesis_control) "End a hypothesis span.");
+PyDoc_STRVAR(after_hypothesis_control_doc,
+             AFTER_SIG(after_hypothesis_control) "End a hypothesis span.");
 
 static PyObject *after_hypothesis_control(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
                                           PyObject *kwnames)
@@ -1194,7 +1209,8 @@ static PyObject *after_hypothesis_control(PyObject *module, PyObject *const *arg
         ctr_span_set_status(s, CTR_STATUS_ERROR, "steady-state hypothesis deviated", 32);
         PyObject *run = deviating_run(dget(state, "probes"));
         PyObject *activity = dget(run, "activity");
-        struct ctr_span *tmp = ctr_tracer_start_span(st->tracer, "x", 1, NULL, CTR_KIND_INTERNAL, 0);
+        struct ctr_span *tmp =
+            ctr_tracer_start_span(st->tracer, "x", 1, NULL, CTR_KIND_INTERNAL, 0);
         /* Collect the event's attributes on a scratch span, then copy them. */
         if (tmp && tmp->recording) {
             set_pystr(tmp, "chaostoolkit.probe.name", dget(activity, "name"));
@@ -1202,7 +1218,8 @@ static PyObject *after_hypothesis_control(PyObject *module, PyObject *const *arg
             set_json(st, tmp, "chaostoolkit.probe.output", run ? dget(run, "output") : NULL);
             PyObject *status = dget(run, "status");
             set_pystr(tmp, "chaostoolkit.probe.status", status);
-            ctr_span_add_event(s, "chaostoolkit.hypothesis.deviated", 32, 0, tmp->attrs.items, tmp->attrs.len);
+            ctr_span_add_event(s, "chaostoolkit.hypothesis.deviated", 32, 0, tmp->attrs.items,
+                               tmp->attrs.len);
         } else {
             ctr_span_add_event(s, "chaostoolkit.hypothesis.deviated", 32, 0, NULL, 0);
         }
@@ -1220,7 +1237,8 @@ static PyObject *after_hypothesis_control(PyObject *module, PyObject *const *arg
 
 /* Add traceparent (and tracestate/baggage) to an http provider's headers,
  * remembering what was there to put it back afterwards. */
-static void inject_headers(ctl_state *st, struct open_entry *e, PyObject *provider, struct ctr_span *s)
+static void inject_headers(ctl_state *st, struct open_entry *e, PyObject *provider,
+                           struct ctr_span *s)
 {
     PyObject *headers = dget(provider, "headers");
     if (headers && !PyDict_Check(headers))
@@ -1239,7 +1257,8 @@ static void inject_headers(ctl_state *st, struct open_entry *e, PyObject *provid
     }
     char tp[CTR_TRACEPARENT_LEN + 1];
     ctr_traceparent_format(&s->ctx, tp);
-    const char *values[3] = {tp, s->ctx.trace_state.len ? s->ctx.trace_state.ptr : NULL, st->baggage};
+    const char *values[3] = {tp, s->ctx.trace_state.len ? s->ctx.trace_state.ptr : NULL,
+                             st->baggage};
     for (int i = 0; i < 3; i++) {
         if (!values[i])
             continue;
@@ -1256,7 +1275,8 @@ static void inject_headers(ctl_state *st, struct open_entry *e, PyObject *provid
     }
 }
 
-PyDoc_STRVAR(before_activity_control_doc, BEFORE_SIG(before_activity_control) "Start an activity span.");
+PyDoc_STRVAR(before_activity_control_doc,
+             BEFORE_SIG(before_activity_control) "Start an activity span.");
 
 static PyObject *before_activity_control(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
                                          PyObject *kwnames)
@@ -1275,12 +1295,13 @@ static PyObject *before_activity_control(PyObject *module, PyObject *const *args
     PyObject *name = dget(ctx, "name");
     PyObject *provider = dget(ctx, "provider");
     PyObject *ptype = dget(provider, "type");
-    bool http = ptype && PyUnicode_Check(ptype) && PyUnicode_CompareWithASCIIString(ptype, "http") == 0;
+    bool http =
+        ptype && PyUnicode_Check(ptype) && PyUnicode_CompareWithASCIIString(ptype, "http") == 0;
     const char *p = "activity";
     Py_ssize_t n = 8;
     PyObject *nb = utf8_of(name, &p, &n);
-    struct ctr_span *s = start(st, p, (size_t)n, parent, http ? CTR_KIND_CLIENT : CTR_KIND_INTERNAL,
-                               "activity");
+    struct ctr_span *s =
+        start(st, p, (size_t)n, parent, http ? CTR_KIND_CLIENT : CTR_KIND_INTERNAL, "activity");
     Py_XDECREF(nb);
     if (!s)
         return PyErr_NoMemory();
@@ -1292,7 +1313,8 @@ static PyObject *before_activity_control(PyObject *module, PyObject *const *args
     PyErr_Clear();
     if (http) {
         PyObject *method = dget(provider, "method");
-        PyObject *upper = method && PyUnicode_Check(method) ? PyObject_CallMethod(method, "upper", NULL) : NULL;
+        PyObject *upper =
+            method && PyUnicode_Check(method) ? PyObject_CallMethod(method, "upper", NULL) : NULL;
         PyErr_Clear();
         if (upper)
             set_pystr(s, "http.request.method", upper);
@@ -1300,7 +1322,8 @@ static PyObject *before_activity_control(PyObject *module, PyObject *const *args
             set_cstr(s, "http.request.method", "GET");
         Py_XDECREF(upper);
         /* Configuration only: secrets never go into a trace. */
-        PyObject *url = substituted(st, dget(provider, "url"), kwarg(args, nargs, kwnames, "configuration"));
+        PyObject *url =
+            substituted(st, dget(provider, "url"), kwarg(args, nargs, kwnames, "configuration"));
         set_url(s, url);
         Py_XDECREF(url);
     } else if (ptype && PyUnicode_Check(ptype)) {
@@ -1402,7 +1425,8 @@ static PyObject *after_activity_control(PyObject *module, PyObject *const *args,
             }
         }
     }
-    if (status && PyUnicode_Check(status) && PyUnicode_CompareWithASCIIString(status, "failed") == 0)
+    if (status && PyUnicode_Check(status) &&
+        PyUnicode_CompareWithASCIIString(status, "failed") == 0)
         record_failure(s, run);
     ctr_span_end(s, 0);
     e->span = NULL;
@@ -1414,21 +1438,18 @@ static PyObject *after_activity_control(PyObject *module, PyObject *const *args,
 /* Module definition.                                                       */
 /* ------------------------------------------------------------------------ */
 
-#define HOOK(name) {#name, (PyCFunction)(void (*)(void))name, METH_FASTCALL | METH_KEYWORDS, name##_doc}
+#define HOOK(name)                                                                                 \
+    {                                                                                              \
+#name, (PyCFunction)(void (*)(void))name, METH_FASTCALL | METH_KEYWORDS, name##_doc        \
+    }
 
 static PyMethodDef control_methods[] = {
-    HOOK(configure_control),
-    {"cleanup_control", cleanup_control, METH_NOARGS, cleanup_doc},
-    HOOK(before_experiment_control),
-    HOOK(after_experiment_control),
-    HOOK(before_hypothesis_control),
-    HOOK(after_hypothesis_control),
-    HOOK(before_method_control),
-    HOOK(after_method_control),
-    HOOK(before_rollback_control),
-    HOOK(after_rollback_control),
-    HOOK(before_activity_control),
-    HOOK(after_activity_control),
+    HOOK(configure_control),         {"cleanup_control", cleanup_control, METH_NOARGS, cleanup_doc},
+    HOOK(before_experiment_control), HOOK(after_experiment_control),
+    HOOK(before_hypothesis_control), HOOK(after_hypothesis_control),
+    HOOK(before_method_control),     HOOK(after_method_control),
+    HOOK(before_rollback_control),   HOOK(after_rollback_control),
+    HOOK(before_activity_control),   HOOK(after_activity_control),
     {NULL, NULL, 0, NULL},
 };
 

@@ -200,7 +200,8 @@ static int copy_scalar(struct ctr_arena *a, const struct ctr_value *in, struct c
         return copy_text(a, in->u.s.ptr ? in->u.s.ptr : "", in->u.s.ptr ? in->u.s.len : 0, max_len,
                          &out->u.s);
     case CTR_VALUE_BYTES: {
-        char *p = ctr_arena_strndup(a, in->u.s.ptr ? in->u.s.ptr : "", in->u.s.ptr ? in->u.s.len : 0);
+        char *p =
+            ctr_arena_strndup(a, in->u.s.ptr ? in->u.s.ptr : "", in->u.s.ptr ? in->u.s.len : 0);
         if (!p)
             return CTR_ENOMEM;
         out->u.s.ptr = p;
@@ -246,7 +247,8 @@ static int copy_value(struct ctr_arena *a, const struct ctr_value *in, struct ct
     return 0;
 }
 
-const struct ctr_attr *ctr_attr_list_get(const struct ctr_attr_list *list, const char *key, size_t klen)
+const struct ctr_attr *ctr_attr_list_get(const struct ctr_attr_list *list, const char *key,
+                                         size_t klen)
 {
     for (uint32_t i = 0; i < list->len; i++) {
         const struct ctr_attr *at = &list->items[i];
@@ -256,15 +258,16 @@ const struct ctr_attr *ctr_attr_list_get(const struct ctr_attr_list *list, const
     return NULL;
 }
 
-int ctr_attr_list_set(struct ctr_attr_list *list, struct ctr_arena *arena, const struct ctr_attr *attr,
-                      uint32_t max_count, uint32_t max_value_len)
+int ctr_attr_list_set(struct ctr_attr_list *list, struct ctr_arena *arena,
+                      const struct ctr_attr *attr, uint32_t max_count, uint32_t max_value_len)
 {
     if (!attr->key.ptr || attr->key.len == 0 || attr->value.type == CTR_VALUE_EMPTY ||
         attr->value.type > CTR_VALUE_ARRAY) {
         list->dropped++;
         return CTR_EINVAL;
     }
-    struct ctr_attr *slot = (struct ctr_attr *)ctr_attr_list_get(list, attr->key.ptr, attr->key.len);
+    struct ctr_attr *slot =
+        (struct ctr_attr *)ctr_attr_list_get(list, attr->key.ptr, attr->key.len);
     if (!slot) {
         if (list->len >= max_count) {
             list->dropped++;
@@ -397,15 +400,16 @@ int ctr_span_add_event(struct ctr_span *s, const char *name, size_t nlen, uint64
     e.time_ns = time_ns ? time_ns : ctr_now_ns();
     int rc = copy_text(&s->arena, name ? name : "", name ? nlen : 0, UINT32_MAX, &e.name);
     if (!rc)
-        rc = copy_attrs(&s->arena, &e.attrs, attrs, n_attrs, l->event_attr_count, l->attr_value_len);
+        rc =
+            copy_attrs(&s->arena, &e.attrs, attrs, n_attrs, l->event_attr_count, l->attr_value_len);
     if (rc)
         return rc;
     s->events[s->events_len++] = e;
     return 0;
 }
 
-int ctr_span_add_link(struct ctr_span *s, const struct ctr_span_context *ctx, const struct ctr_attr *attrs,
-                      size_t n_attrs)
+int ctr_span_add_link(struct ctr_span *s, const struct ctr_span_context *ctx,
+                      const struct ctr_attr *attrs, size_t n_attrs)
 {
     if (!writable(s))
         return 0;

@@ -42,7 +42,8 @@ int ctr_tracer_new(const struct ctr_config *cfg, struct ctr_exporter *exporter, 
         exporter = NULL;
     }
     if (exporter) {
-        rc = batch ? ctr_batch_processor_new(exporter, &t->resource, t->scope, &cfg->bsp, &t->processor)
+        rc = batch ? ctr_batch_processor_new(exporter, &t->resource, t->scope, &cfg->bsp,
+                                             &t->processor)
                    : ctr_simple_processor_new(exporter, &t->resource, t->scope, &t->processor);
         if (rc) {
             ctr_resource_free(&t->resource);
@@ -102,7 +103,8 @@ struct ctr_span *ctr_tracer_start_span(struct ctr_tracer *t, const char *name, s
         s->has_parent = true;
         s->parent_is_remote = parent->is_remote;
         if (parent->trace_state.ptr && parent->trace_state.len) {
-            char *ts = ctr_arena_strndup(&s->arena, parent->trace_state.ptr, parent->trace_state.len);
+            char *ts =
+                ctr_arena_strndup(&s->arena, parent->trace_state.ptr, parent->trace_state.len);
             if (!ts) {
                 ctr_span_free(s);
                 return NULL;

@@ -61,7 +61,10 @@ struct ctr_test_case {
     void (*fn)(void);
 };
 
-#define TEST_CASE(fn) {#fn, fn}
+#define TEST_CASE(fn)                                                                              \
+    {                                                                                              \
+#fn, fn                                                                                    \
+    }
 
 /* Run the tests named on the command line, or all; print a summary line. */
 static int ctr_test_main(int argc, char **argv, const struct ctr_test_case *cases, size_t n)
