@@ -60,9 +60,32 @@ uint64_t ctr_deadline_after_ms(uint64_t ms)
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static ctr_log_fn log_fn;
 static void *log_ud;
+static pthread_once_t log_once = PTHREAD_ONCE_INIT;
+
+/* Hold the log lock across fork() so a child never inherits it locked. */
+static void log_prepare(void)
+{
+    pthread_mutex_lock(&log_lock);
+}
+
+static void log_parent(void)
+{
+    pthread_mutex_unlock(&log_lock);
+}
+
+static void log_child(void)
+{
+    pthread_mutex_init(&log_lock, NULL);
+}
+
+static void log_register_atfork(void)
+{
+    pthread_atfork(log_prepare, log_parent, log_child);
+}
 
 void ctr_log_set_sink(ctr_log_fn fn, void *ud)
 {
+    pthread_once(&log_once, log_register_atfork);
     pthread_mutex_lock(&log_lock);
     log_fn = fn;
     log_ud = ud;
@@ -77,6 +100,7 @@ void ctr_log(int level, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
 
+    pthread_once(&log_once, log_register_atfork);
     pthread_mutex_lock(&log_lock);
     ctr_log_fn fn = log_fn;
     void *ud = log_ud;
