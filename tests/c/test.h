@@ -89,6 +89,7 @@ static int ctr_test_main(int argc, char **argv, const struct ctr_test_case *case
         }
     }
     printf("%d passed, %d failed\n", passed, failed);
+    fflush(stdout);
     return failed ? 1 : 0;
 }
 
