@@ -92,6 +92,11 @@ struct open_entry {
     bool created_headers; /* we added "headers" to the provider */
     PyObject *saved[3];   /* previous values of the injected headers, or NULL */
     bool injected[3];
+    /* A hypothesis probe: its span ends with the hypothesis, because the
+     * probe's tolerance_met is only known then; end_ns is set once the
+     * activity itself is over. */
+    struct ctr_span *hypothesis;
+    uint64_t end_ns;
 };
 
 static const char *const inject_names[3] = {"traceparent", "tracestate", "baggage"};
@@ -433,7 +438,7 @@ static struct open_entry *find_entry(ctl_state *st, enum entry_kind kind, PyObje
 {
     for (size_t i = 0; i < st->n_open; i++) {
         struct open_entry *e = &st->open[i];
-        if (e->kind == kind && e->context == ctx && e->thread == thread)
+        if (e->kind == kind && e->context == ctx && e->thread == thread && !e->end_ns)
             return e;
     }
     return NULL;
@@ -749,18 +754,23 @@ static int make_exporter(ctl_state *st, struct ctr_config *cfg, PyObject *kwargs
     return rc;
 }
 
+/* End the span of entry `e` and forget the entry. A span whose activity or
+ * hypothesis never reported its end is marked as not completed. */
+static void close_entry(ctl_state *st, struct open_entry *e)
+{
+    restore_headers(e, e->context ? dget(e->context, "provider") : NULL);
+    if (!e->end_ns)
+        ctr_span_set_status(e->span, CTR_STATUS_ERROR, "not completed", 13);
+    ctr_span_end(e->span, e->end_ns);
+    e->span = NULL;
+    drop_entry(st, e);
+}
+
 /* End every span still open (an interrupted run), children first. */
 static void end_open_spans(ctl_state *st)
 {
-    while (st->n_open) {
-        struct open_entry *e = &st->open[st->n_open - 1];
-        PyObject *provider = e->context ? dget(e->context, "provider") : NULL;
-        restore_headers(e, provider);
-        ctr_span_set_status(e->span, CTR_STATUS_ERROR, "not completed", 13);
-        ctr_span_end(e->span, 0);
-        e->span = NULL;
-        drop_entry(st, e);
-    }
+    while (st->n_open)
+        close_entry(st, &st->open[st->n_open - 1]);
     struct ctr_span **phases[] = {&st->method, &st->rollbacks, &st->experiment};
     for (size_t i = 0; i < 3; i++) {
         if (*phases[i]) {
@@ -1029,13 +1039,8 @@ static PyObject *after_experiment_control(PyObject *module, PyObject *const *arg
     if (!s)
         Py_RETURN_NONE;
     /* Anything still open below the experiment ends now. */
-    while (st->n_open) {
-        struct open_entry *e = &st->open[st->n_open - 1];
-        restore_headers(e, e->context ? dget(e->context, "provider") : NULL);
-        ctr_span_set_status(e->span, CTR_STATUS_ERROR, "not completed", 13);
-        ctr_span_end(e->span, 0);
-        drop_entry(st, e);
-    }
+    while (st->n_open)
+        close_entry(st, &st->open[st->n_open - 1]);
     PyObject *journal = state_arg(args, nargs, kwnames);
     PyObject *status = dget(journal, "status");
     PyObject *deviated = dget(journal, "deviated");
@@ -1225,9 +1230,31 @@ static PyObject *after_hypothesis_control(PyObject *module, PyObject *const *arg
         }
         ctr_span_free(tmp);
     }
-    ctr_span_end(s, 0);
-    e->span = NULL;
-    drop_entry(st, e);
+    /* The probes of this hypothesis, in the order they ran, get their
+     * tolerance_met from the runs in the same order. */
+    PyObject *probes = dget(state, "probes");
+    Py_ssize_t nprobes = probes && PyList_Check(probes) ? PyList_GET_SIZE(probes) : 0;
+    Py_ssize_t i = 0;
+    for (size_t k = 0; k < st->n_open;) {
+        struct open_entry *p = &st->open[k];
+        if (p->kind != ENTRY_ACTIVITY || p->hypothesis != s) {
+            k++;
+            continue;
+        }
+        PyObject *tm = i < nprobes ? dget(PyList_GET_ITEM(probes, i), "tolerance_met") : NULL;
+        i++;
+        if (p->end_ns && (tm == Py_True || tm == Py_False)) {
+            ctr_span_set_bool(p->span, "chaostoolkit.activity.tolerance_met", tm == Py_True);
+            if (tm == Py_False)
+                ctr_span_set_status(p->span, CTR_STATUS_ERROR, "tolerance not met", 17);
+        }
+        close_entry(st, p); /* removes it: do not advance k */
+    }
+    e = find_entry(st, ENTRY_HYPOTHESIS, ctx, PyThread_get_thread_ident());
+    if (e) {
+        e->end_ns = ctr_now_ns();
+        close_entry(st, e);
+    }
     Py_RETURN_NONE;
 }
 
@@ -1288,7 +1315,8 @@ static PyObject *before_activity_control(PyObject *module, PyObject *const *args
     if (!st->tracer || !ctx || !PyDict_Check(ctx) || find_entry(st, ENTRY_ACTIVITY, ctx, thread))
         Py_RETURN_NONE;
 
-    struct ctr_span *parent = hypothesis_in_thread(st, thread);
+    struct ctr_span *hypothesis = hypothesis_in_thread(st, thread);
+    struct ctr_span *parent = hypothesis;
     if (!parent)
         parent = st->rollbacks ? st->rollbacks : st->method ? st->method : st->experiment;
 
@@ -1341,6 +1369,7 @@ static PyObject *before_activity_control(PyObject *module, PyObject *const *args
     e->context = Py_NewRef(ctx);
     e->thread = thread;
     e->span = s;
+    e->hypothesis = hypothesis;
     if (http && PyDict_Check(provider))
         inject_headers(st, e, provider, s);
     Py_RETURN_NONE;
@@ -1428,9 +1457,9 @@ static PyObject *after_activity_control(PyObject *module, PyObject *const *args,
     if (status && PyUnicode_Check(status) &&
         PyUnicode_CompareWithASCIIString(status, "failed") == 0)
         record_failure(s, run);
-    ctr_span_end(s, 0);
-    e->span = NULL;
-    drop_entry(st, e);
+    e->end_ns = ctr_now_ns();
+    if (!e->hypothesis)
+        close_entry(st, e); /* probes end with their hypothesis */
     Py_RETURN_NONE;
 }
 
