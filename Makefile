@@ -43,7 +43,7 @@ build/tsan/libchaostracing.a: $(SRCS:%.c=build/tsan/%.o)
 lib: build/release/libchaostracing.a
 
 CLI_SRCS := $(wildcard cli/*.c)
-build/chaostracing: $(CLI_SRCS) build/release/libchaostracing.a $(HDRS)
+build/chaostracing: $(CLI_SRCS) $(wildcard cli/*.h) build/release/libchaostracing.a $(HDRS)
 	$(CC) $(BASE) -O2 -Icli $(CLI_SRCS) build/release/libchaostracing.a $(LIBS) -o $@
 cli: $(if $(CLI_SRCS),build/chaostracing)
 
