@@ -34,5 +34,5 @@ echo "== span tree"
 echo
 echo "trace file: $out/traces.jsonl"
 echo "chaos log:  $out/chaostoolkit.log"
-grep -h "chaostracing" "$out/chaostoolkit.log" | tail -n 3 || true
+grep -h "chaostracing: " "$out/chaostoolkit.log" | tail -n 3 || true
 exit $status
