@@ -1245,7 +1245,8 @@ static PyObject *after_hypothesis_control(PyObject *module, PyObject *const *arg
         i++;
         if (p->end_ns && (tm == Py_True || tm == Py_False)) {
             ctr_span_set_bool(p->span, "chaostoolkit.activity.tolerance_met", tm == Py_True);
-            if (tm == Py_False)
+            /* A failed activity keeps its own error message. */
+            if (tm == Py_False && p->span->status == CTR_STATUS_UNSET)
                 ctr_span_set_status(p->span, CTR_STATUS_ERROR, "tolerance not met", 17);
         }
         close_entry(st, p); /* removes it: do not advance k */
