@@ -1,0 +1,755 @@
+"""Shared fixtures for the end-to-end tests of the chaostracing control.
+
+Everything here runs for real on loopback: `chaos run` in a subprocess, a
+target HTTP service the experiments call, and an OTLP/HTTP receiver that
+decodes what the control sends with the official protobuf classes.
+"""
+
+import base64
+import copy
+import gzip
+import itertools
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import pytest
+from google.protobuf import json_format
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+EXPERIMENTS = HERE / "experiments"
+CHAOS = Path(sys.executable).parent / "chaos"
+CONTROL_MODULE = "chaostracing.control"
+
+# Upper bound for one `chaos run`; a normal run takes 1-3 s.
+CHAOS_TIMEOUT = 60
+
+# Span kinds and status codes as in opentelemetry/proto/trace/v1/trace.proto.
+KIND_INTERNAL = 1
+KIND_CLIENT = 3
+STATUS_UNSET = 0
+STATUS_OK = 1
+STATUS_ERROR = 2
+
+_PROPAGATION_VARS = {"TRACEPARENT", "TRACESTATE", "BAGGAGE"}
+
+
+# --------------------------------------------------------------------------
+# Environment and experiments
+# --------------------------------------------------------------------------
+def clean_env(extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+    """A copy of os.environ without OTEL_* and propagation variables.
+
+    The experiments' helper module directory is put first on PYTHONPATH and
+    loopback is excluded from any proxy, then `extra` is applied.
+    """
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.upper().startswith("OTEL_") and k.upper() not in _PROPAGATION_VARS
+    }
+    pp = env.get("PYTHONPATH")
+    env["PYTHONPATH"] = str(EXPERIMENTS) + (os.pathsep + pp if pp else "")
+    env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost,::1"
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    for k, v in (extra or {}).items():
+        if v is None:
+            env.pop(k, None)
+        else:
+            env[k] = str(v)
+    return env
+
+
+def load_experiment(name: str) -> Dict[str, Any]:
+    """Load tests/python/experiments/<name>.json as a fresh dict."""
+    with open(EXPERIMENTS / f"{name}.json") as f:
+        return json.load(f)
+
+
+def tracing_control(arguments: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    """The control declaration for chaostracing.control."""
+    provider: Dict[str, Any] = {"type": "python", "module": CONTROL_MODULE}
+    if arguments is not None:
+        provider["arguments"] = arguments
+    return {"name": "tracing", "provider": provider}
+
+
+def with_tracing(
+    experiment: Dict[str, Any],
+    configuration: Optional[Dict[str, Any]] = None,
+    arguments: Optional[Dict[str, Any]] = None,
+) -> Dict[str, Any]:
+    """A copy of `experiment` that declares the control and the given config."""
+    exp = copy.deepcopy(experiment)
+    exp.setdefault("configuration", {}).update(configuration or {})
+    exp["controls"] = [tracing_control(arguments)]
+    return exp
+
+
+def file_config(path: Path) -> Dict[str, Any]:
+    """Experiment configuration selecting the file exporter."""
+    return {
+        "tracing_provider": "opentelemetry",
+        "tracing_opentelemetry_exporter": "file",
+        "tracing_opentelemetry_file_path": str(path),
+    }
+
+
+# The main experiment (experiments/main.json) and the spans it must produce.
+MAIN_TITLE = "chaostracing main experiment"
+HYPOTHESIS = "service is healthy"
+PROBES = ["probe-http-health", "probe-python-true"]
+METHOD_ACTIVITIES = [
+    "action-python-answer",
+    "action-python-big-output",
+    "action-process-echo",
+    "action-background-sleep",
+    "action-http-post",
+    "action-python-fails",
+]
+SEQUENTIAL_METHOD = [a for a in METHOD_ACTIVITIES if a != "action-background-sleep"]
+ROLLBACKS = ["rollback-python"]
+# experiment + 2 hypotheses x (1 + 2 probes) + method + activities + rollbacks + 1
+MAIN_SPAN_COUNT = 1 + 2 * (1 + len(PROBES)) + 1 + len(METHOD_ACTIVITIES) + 1 + len(ROLLBACKS)
+TRACEPARENT_RE = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-01$")
+
+
+def main_experiment(target_url: str) -> Dict[str, Any]:
+    """experiments/main.json calling the target service at target_url."""
+    exp = load_experiment("main")
+    exp["configuration"]["target_url"] = target_url
+    return exp
+
+
+_control_check: Dict[str, str] = {}
+
+
+def require_control_importable() -> None:
+    """Fail (never skip) the calling test when the control cannot be imported."""
+    if "result" not in _control_check:
+        p = subprocess.run(
+            [sys.executable, "-c", f"import {CONTROL_MODULE}"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env=clean_env(),
+        )
+        _control_check["result"] = "" if p.returncode == 0 else p.stderr.strip()[-2000:]
+    if _control_check["result"]:
+        pytest.fail(
+            f"{CONTROL_MODULE} cannot be imported by {sys.executable}:\n"
+            + _control_check["result"],
+            pytrace=False,
+        )
+
+
+def _mentions_control(obj: Any) -> bool:
+    return CONTROL_MODULE in json.dumps(obj)
+
+
+# --------------------------------------------------------------------------
+# Running chaos
+# --------------------------------------------------------------------------
+@dataclass
+class ChaosRun:
+    proc: subprocess.CompletedProcess
+    journal: Dict[str, Any]
+    log: str
+    wall: float  # seconds, subprocess start to exit
+    pid: int
+    cwd: Path
+    started_ns: int  # time.time_ns() just before the subprocess started
+    ended_ns: int  # time.time_ns() just after it exited
+
+    @property
+    def returncode(self) -> int:
+        return self.proc.returncode
+
+    def describe(self) -> str:
+        """Text to attach to assertion messages."""
+        return (
+            f"exit={self.proc.returncode}\n--- stdout ---\n{self.proc.stdout[-3000:]}"
+            f"\n--- stderr ---\n{self.proc.stderr[-3000:]}\n--- log (tail) ---\n"
+            f"{self.log[-4000:]}"
+        )
+
+
+class ChaosRunner:
+    """Runs `chaos run` in a fresh directory under tmp_path each call."""
+
+    def __init__(self, tmp_path: Path):
+        self.tmp_path = tmp_path
+        self._n = itertools.count(1)
+
+    def new_dir(self) -> Path:
+        d = self.tmp_path / f"run{next(self._n)}"
+        d.mkdir()
+        return d
+
+    def __call__(
+        self,
+        experiment: Any,
+        env: Optional[Dict[str, str]] = None,
+        settings: Optional[Dict[str, Any]] = None,
+        args: Optional[List[str]] = None,
+        cwd: Optional[Path] = None,
+        timeout: float = CHAOS_TIMEOUT,
+    ) -> ChaosRun:
+        """Run the experiment (a path or a dict) and collect the results.
+
+        settings: the settings file's content (a fresh empty one by default,
+        so ~/.chaostoolkit/settings.yaml never leaks in). args: extra options
+        for `chaos run`.
+        """
+        cwd = cwd or self.new_dir()
+        if isinstance(experiment, (str, Path)):
+            exp_path = Path(experiment)
+            exp_obj = json.loads(exp_path.read_text())
+        else:
+            exp_obj = experiment
+            exp_path = cwd / "experiment.json"
+            exp_path.write_text(json.dumps(experiment, indent=2))
+        settings_obj = settings if settings is not None else {}
+        if _mentions_control(exp_obj) or _mentions_control(settings_obj):
+            require_control_importable()
+        settings_path = cwd / "settings.yaml"
+        # JSON is valid YAML.
+        settings_path.write_text(json.dumps(settings_obj, indent=2))
+        log_path = cwd / "chaostoolkit.log"
+        journal_path = cwd / "journal.json"
+        cmd = [
+            str(CHAOS),
+            "--no-version-check",
+            "--settings",
+            str(settings_path),
+            "--log-file",
+            str(log_path),
+            "run",
+            "--journal-path",
+            str(journal_path),
+            *(args or []),
+            str(exp_path),
+        ]
+        started_ns = time.time_ns()
+        t0 = time.monotonic()
+        p = subprocess.Popen(
+            cmd,
+            cwd=str(cwd),
+            env=clean_env(env),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        try:
+            out, err = p.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            out, err = p.communicate()
+            log = log_path.read_text(errors="replace") if log_path.exists() else ""
+            pytest.fail(
+                f"chaos run did not finish within {timeout} s\n{out[-2000:]}\n"
+                f"{err[-2000:]}\n{log[-3000:]}"
+            )
+        wall = time.monotonic() - t0
+        ended_ns = time.time_ns()
+        proc = subprocess.CompletedProcess(cmd, p.returncode, out, err)
+        log = log_path.read_text(errors="replace") if log_path.exists() else ""
+        journal: Dict[str, Any] = {}
+        if journal_path.exists():
+            journal = json.loads(journal_path.read_text())
+        run = ChaosRun(proc, journal, log, wall, p.pid, cwd, started_ns, ended_ns)
+        assert journal, "chaos wrote no journal\n" + run.describe()
+        return run
+
+
+@pytest.fixture
+def run_chaos(tmp_path) -> ChaosRunner:
+    """run_chaos(experiment_path_or_dict, env=, settings=, args=) -> ChaosRun."""
+    return ChaosRunner(tmp_path)
+
+
+# --------------------------------------------------------------------------
+# chaostoolkit.log parsing
+# --------------------------------------------------------------------------
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_LOG_LINE = re.compile(r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) (\w+)\] \[([^\]]*)\] ?(.*)$")
+
+
+@dataclass
+class LogRecord:
+    level: str
+    where: str
+    message: str
+
+
+def parse_log(text: str) -> List[LogRecord]:
+    """Records of a chaostoolkit.log file (continuation lines joined)."""
+    records: List[LogRecord] = []
+    for raw in _ANSI.sub("", text).splitlines():
+        m = _LOG_LINE.match(raw)
+        if m:
+            records.append(LogRecord(m.group(2), m.group(3), m.group(4)))
+        elif records:
+            records[-1].message += "\n" + raw
+    return records
+
+
+def chaostracing_records(text: str, level: Optional[str] = None) -> List[LogRecord]:
+    """Log records whose message starts with "chaostracing:"."""
+    return [
+        r
+        for r in parse_log(text)
+        if r.message.startswith("chaostracing:") and (level is None or r.level == level)
+    ]
+
+
+SUMMARY_RE = re.compile(
+    r"^chaostracing: (\d+) spans? exported to (.+) \((\d+) dropped, (\d+) failed exports?\)$"
+)
+
+
+def summary_line(text: str):
+    """The single INFO summary line parsed as (spans, destination, dropped, failed)."""
+    found = [
+        SUMMARY_RE.match(r.message)
+        for r in chaostracing_records(text, "INFO")
+        if SUMMARY_RE.match(r.message)
+    ]
+    assert len(found) == 1, (
+        f"expected exactly one chaostracing INFO summary line, found {len(found)}:\n"
+        + "\n".join(r.message for r in chaostracing_records(text))
+    )
+    m = found[0]
+    return int(m.group(1)), m.group(2), int(m.group(3)), int(m.group(4))
+
+
+# --------------------------------------------------------------------------
+# Decoding spans
+# --------------------------------------------------------------------------
+def any_value(v) -> Any:
+    """Decode an OTLP AnyValue into a Python value (arrays -> lists)."""
+    which = v.WhichOneof("value")
+    if which is None:
+        return None
+    if which == "string_value":
+        return v.string_value
+    if which == "bool_value":
+        return v.bool_value
+    if which == "int_value":
+        return v.int_value
+    if which == "double_value":
+        return v.double_value
+    if which == "bytes_value":
+        return bytes(v.bytes_value)
+    if which == "array_value":
+        return [any_value(x) for x in v.array_value.values]
+    if which == "kvlist_value":
+        return {kv.key: any_value(kv.value) for kv in v.kvlist_value.values}
+    raise AssertionError(f"unknown AnyValue member {which}")
+
+
+class Attributes(dict):
+    """A dict of decoded attributes; a missing key fails with a clear message."""
+
+    owner = "?"
+
+    def __missing__(self, key):
+        raise AssertionError(f"{self.owner} has no attribute {key!r}; it has: {sorted(self)}")
+
+
+def attributes(kvs, owner: str = "?") -> Dict[str, Any]:
+    """KeyValue list -> dict; a duplicated key is a test failure."""
+    out = Attributes()
+    out.owner = owner
+    for kv in kvs:
+        assert kv.key not in out, f"duplicate attribute key {kv.key!r}"
+        out[kv.key] = any_value(kv.value)
+    return out
+
+
+def flatten(requests) -> List[Dict[str, Any]]:
+    """All spans of ExportTraceServiceRequest messages as plain dicts."""
+    spans = []
+    for req in requests:
+        for rs in req.resource_spans:
+            resource = attributes(rs.resource.attributes, "the resource")
+            for ss in rs.scope_spans:
+                for s in ss.spans:
+                    spans.append(
+                        {
+                            "trace_id": s.trace_id.hex(),
+                            "span_id": s.span_id.hex(),
+                            "parent": s.parent_span_id.hex(),
+                            "name": s.name,
+                            "kind": s.kind,
+                            "start": s.start_time_unix_nano,
+                            "end": s.end_time_unix_nano,
+                            "attributes": attributes(s.attributes, f"span {s.name!r}"),
+                            "events": [
+                                {
+                                    "name": e.name,
+                                    "time": e.time_unix_nano,
+                                    "attributes": attributes(
+                                        e.attributes, f"event {e.name!r} of span {s.name!r}"
+                                    ),
+                                }
+                                for e in s.events
+                            ],
+                            "links": [
+                                {"trace_id": ln.trace_id.hex(), "span_id": ln.span_id.hex()}
+                                for ln in s.links
+                            ],
+                            "status_code": s.status.code,
+                            "status_message": s.status.message,
+                            "flags": s.flags,
+                            "trace_state": s.trace_state,
+                            "resource": resource,
+                            "scope": ss.scope.name,
+                        }
+                    )
+    return spans
+
+
+_HEX_ID = {"traceId": 32, "spanId": 16, "parentSpanId": 16}
+
+
+def _hex_ids_to_base64(obj: Dict[str, Any], where: str) -> None:
+    for key, width in _HEX_ID.items():
+        if key not in obj:
+            continue
+        val = obj[key]
+        if key == "parentSpanId" and val == "":
+            continue
+        assert isinstance(val, str) and re.fullmatch(f"[0-9a-f]{{{width}}}", val), (
+            f"{where}.{key} must be {width} lowercase hex digits (OTLP JSON), got {val!r}"
+        )
+        obj[key] = base64.b64encode(bytes.fromhex(val)).decode()
+
+
+def parse_otlp_json_line(line: str) -> ExportTraceServiceRequest:
+    """Parse one OTLP JSON line into an ExportTraceServiceRequest.
+
+    OTLP JSON differs from protobuf's canonical JSON mapping in one point that
+    matters here: traceId, spanId and parentSpanId (also inside links) are
+    written as lowercase hex strings, whereas json_format expects base64 for
+    `bytes` fields. So the ids are checked to be hex and rewritten to base64
+    before json_format.ParseDict; everything else (lowerCamelCase keys, enums
+    as integers, 64-bit integers as strings) is accepted by json_format as is.
+    """
+    doc = json.loads(line)
+    for i, rs in enumerate(doc.get("resourceSpans", [])):
+        for j, ss in enumerate(rs.get("scopeSpans", [])):
+            for k, span in enumerate(ss.get("spans", [])):
+                where = f"resourceSpans[{i}].scopeSpans[{j}].spans[{k}]"
+                _hex_ids_to_base64(span, where)
+                for n, link in enumerate(span.get("links", [])):
+                    _hex_ids_to_base64(link, f"{where}.links[{n}]")
+    return json_format.ParseDict(doc, ExportTraceServiceRequest())
+
+
+def read_trace_file(path: Path) -> List[ExportTraceServiceRequest]:
+    """Every line of the file exporter's output, decoded."""
+    assert path.exists(), f"trace file {path} was not written"
+    lines = [ln for ln in path.read_text().splitlines() if ln.strip()]
+    assert lines, f"trace file {path} is empty"
+    return [parse_otlp_json_line(ln) for ln in lines]
+
+
+def file_spans(path: Path) -> List[Dict[str, Any]]:
+    return flatten(read_trace_file(path))
+
+
+# --------------------------------------------------------------------------
+# Span tree helpers
+# --------------------------------------------------------------------------
+class Spans:
+    """A run's spans with lookups that assert what they find."""
+
+    def __init__(self, spans: List[Dict[str, Any]]):
+        self.all = spans
+        self.by_id = {}
+        for s in spans:
+            assert s["span_id"] not in self.by_id, f"span id {s['span_id']} used twice"
+            assert re.fullmatch("[0-9a-f]{16}", s["span_id"]) and s["span_id"] != "0" * 16
+            self.by_id[s["span_id"]] = s
+
+    def __len__(self):
+        return len(self.all)
+
+    def named(self, name: str) -> List[Dict[str, Any]]:
+        return [s for s in self.all if s["name"] == name]
+
+    def one(self, name: str) -> Dict[str, Any]:
+        found = self.named(name)
+        assert len(found) == 1, (
+            f"expected exactly one span named {name!r}, found {len(found)}; "
+            f"names: {sorted(s['name'] for s in self.all)}"
+        )
+        return found[0]
+
+    def children(self, parent: Dict[str, Any]) -> List[Dict[str, Any]]:
+        return sorted(
+            (s for s in self.all if s["parent"] == parent["span_id"]),
+            key=lambda s: s["start"],
+        )
+
+    def trace_ids(self):
+        return {s["trace_id"] for s in self.all}
+
+    def assert_nested_times(self) -> None:
+        """Each span has start <= end and lies inside its (local) parent."""
+        for s in self.all:
+            assert 0 < s["start"] <= s["end"], f"span {s['name']!r} has bad times"
+            p = self.by_id.get(s["parent"])
+            if p is None:
+                continue
+            assert p["start"] <= s["start"] and s["end"] <= p["end"], (
+                f"span {s['name']!r} [{s['start']}, {s['end']}] is not inside its "
+                f"parent {p['name']!r} [{p['start']}, {p['end']}]"
+            )
+
+
+# --------------------------------------------------------------------------
+# Loopback HTTP servers
+# --------------------------------------------------------------------------
+def _read_body(handler: BaseHTTPRequestHandler) -> bytes:
+    if handler.headers.get("Transfer-Encoding", "").lower() == "chunked":
+        chunks = []
+        while True:
+            size = int(handler.rfile.readline().split(b";")[0].strip(), 16)
+            if size == 0:
+                while handler.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass
+                break
+            chunks.append(handler.rfile.read(size))
+            handler.rfile.readline()
+        return b"".join(chunks)
+    n = int(handler.headers.get("Content-Length") or 0)
+    return handler.rfile.read(n) if n else b""
+
+
+class _Server:
+    def __init__(self, handler_cls):
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler_cls)
+        self.httpd.daemon_threads = True
+        self.httpd.owner = self
+        self.port = self.httpd.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(5)
+
+
+class _TargetHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):  # keep pytest output clean
+        pass
+
+    def _handle(self):
+        body = _read_body(self)
+        srv = self.server.owner
+        with srv.lock:
+            srv.requests.append(
+                {
+                    "method": self.command,
+                    "path": self.path,
+                    "headers": {k.lower(): v for k, v in self.headers.items()},
+                    "header_list": list(self.headers.items()),
+                    "body": body,
+                }
+            )
+        status = 500 if self.path.startswith("/fail") else 200
+        payload = json.dumps({"ok": status == 200}).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _handle
+
+
+class TargetService(_Server):
+    """The service experiments call: 200 {"ok": true}, /fail -> 500."""
+
+    def __init__(self):
+        super().__init__(_TargetHandler)
+        self.requests: List[Dict[str, Any]] = []
+
+
+class _OtlpHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        srv = self.server.owner
+        raw = _read_body(self)
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        post: Dict[str, Any] = {
+            "path": self.path,
+            "headers": headers,
+            "raw": raw,
+            "time": time.monotonic(),
+        }
+        body = raw
+        try:
+            if headers.get("content-encoding", "").lower() == "gzip":
+                body = gzip.decompress(raw)
+            post["body"] = body
+            post["request"] = ExportTraceServiceRequest.FromString(body)
+        except Exception as e:  # recorded; the tests assert on it
+            post["error"] = repr(e)
+        with srv.lock:
+            post["index"] = len(srv.posts)
+            srv.posts.append(post)
+            step = srv.script.pop(0) if srv.script else 200
+        status, extra = step if isinstance(step, tuple) else (step, {})
+        post["answered"] = status
+        payload = ExportTraceServiceResponse().SerializeToString() if status == 200 else b""
+        self.send_response(status)
+        self.send_header("Content-Type", "application/x-protobuf")
+        for k, v in extra.items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def do_GET(self):
+        self.send_response(405)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+class OtlpReceiver(_Server):
+    """An OTLP/HTTP receiver recording every POST.
+
+    `script` is a list of status codes (or (status, {header: value})) to
+    answer with, in order; once empty every POST gets 200.
+    """
+
+    def __init__(self):
+        super().__init__(_OtlpHandler)
+        self.posts: List[Dict[str, Any]] = []
+        self.script: List[Any] = []
+
+    @property
+    def endpoint(self) -> str:
+        return self.url
+
+    def decoded(self) -> List[ExportTraceServiceRequest]:
+        for p in self.posts:
+            assert "error" not in p, f"POST #{p['index']} did not decode: {p['error']}"
+        return [p["request"] for p in self.posts]
+
+    def spans(self) -> List[Dict[str, Any]]:
+        return flatten(self.decoded())
+
+
+@pytest.fixture
+def target():
+    srv = TargetService().start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def otlp_receiver():
+    srv = OtlpReceiver().start()
+    yield srv
+    srv.stop()
+
+
+def refused_port() -> int:
+    """A loopback port nobody listens on (bound, then closed)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+# --------------------------------------------------------------------------
+# Journal helpers
+# --------------------------------------------------------------------------
+def journal_activities(journal: Dict[str, Any]) -> List[Dict[str, Any]]:
+    """Every run record of the journal, in phase order."""
+    return [r for _, r in _phase_runs(journal)]
+
+
+def _phase_runs(journal: Dict[str, Any]):
+    ss = journal.get("steady_states") or {}
+    out = []
+    if ss.get("before"):
+        out += [("before", r) for r in ss["before"].get("probes", [])]
+    out += [("method", r) for r in journal.get("run") or []]
+    if ss.get("after"):
+        out += [("after", r) for r in ss["after"].get("probes", [])]
+    out += [("rollbacks", r) for r in journal.get("rollbacks") or []]
+    return out
+
+
+def strip_volatile(journal: Dict[str, Any]) -> List[Any]:
+    """The journal's activity definitions and statuses per phase (no times or
+    outputs), sorted by name within a phase: a background activity is
+    recorded when its worker thread starts it, so its place varies."""
+    return sorted(
+        (
+            (
+                phase,
+                r["activity"].get("name", ""),
+                json.dumps(r["activity"], sort_keys=True),
+                r.get("status"),
+            )
+            for phase, r in _phase_runs(journal)
+        ),
+        key=lambda t: (["before", "method", "after", "rollbacks"].index(t[0]), t[1]),
+    )
+
+
+_PROPAGATION_HEADERS = {"traceparent", "tracestate", "baggage"}
+_TRACEPARENT_VALUE = re.compile(r"\b00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}\b")
+
+
+def propagation_leaks(obj: Any, where: str = "journal") -> List[str]:
+    """Places in obj holding a propagation header name or a traceparent value."""
+    found: List[str] = []
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            if isinstance(k, str) and k.lower() in _PROPAGATION_HEADERS:
+                found.append(f"{where}.{k}")
+            found.extend(propagation_leaks(v, f"{where}.{k}"))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            found.extend(propagation_leaks(v, f"{where}[{i}]"))
+    elif isinstance(obj, str) and _TRACEPARENT_VALUE.search(obj):
+        found.append(f"{where} = {obj[:120]!r}")
+    return found

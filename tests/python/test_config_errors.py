@@ -1,0 +1,161 @@
+"""Bad or unsupported configuration: one clear warning, tracing off, experiment unaffected."""
+
+import pytest
+
+from conftest import (
+    ChaosRunner,
+    chaostracing_records,
+    load_experiment,
+    main_experiment,
+    parse_log,
+    propagation_leaks,
+    strip_volatile,
+    with_tracing,
+)
+
+DEFAULT_FILE = "chaostracing-traces.jsonl"
+
+
+@pytest.fixture(scope="module")
+def baseline(tmp_path_factory):
+    """The minimal experiment run without the control."""
+    return ChaosRunner(tmp_path_factory.mktemp("baseline"))(load_experiment("minimal"))
+
+
+def otel(**kw):
+    cfg = {"tracing_provider": "opentelemetry"}
+    cfg.update({f"tracing_opentelemetry_{k}": v for k, v in kw.items()})
+    return cfg
+
+
+# (id, configuration, arguments, key named in the warning, text naming the value)
+BAD = [
+    ("unknown-provider", {"tracing_provider": "zipkinx"}, None, "tracing_provider", "zipkinx"),
+    ("unknown-exporter", otel(exporter="foo"), None, "tracing_opentelemetry_exporter", "foo"),
+    (
+        "headers-not-mapping",
+        otel(exporter="otlp-http", collector_headers=["My-Header", "My-value"]),
+        None,
+        "tracing_opentelemetry_collector_headers",
+        "My-Header",
+    ),
+    (
+        "endpoint-not-string",
+        otel(exporter="otlp-http", collector_endpoint=4318),
+        None,
+        "tracing_opentelemetry_collector_endpoint",
+        "4318",
+    ),
+    ("unknown-provider-argument", None, {"provider": "zipkinx"}, "provider", "zipkinx"),
+    (
+        "unknown-exporter-argument",
+        None,
+        {"provider": "opentelemetry", "exporter": "foo"},
+        "exporter",
+        "foo",
+    ),
+]
+
+UNSUPPORTED = [
+    ("jaeger-provider", {"tracing_provider": "jaeger"}, "jaeger"),
+    ("otlp-grpc-exporter", otel(exporter="otlp-grpc"), "otlp-grpc"),
+    ("oltp-grpc-exporter", otel(exporter="oltp-grpc"), "oltp-grpc"),
+    ("jaeger-thrift-exporter", otel(exporter="jaeger-thrift"), "jaeger-thrift"),
+]
+
+
+def assert_tracing_off(run, receiver, trace_file):
+    assert not trace_file.exists(), f"a trace file was written: {trace_file.read_text()[:500]}"
+    assert not (run.cwd / DEFAULT_FILE).exists(), "the default trace file was written"
+    assert receiver.posts == [], f"{len(receiver.posts)} POST(s) reached the receiver"
+    assert "resourceSpans" not in run.proc.stdout, "spans were printed on stdout"
+
+
+def assert_same_outcome(run, baseline):
+    assert run.returncode == baseline.returncode == 0, run.describe()
+    assert run.journal["status"] == baseline.journal["status"] == "completed"
+    assert strip_volatile(run.journal) == strip_volatile(baseline.journal)
+
+
+@pytest.mark.parametrize("case", BAD, ids=[c[0] for c in BAD])
+def test_bad_configuration_warns_once_and_turns_tracing_off(
+    case, run_chaos, otlp_receiver, baseline, tmp_path
+):
+    _, config, arguments, key, value_text = case
+    trace_file = tmp_path / "traces.jsonl"
+    config = dict(config or {})
+    config.setdefault("tracing_opentelemetry_file_path", str(trace_file))
+    # Where an endpoint is valid, point it at a live receiver so that a
+    # control carrying on anyway would be caught sending.
+    if "tracing_opentelemetry_collector_endpoint" not in config:
+        config["tracing_opentelemetry_collector_endpoint"] = otlp_receiver.endpoint
+    run = run_chaos(
+        with_tracing(load_experiment("minimal"), config, arguments),
+        env={"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": otlp_receiver.endpoint + "/v1/traces"},
+    )
+    assert_same_outcome(run, baseline)
+    warnings = chaostracing_records(run.log, "WARNING")
+    assert len(warnings) == 1, (
+        "expected exactly one 'chaostracing:' WARNING, got:\n"
+        + "\n".join(
+            f"{r.level} {r.message}" for r in parse_log(run.log) if "chaostracing" in r.message
+        )
+        + "\n"
+        + run.describe()
+    )
+    msg = warnings[0].message
+    assert "\n" not in msg, f"the warning must be one line: {msg!r}"
+    assert key in msg, f"the warning does not name the key {key!r}: {msg}"
+    assert value_text in msg, f"the warning does not name the value {value_text!r}: {msg}"
+    others = [
+        r
+        for r in parse_log(run.log)
+        if "chaostracing" in r.message
+        and r.level in ("WARNING", "ERROR", "CRITICAL")
+        and r.message != msg
+    ]
+    assert not others, [r.message for r in others]
+    assert_tracing_off(run, otlp_receiver, trace_file)
+
+
+@pytest.mark.parametrize("case", UNSUPPORTED, ids=[c[0] for c in UNSUPPORTED])
+def test_unsupported_choices_warn_once_and_turn_tracing_off(
+    case, run_chaos, otlp_receiver, baseline, tmp_path
+):
+    _, config, text = case
+    trace_file = tmp_path / "traces.jsonl"
+    config = dict(config)
+    config["tracing_opentelemetry_file_path"] = str(trace_file)
+    config["tracing_opentelemetry_collector_endpoint"] = otlp_receiver.endpoint
+    run = run_chaos(with_tracing(load_experiment("minimal"), config))
+    assert_same_outcome(run, baseline)
+    warnings = chaostracing_records(run.log, "WARNING")
+    assert len(warnings) == 1, [r.message for r in warnings]
+    assert text in warnings[0].message, warnings[0].message
+    if case[0] == "jaeger-provider":
+        assert "not supported" in warnings[0].message, warnings[0].message
+    assert_tracing_off(run, otlp_receiver, trace_file)
+
+
+@pytest.mark.parametrize("provider", [None, "noop"], ids=["provider-absent", "provider-noop"])
+def test_noop_provider_produces_nothing(provider, run_chaos, target, otlp_receiver, tmp_path):
+    config = {} if provider is None else {"tracing_provider": provider}
+    trace_file = tmp_path / "traces.jsonl"
+    config["tracing_opentelemetry_file_path"] = str(trace_file)
+    run = run_chaos(
+        with_tracing(main_experiment(target.url), config),
+        # Even a configured environment must not turn tracing on.
+        env={
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": otlp_receiver.endpoint + "/v1/traces",
+            "OTEL_TRACES_EXPORTER": "otlp",
+        },
+    )
+    assert run.returncode == 0, run.describe()
+    assert run.journal["status"] == "completed"
+    assert_tracing_off(run, otlp_receiver, trace_file)
+    assert len(target.requests) == 3
+    for req in target.requests:
+        assert "traceparent" not in req["headers"], "noop must not inject headers"
+    noisy = [r for r in chaostracing_records(run.log) if r.level != "DEBUG"]
+    assert not noisy, f"noop logged: {[(r.level, r.message) for r in noisy]}"
+    assert not propagation_leaks(run.journal), propagation_leaks(run.journal)

@@ -1,0 +1,106 @@
+"""Importing the control is cheap and pulls in no heavy dependency."""
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import clean_env
+
+PACKAGE_SRC = Path(__file__).resolve().parents[2] / "python" / "chaostracing"
+HEAVY = ("requests", "google.protobuf", "grpc", "opentelemetry")
+IMPORT_BUDGET_US = 10_000
+RUNS = 5
+
+PROBE = f"""
+import json, sys
+import chaostracing.control
+heavy = {HEAVY!r}
+loaded = sorted(m for m in sys.modules if any(m == h or m.startswith(h + ".") for h in heavy))
+print(json.dumps({{"heavy": loaded, "file": chaostracing.control.__file__}}))
+"""
+
+_LINE = re.compile(r"^import time:\s*(\d+)\s*\|\s*(\d+)\s*\| ( *)(\S+)\s*$")
+
+
+def ours(name: str) -> bool:
+    return name == "chaostracing" or name.startswith("chaostracing.")
+
+
+def own_cumulative_us(stderr: str) -> int:
+    """Cumulative import time (us) of the chaostracing modules, from -X importtime.
+
+    importtime prints each import after its nested imports, indented two
+    spaces more; the forest is rebuilt so that a chaostracing module imported
+    by another one is not counted twice.
+    """
+    pending = []  # (indent, name, cumulative, children)
+    for line in stderr.splitlines():
+        m = _LINE.match(line)
+        if not m:
+            continue
+        indent, name, cum = len(m.group(3)), m.group(4), int(m.group(2))
+        children = []
+        while pending and pending[-1][0] > indent:
+            children.insert(0, pending.pop())
+        pending.append((indent, name, cum, children))
+
+    def walk(nodes):
+        total = 0
+        for _, name, cum, children in nodes:
+            total += cum if ours(name) else walk(children)
+        return total
+
+    return walk(pending)
+
+
+def run_probe(tmp_path):
+    return subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", PROBE],
+        cwd=str(tmp_path),  # keep the source tree off sys.path
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_import_time_and_no_heavy_modules(tmp_path):
+    times = []
+    for _ in range(RUNS):
+        p = run_probe(tmp_path)
+        assert p.returncode == 0, f"import chaostracing.control failed:\n{p.stderr[-3000:]}"
+        out = json.loads(p.stdout.strip().splitlines()[-1])
+        assert out["heavy"] == [], f"importing the control loaded {out['heavy']}"
+        assert "chaostracing" in p.stderr, "no importtime record for chaostracing"
+        times.append(own_cumulative_us(p.stderr))
+    best = min(times)
+    assert 0 < best <= IMPORT_BUDGET_US, (
+        f"chaostracing import takes {best} us (best of {RUNS}: {times}), budget "
+        f"{IMPORT_BUDGET_US} us"
+    )
+
+
+def test_importtime_parser():
+    sample = "\n".join(
+        [
+            "import time: self [us] | cumulative | imported package",
+            "import time:       100 |        100 |     _json",
+            "import time:       300 |        400 |   json",
+            "import time:       200 |        200 |   chaostracing.control",
+            "import time:        50 |        650 | chaostracing",
+            "import time:        70 |         70 | chaostracing.other",
+            "import time:        10 |         10 | unrelated",
+        ]
+    )
+    assert own_cumulative_us(sample) == 720
+
+
+def test_python_sources_stay_small():
+    assert PACKAGE_SRC.is_dir(), f"{PACKAGE_SRC} is missing"
+    files = sorted(PACKAGE_SRC.glob("*.py"))
+    counts = {f.name: sum(1 for ln in f.read_text().splitlines() if ln.strip()) for f in files}
+    total = sum(counts.values())
+    assert total <= 100, f"python/chaostracing/*.py has {total} non-blank lines: {counts}"
+    assert list(PACKAGE_SRC.glob("*.c")), "the control's C sources are not in python/chaostracing"
