@@ -52,6 +52,10 @@ struct ctr_exporter {
     char destination[512]; /* for log lines: URL, path, "stderr" */
 };
 
+/* Set up the embedded base of a new exporter: ops, zeroed counters, final
+ * cleared, empty destination. */
+void ctr_exporter_init(struct ctr_exporter *e, const struct ctr_exporter_ops *ops);
+
 /* Call the ops; NULL-safe. ctr_exporter_destroy() does not shut down. */
 int ctr_exporter_export(struct ctr_exporter *e, const struct ctr_batch *batch,
                         uint64_t deadline_ns);

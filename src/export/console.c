@@ -516,13 +516,7 @@ int ctr_console_exporter_new(FILE *stream, struct ctr_exporter **out)
     if (!x)
         return CTR_ENOMEM;
     x->stream = stream ? stream : stderr;
-    x->base.ops = &console_ops;
-    atomic_init(&x->base.stats.spans_exported, 0);
-    atomic_init(&x->base.stats.spans_rejected, 0);
-    atomic_init(&x->base.stats.spans_failed, 0);
-    atomic_init(&x->base.stats.batches_failed, 0);
-    atomic_init(&x->base.stats.retries, 0);
-    atomic_init(&x->base.final, false);
+    ctr_exporter_init(&x->base, &console_ops);
     snprintf(x->base.destination, sizeof x->base.destination, "%s",
              x->stream == stderr   ? "stderr"
              : x->stream == stdout ? "stdout"

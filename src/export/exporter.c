@@ -27,3 +27,15 @@ void ctr_exporter_destroy(struct ctr_exporter *e)
     if (e && e->ops && e->ops->destroy)
         e->ops->destroy(e);
 }
+
+void ctr_exporter_init(struct ctr_exporter *e, const struct ctr_exporter_ops *ops)
+{
+    e->ops = ops;
+    atomic_init(&e->stats.spans_exported, 0);
+    atomic_init(&e->stats.spans_rejected, 0);
+    atomic_init(&e->stats.spans_failed, 0);
+    atomic_init(&e->stats.batches_failed, 0);
+    atomic_init(&e->stats.retries, 0);
+    atomic_init(&e->final, false);
+    e->destination[0] = '\0';
+}

@@ -150,13 +150,7 @@ int ctr_file_exporter_new(const char *path, struct ctr_exporter **out, char *err
         free(x);
         return CTR_EIO;
     }
-    x->base.ops = &file_ops;
-    atomic_init(&x->base.stats.spans_exported, 0);
-    atomic_init(&x->base.stats.spans_rejected, 0);
-    atomic_init(&x->base.stats.spans_failed, 0);
-    atomic_init(&x->base.stats.batches_failed, 0);
-    atomic_init(&x->base.stats.retries, 0);
-    atomic_init(&x->base.final, false);
+    ctr_exporter_init(&x->base, &file_ops);
 
     char *abs = realpath(path, NULL);
     snprintf(x->base.destination, sizeof x->base.destination, "%s", abs ? abs : path);

@@ -573,13 +573,7 @@ int ctr_otlp_http_exporter_new(const struct ctr_otlp_http_options *opt, struct c
         goto out;
     }
 
-    x->base.ops = &otlp_http_ops;
-    atomic_init(&x->base.stats.spans_exported, 0);
-    atomic_init(&x->base.stats.spans_rejected, 0);
-    atomic_init(&x->base.stats.spans_failed, 0);
-    atomic_init(&x->base.stats.batches_failed, 0);
-    atomic_init(&x->base.stats.retries, 0);
-    atomic_init(&x->base.final, false);
+    ctr_exporter_init(&x->base, &otlp_http_ops);
     snprintf(x->base.destination, sizeof x->base.destination, "%s", opt->url);
     x->gzip = opt->gzip;
     x->json = opt->json;
