@@ -75,6 +75,11 @@ struct ctr_config {
 
     unsigned propagators; /* CTR_PROP_* bits; default tracecontext|baggage */
 
+    /* OTEL_EXPORTER_ZIPKIN_ENDPOINT (default http://localhost:9411/api/v2/spans)
+     * and OTEL_EXPORTER_ZIPKIN_TIMEOUT (ms, default 10000). */
+    char *zipkin_endpoint;
+    uint32_t zipkin_timeout_ms;
+
     /* Warnings about ignored values, one per line, NUL-terminated; NULL when
      * there were none. */
     char *warnings;

@@ -42,4 +42,18 @@ int ctr_otlp_proto_decode_response(const uint8_t *body, size_t len, int64_t *rej
  * UTF-8 with U+FFFD. */
 void ctr_json_put_string(struct ctr_buf *b, const char *s, size_t len);
 
+/*
+ * Jaeger thrift compact: append one complete agent message
+ * (emitBatch oneway call, seqid `seq_id`) for spans [0, batch->len) with the
+ * resource's service.name as the process. Returns 0, CTR_ENOMEM or CTR_EINVAL.
+ */
+int ctr_jaeger_thrift_encode(const struct ctr_batch *batch, int32_t seq_id, struct ctr_buf *out);
+
+/* Jaeger api_v2 PostSpansRequest in protobuf. */
+int ctr_jaeger_proto_encode(const struct ctr_batch *batch, struct ctr_buf *out);
+
+/* Zipkin v2 JSON: a JSON array of spans, with localEndpoint.serviceName from
+ * the resource. */
+int ctr_zipkin_json_encode(const struct ctr_batch *batch, struct ctr_buf *out);
+
 #endif

@@ -99,4 +99,71 @@ int ctr_file_exporter_new(const char *path, struct ctr_exporter **out, char *err
 /* A readable span tree written to `stream` (stderr when NULL). */
 int ctr_console_exporter_new(FILE *stream, struct ctr_exporter **out);
 
+/* TLS settings shared by the network exporters. PEM file paths; NULL means
+ * the system trust store and no client certificate. */
+struct ctr_tls_options {
+    const char *ca_file;
+    const char *client_cert;
+    const char *client_key;
+    bool insecure_skip_verify; /* only when explicitly asked; logs a warning */
+};
+
+struct ctr_otlp_grpc_options {
+    /* "http://host:port" (cleartext HTTP/2, prior knowledge), "https://host:port"
+     * (TLS + ALPN h2), or "host:port" (TLS unless `insecure`). */
+    const char *endpoint;
+    bool insecure;
+    const struct ctr_header *headers; /* sent as gRPC metadata (lower-cased names) */
+    size_t n_headers;
+    uint32_t timeout_ms; /* per export, retries included; 0 = 10000 */
+    bool gzip;           /* grpc-encoding: gzip */
+    struct ctr_tls_options tls;
+};
+
+/*
+ * OTLP over gRPC through libcurl's HTTP/2: length-prefixed framing,
+ * grpc-status/grpc-message trailers (also trailers-only answers), retries of
+ * the spec's retryable codes with backoff inside the deadline, and
+ * grpc-timeout. Returns 0, CTR_EINVAL (message in `err`), CTR_EUNSUPPORTED
+ * (libcurl without HTTP/2) or CTR_ENOMEM.
+ */
+int ctr_otlp_grpc_exporter_new(const struct ctr_otlp_grpc_options *opt, struct ctr_exporter **out,
+                               char *err, size_t errlen);
+
+struct ctr_jaeger_agent_options {
+    const char *host;    /* default "localhost" */
+    uint16_t port;       /* default 6831 */
+    uint32_t max_packet; /* default 65000 */
+};
+
+/*
+ * Jaeger agent: emitBatch in thrift compact over UDP. Batches are split so no
+ * datagram exceeds max_packet; a span too big alone is cut down (attributes
+ * and events truncated, marked with a tag) rather than lost. Returns 0,
+ * CTR_EINVAL (message in `err`) or CTR_ENOMEM.
+ */
+int ctr_jaeger_agent_exporter_new(const struct ctr_jaeger_agent_options *opt,
+                                  struct ctr_exporter **out, char *err, size_t errlen);
+
+struct ctr_jaeger_grpc_options {
+    const char *endpoint; /* "host:port" or a URL; default "localhost:14250" */
+    bool insecure;        /* cleartext for a scheme-less endpoint */
+    uint32_t timeout_ms;
+    struct ctr_tls_options tls;
+};
+
+/* Jaeger collector gRPC (api_v2 CollectorService/PostSpans). */
+int ctr_jaeger_grpc_exporter_new(const struct ctr_jaeger_grpc_options *opt,
+                                 struct ctr_exporter **out, char *err, size_t errlen);
+
+struct ctr_zipkin_options {
+    const char *url; /* default http://localhost:9411/api/v2/spans */
+    uint32_t timeout_ms;
+    struct ctr_tls_options tls;
+};
+
+/* Zipkin v2 JSON over HTTP POST. */
+int ctr_zipkin_exporter_new(const struct ctr_zipkin_options *opt, struct ctr_exporter **out,
+                            char *err, size_t errlen);
+
 #endif

@@ -6,6 +6,7 @@
 #define CHAOSTRACING_PROPAGATE_H
 
 #include "span.h"
+#include "config.h"
 
 #define CTR_TRACEPARENT_LEN 55
 #define CTR_TRACESTATE_MAX 512
@@ -35,5 +36,59 @@ int ctr_tracestate_validate(const char *s, size_t len);
  * at most CTR_BAGGAGE_MAX. Returns the member count or CTR_EPARSE.
  */
 int ctr_baggage_validate(const char *s, size_t len);
+
+/* Formats. Parse functions accept exactly what the format allows and return
+ * 0 or CTR_EPARSE; format functions write NUL-terminated text. */
+
+/* B3 single header "{trace}-{span}[-{sampling}[-{parent}]]" or "0"/"1"/"d"
+ * alone (a sampling decision without ids: CTR_EPARSE). */
+int ctr_b3_parse(const char *s, size_t len, struct ctr_span_context *out);
+void ctr_b3_format(const struct ctr_span_context *ctx, char out[64]);
+
+/* Jaeger "{trace}:{span}:{parent}:{flags}" (ids left-padded, 0 invalid). */
+int ctr_jaeger_parse(const char *s, size_t len, struct ctr_span_context *out);
+void ctr_jaeger_format(const struct ctr_span_context *ctx, char out[80]);
+
+/* AWS X-Ray "Root=1-{8}-{24};Parent={16};Sampled={0|1}" in any order. */
+int ctr_xray_parse(const char *s, size_t len, struct ctr_span_context *out);
+void ctr_xray_format(const struct ctr_span_context *ctx, char out[96]);
+
+/*
+ * A carrier: how propagators read and write headers (or environment
+ * variables). `get` must match names case-insensitively for HTTP headers and
+ * return NULL when absent; `set` replaces any existing value.
+ */
+struct ctr_carrier {
+    const char *(*get)(void *ud, const char *name);
+    void (*set)(void *ud, const char *name, const char *value);
+    void *ud;
+};
+
+/* Which formats to use (CTR_PROP_* bits from config.h) and the Jaeger
+ * header names (tracing_id_name, baggage_prefix). */
+struct ctr_propagation {
+    unsigned formats;
+    char jaeger_trace_header[64];   /* default "uber-trace-id" */
+    char jaeger_baggage_prefix[64]; /* default "uberctx-" */
+};
+void ctr_propagation_default(struct ctr_propagation *p, unsigned formats);
+
+/*
+ * Inject `ctx` (and `baggage`, W3C form, may be NULL) in every configured
+ * format. Returns 0 or CTR_EINVAL for an invalid context.
+ */
+int ctr_propagation_inject(const struct ctr_propagation *p, const struct ctr_span_context *ctx,
+                           const char *baggage, const struct ctr_carrier *c);
+
+/*
+ * Extract a remote context: formats are tried in order (tracecontext, b3,
+ * b3multi, jaeger, xray), the first valid one wins; a malformed header is
+ * ignored. tracestate (W3C only) is copied into `ts_buf`, baggage (W3C and
+ * Jaeger's prefixed headers, merged into W3C form) into `bag_buf`; both are
+ * set to "" when absent. Returns 0 or CTR_EPARSE when no valid context.
+ */
+int ctr_propagation_extract(const struct ctr_propagation *p, const struct ctr_carrier *c,
+                            struct ctr_span_context *out, char *ts_buf, size_t ts_size,
+                            char *bag_buf, size_t bag_size);
 
 #endif
