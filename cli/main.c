@@ -2,6 +2,7 @@
  * The `chaostracing` command: a table of subcommands, each a function that
  * takes the arguments from its own name on and returns the exit status.
  */
+#include "check.h"
 #include "view.h"
 
 #include <chaostracing/common.h>
@@ -42,6 +43,7 @@ struct command {
 
 static const struct command commands[] = {
     {"view", cli_view_main, "print OTLP JSON lines files as span trees"},
+    {"check", cli_check_main, "send a test trace and report whether it was delivered"},
     {"version", cmd_version, "print the version of chaostracing and libcurl"},
     {"help", cmd_help, "show this help, or a command's help"},
 };
@@ -69,6 +71,10 @@ static int cmd_help(int argc, char **argv)
     (void)argv;
     if (argc > 1 && strcmp(argv[1], "view") == 0) {
         cli_view_usage(stdout);
+        return CLI_EXIT_OK;
+    }
+    if (argc > 1 && strcmp(argv[1], "check") == 0) {
+        cli_check_usage(stdout);
         return CLI_EXIT_OK;
     }
     usage(stdout);
