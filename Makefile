@@ -19,7 +19,7 @@ LIBS    := -lcurl -lz -lpthread -lm
 ASAN    := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 TSAN    := -O1 -fsanitize=thread
 
-.PHONY: all lib cli ctest tsan lint format venv install pytest test demo clean fuzz bench
+.PHONY: all lib cli tools ctest tsan lint format venv install pytest test demo clean fuzz bench
 
 all: lib cli
 
@@ -46,6 +46,13 @@ CLI_SRCS := $(wildcard cli/*.c)
 build/chaostracing: $(CLI_SRCS) $(wildcard cli/*.h) build/release/libchaostracing.a $(HDRS)
 	$(CC) $(BASE) -O2 -Icli $(CLI_SRCS) build/release/libchaostracing.a $(LIBS) -o $@
 cli: $(if $(CLI_SRCS),build/chaostracing)
+
+# Small C programs the Python tests drive (tests/c/tools/NAME.c → build/tools/NAME).
+TOOLS := $(basename $(notdir $(wildcard tests/c/tools/*.c)))
+build/tools/%: tests/c/tools/%.c build/release/libchaostracing.a $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE) -O2 $< build/release/libchaostracing.a $(LIBS) -o $@
+tools: $(TOOLS:%=build/tools/%)
 
 build/asan/tests/%: tests/c/%.c tests/c/test.h build/asan/libchaostracing.a
 	@mkdir -p $(dir $@)
@@ -90,13 +97,21 @@ install: $(VPY) $(SRCS) $(HDRS) $(wildcard python/chaostracing/*) setup.py pypro
 	CHAOSTRACING_WERROR=1 $(VPY) -m pip install -q --no-build-isolation --force-reinstall --no-deps .
 	@touch $(VENV)/.installed
 
-pytest: install
+pytest: install cli tools
 	$(VPY) -m pytest -q tests/python
 
 test: lint ctest tsan pytest
 
 demo: install cli
 	@examples/demo/run.sh $(VENV) build/chaostracing
+
+# libFuzzer targets for the header and wire parsers (tests/fuzz/).
+fuzz:
+	@$(MAKE) --no-print-directory -f tests/fuzz/fuzz.mk
+
+# Benchmarks side by side with the Python upstream and the Go SDK (bench/).
+bench: install cli
+	@bench/run.sh $(VENV)
 
 clean:
 	rm -rf build *.egg-info python/*.egg-info demo-out
