@@ -12,22 +12,18 @@
  */
 #include <chaostracing/exporter.h>
 
+#include "export/retry.h"
 #include "transport/http.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <zlib.h>
 
 #define MAX_REQUEST (64u * 1024u * 1024u)
-#define BACKOFF_FIRST_MS 100u
-#define BACKOFF_MAX_MS 5000u
 #define DEFAULT_TIMEOUT_MS 10000u
 /* Buffers larger than this are released after each export. */
 #define KEEP_BUFFER_BYTES (1u << 20)
-/* Sleep in slices this long so that shutdown can cut a backoff short. */
-#define SLEEP_SLICE_NS 20000000u
 
 struct otlp_http {
     struct ctr_exporter base;
@@ -39,79 +35,21 @@ struct otlp_http {
     struct ctr_buf enc; /* the encoded request */
     struct ctr_buf gz;  /* its gzip form */
     struct ctr__http_response resp;
-    uint64_t rng;    /* xorshift64 state for jitter */
-    char warned[64]; /* key of the failure last logged at WARNING; "" after a success */
+    struct ctr__retry_state retry; /* jitter and logged-failure state */
     bool shut;
 };
-
-/* A non-zero seed for the jitter generator, different per exporter/process. */
-static uint64_t seed_rng(const void *salt)
-{
-    uint64_t s = ctr_monotonic_ns() ^ ctr_now_ns() ^ (uint64_t)(uintptr_t)salt;
-    s ^= s >> 33;
-    s *= 0xff51afd7ed558ccdULL;
-    s ^= s >> 33;
-    return s ? s : 0x9e3779b97f4a7c15ULL;
-}
-
-/* Next xorshift64 value. */
-static uint64_t next_rand(struct otlp_http *x)
-{
-    uint64_t v = x->rng;
-    v ^= v << 13;
-    v ^= v >> 7;
-    v ^= v << 17;
-    x->rng = v;
-    return v;
-}
-
-/* "Equal jitter": half the backoff fixed, the other half random. */
-static uint64_t jitter_ms(struct otlp_http *x, uint64_t backoff_ms)
-{
-    uint64_t half = backoff_ms / 2;
-    return half + next_rand(x) % (backoff_ms - half + 1);
-}
 
 /* Count a batch of `n` spans as not delivered. */
 static void count_failed(struct otlp_http *x, size_t n)
 {
-    atomic_fetch_add(&x->base.stats.spans_failed, (uint_fast64_t)n);
-    atomic_fetch_add(&x->base.stats.batches_failed, 1);
+    ctr__retry_count_failed(&x->base, n);
 }
 
-/*
- * Log a failed export. The first failure with a given `key` is a WARNING;
- * the same key again, before any success, only a DEBUG line.
- */
+/* Log a failed export (WARNING the first time a `key` is seen, then DEBUG). */
 static void report_failure(struct otlp_http *x, const char *key, const char *reason, int attempts,
                            size_t n_spans)
 {
-    int level = strcmp(x->warned, key) == 0 ? CTR_LOG_DEBUG : CTR_LOG_WARNING;
-    char tries[32] = "";
-    if (attempts > 0)
-        snprintf(tries, sizeof tries, " (%d attempt%s)", attempts, attempts == 1 ? "" : "s");
-    ctr_log(level, "chaostracing: export to %s failed: %s%s; %zu span%s dropped", x->url, reason,
-            tries, n_spans, n_spans == 1 ? "" : "s");
-    snprintf(x->warned, sizeof x->warned, "%s", key);
-}
-
-/* Sleep until the monotonic time `until_ns`. Returns false early when shutdown
- * began and `stop_on_final` is set. */
-static bool sleep_until(struct otlp_http *x, uint64_t until_ns, bool stop_on_final)
-{
-    for (;;) {
-        if (stop_on_final && atomic_load(&x->base.final))
-            return false;
-        uint64_t now = ctr_monotonic_ns();
-        if (now >= until_ns)
-            return true;
-        uint64_t d = until_ns - now;
-        if (d > SLEEP_SLICE_NS)
-            d = SLEEP_SLICE_NS;
-        struct timespec ts = {.tv_sec = (time_t)(d / 1000000000u),
-                              .tv_nsec = (long)(d % 1000000000u)};
-        nanosleep(&ts, NULL); /* EINTR: the loop re-checks the clock */
-    }
+    ctr__retry_report_failure(&x->retry, x->url, key, reason, attempts, n_spans);
 }
 
 /*
@@ -224,9 +162,7 @@ static void on_success(struct otlp_http *x, size_t n_spans)
                 msg);
     }
     atomic_fetch_add(&x->base.stats.spans_exported, (uint_fast64_t)(n_spans - (size_t)rejected));
-    if (x->warned[0])
-        ctr_log(CTR_LOG_INFO, "chaostracing: export to %s works again", x->url);
-    x->warned[0] = '\0';
+    ctr__retry_report_success(&x->retry, x->url);
 }
 
 /*
@@ -236,7 +172,7 @@ static void on_success(struct otlp_http *x, size_t n_spans)
 static int send_with_retries(struct otlp_http *x, const uint8_t *body, size_t len, size_t n_spans,
                              uint64_t deadline_ns)
 {
-    uint64_t backoff_ms = BACKOFF_FIRST_MS;
+    uint64_t backoff_ms = CTR__RETRY_BACKOFF_FIRST_MS;
     int attempts = 0;
     int err = 0;
     char key[64];
@@ -311,19 +247,12 @@ static int send_with_retries(struct otlp_http *x, const uint8_t *body, size_t le
         if (!retry)
             break;
 
-        uint64_t wait_ms = jitter_ms(x, backoff_ms);
-        if (r->retry_after_ms >= 0 && (uint64_t)r->retry_after_ms > wait_ms)
-            wait_ms = (uint64_t)r->retry_after_ms;
-        uint64_t now = ctr_monotonic_ns();
-        if (now >= deadline_ns || wait_ms >= (deadline_ns - now) / 1000000u)
-            break; /* the next attempt could not start before the deadline */
         /* A server that answered is worth waiting for even during shutdown;
          * a connection failure is not. */
         bool stop_on_final = err == CTR_ECONNECT || err == CTR_ETIMEOUT;
-        if (!sleep_until(x, now + wait_ms * 1000000u, stop_on_final))
+        if (!ctr__retry_backoff(&x->retry, &x->base, &backoff_ms, r->retry_after_ms, deadline_ns,
+                                stop_on_final))
             break;
-        atomic_fetch_add(&x->base.stats.retries, 1);
-        backoff_ms = backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff_ms * 2;
     }
     count_failed(x, n_spans);
     report_failure(x, key, reason, attempts, n_spans);
@@ -398,7 +327,7 @@ static void otlp_http_after_fork(struct ctr_exporter *e)
 {
     struct otlp_http *x = (struct otlp_http *)e;
     ctr__http_client_after_fork(x->http);
-    x->rng = seed_rng(x);
+    ctr__retry_after_fork(&x->retry, x);
 }
 
 /* destroy op: free everything the exporter owns. */
@@ -579,7 +508,7 @@ int ctr_otlp_http_exporter_new(const struct ctr_otlp_http_options *opt, struct c
     x->json = opt->json;
     x->timeout_ms = opt->timeout_ms ? opt->timeout_ms : DEFAULT_TIMEOUT_MS;
     ctr__http_response_init(&x->resp);
-    x->rng = seed_rng(x);
+    ctr__retry_init(&x->retry, x);
     *out = &x->base;
     x = NULL;
 

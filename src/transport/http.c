@@ -1,5 +1,6 @@
 /*
- * HTTP/1.1 POST over one libcurl easy handle, with a hard deadline.
+ * HTTP POST over one libcurl easy handle (HTTP/1.1, or HTTP/2 when asked),
+ * with a hard deadline.
  */
 #include "transport/http.h"
 
@@ -21,7 +22,10 @@ struct ctr__http_client {
     char *ca_file;
     char *client_cert;
     char *client_key;
+    char *user_agent; /* NULL: the default */
     bool insecure;
+    bool no_reuse;
+    enum ctr__http_version version;
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -64,7 +68,10 @@ int ctr__http_client_new(const struct ctr__http_options *o, struct ctr__http_cli
     c->ca_file = dup_opt(o->ca_file, &oom);
     c->client_cert = dup_opt(o->client_cert, &oom);
     c->client_key = dup_opt(o->client_key, &oom);
+    c->user_agent = dup_opt(o->user_agent, &oom);
     c->insecure = o->insecure_skip_verify;
+    c->version = o->version;
+    c->no_reuse = o->no_reuse;
 
     /* Our headers first; "Expect:" stops curl from waiting for a
      * 100-continue on large bodies. curl_slist_append copies the strings. */
@@ -87,6 +94,15 @@ int ctr__http_client_new(const struct ctr__http_options *o, struct ctr__http_cli
         ctr__http_client_free(c);
         return CTR_ENOMEM;
     }
+    /* Verification is only ever off on request; say so once, at creation. */
+    if (c->insecure)
+        ctr_log(CTR_LOG_WARNING,
+                "chaostracing: TLS certificate verification is disabled (insecure_skip_verify): "
+                "the server's identity is not checked");
+    if (c->client_key && !c->client_cert)
+        ctr_log(CTR_LOG_WARNING,
+                "chaostracing: a TLS client key was given without a client certificate; the key "
+                "is ignored");
     *out = c;
     return 0;
 }
@@ -94,6 +110,8 @@ int ctr__http_client_new(const struct ctr__http_options *o, struct ctr__http_cli
 /* The per-request state the curl callbacks write into. */
 struct xfer {
     struct ctr__http_response *resp;
+    ctr__http_header_fn on_header; /* the caller's, may be NULL */
+    void *on_header_ud;
 };
 
 /* CURLOPT_WRITEFUNCTION: keep the body up to the cap; past it, stop the
@@ -147,6 +165,8 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
 {
     struct xfer *x = ud;
     size_t n = size * nmemb;
+    if (x->on_header)
+        x->on_header(x->on_header_ud, ptr, n);
     if (n >= 5 && memcmp(ptr, "HTTP/", 5) == 0) {
         x->resp->retry_after_ms = -1;
         return n;
@@ -180,11 +200,21 @@ static int make_handle(struct ctr__http_client *c)
     if (!h)
         return CTR_ENOMEM;
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "chaostracing/" CTR_VERSION);
+    long version = CURL_HTTP_VERSION_1_1;
+    if (c->version == CTR__HTTP_VERSION_2_PRIOR_KNOWLEDGE)
+        version = CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE;
+    else if (c->version == CTR__HTTP_VERSION_2_TLS)
+        version = CURL_HTTP_VERSION_2TLS;
+    curl_easy_setopt(h, CURLOPT_HTTP_VERSION, version);
+    curl_easy_setopt(h, CURLOPT_USERAGENT,
+                     c->user_agent ? c->user_agent : "chaostracing/" CTR_VERSION);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, c->headers);
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    if (c->no_reuse) {
+        curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
+        curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
+    }
     curl_easy_setopt(h, CURLOPT_POST, 1L);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
@@ -193,8 +223,12 @@ static int make_handle(struct ctr__http_client *c)
 #else
     curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
-    if (c->ca_file)
+    if (c->ca_file) {
+        /* The given bundle replaces the system trust store (no CA directory
+         * beside it), as the OTLP exporters of the other SDKs do. */
         curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
+        curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
+    }
     if (c->client_cert)
         curl_easy_setopt(h, CURLOPT_SSLCERT, c->client_cert);
     if (c->client_key)
@@ -207,18 +241,62 @@ static int make_handle(struct ctr__http_client *c)
     return 0;
 }
 
-/* Copy `s` into r->reason, lower-casing the first letter. */
+/* Copy `s` into r->reason, lower-casing the first letter unless it starts
+ * an acronym ("HTTP/2 stream ...", "SSL ..."). */
 static void set_reason(struct ctr__http_response *r, const char *s)
 {
     snprintf(r->reason, sizeof r->reason, "%s", s);
-    if (r->reason[0] >= 'A' && r->reason[0] <= 'Z')
+    if (r->reason[0] >= 'A' && r->reason[0] <= 'Z' && !(r->reason[1] >= 'A' && r->reason[1] <= 'Z'))
         r->reason[0] = (char)(r->reason[0] - 'A' + 'a');
+}
+
+/*
+ * For a send or receive failure: true when the connection died after its TLS
+ * handshake and before any answer, i.e. the server refused the TLS session
+ * (usually the client certificate: a TLS 1.3 server checks it after the
+ * client considers the handshake done, so the refusal surfaces as a send or
+ * receive error). `r` then gets a TLS outcome when the server's alert was
+ * read, else a connection failure naming the likely cause.
+ */
+static bool tls_session_refused(struct ctr__http_client *c, const char *detail,
+                                struct ctr__http_response *r)
+{
+#if LIBCURL_VERSION_NUM >= 0x073d00
+    curl_off_t tls_us = 0; /* 0 when no handshake was made (plain HTTP, reused connection) */
+    long status = 0;
+    if (curl_easy_getinfo(c->curl, CURLINFO_APPCONNECT_TIME_T, &tls_us) != CURLE_OK || tls_us <= 0)
+        return false;
+    if (curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK || status != 0 ||
+        r->body.len != 0)
+        return false;
+    const char *why = c->client_cert
+                          ? "probably the client certificate"
+                          : "it probably requires a client certificate and none is configured";
+    if (strstr(detail, " alert ")) {
+        r->outcome = CTR__HTTP_TLS;
+        snprintf(r->reason, sizeof r->reason,
+                 "TLS error: the server refused the session, %s (%.120s)", why, detail);
+    } else {
+        r->outcome = CTR__HTTP_CONNECT;
+        snprintf(r->reason, sizeof r->reason,
+                 "TLS connection closed by the server without an answer, %s", why);
+    }
+    return true;
+#else
+    (void)c;
+    (void)detail;
+    (void)r;
+    return false;
+#endif
 }
 
 /* Map a curl result to an outcome and a reason. */
 static void classify(struct ctr__http_client *c, CURLcode rc, struct ctr__http_response *r)
 {
     const char *detail = c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc);
+    if ((rc == CURLE_SEND_ERROR || rc == CURLE_RECV_ERROR || rc == CURLE_GOT_NOTHING) &&
+        tls_session_refused(c, detail, r))
+        return;
     switch (rc) {
     case CURLE_OPERATION_TIMEDOUT:
         r->outcome = CTR__HTTP_TIMEOUT;
@@ -267,9 +345,47 @@ static void classify(struct ctr__http_client *c, CURLcode rc, struct ctr__http_r
     }
 }
 
-/* Posts one request; see http.h. */
-int ctr__http_post(struct ctr__http_client *c, const char *url, const void *body, size_t len,
-                   uint64_t deadline_ns, struct ctr__http_response *resp)
+/* A copy of the client's header list followed by `extra` lines; NULL when
+ * out of memory. The caller frees it with curl_slist_free_all(). */
+static struct curl_slist *headers_with(const struct curl_slist *base, const char *const *extra,
+                                       size_t n_extra)
+{
+    struct curl_slist *list = NULL;
+    for (const struct curl_slist *p = base; p; p = p->next) {
+        struct curl_slist *n = curl_slist_append(list, p->data);
+        if (!n) {
+            curl_slist_free_all(list);
+            return NULL;
+        }
+        list = n;
+    }
+    for (size_t i = 0; i < n_extra; i++) {
+        struct curl_slist *n = curl_slist_append(list, extra[i]);
+        if (!n) {
+            curl_slist_free_all(list);
+            return NULL;
+        }
+        list = n;
+    }
+    return list;
+}
+
+/* The HTTP major version of the last answer on `h`: 1, 2 or 0. */
+static int answer_major(CURL *h)
+{
+    long v = 0;
+    if (curl_easy_getinfo(h, CURLINFO_HTTP_VERSION, &v) != CURLE_OK)
+        return 0;
+    if (v == CURL_HTTP_VERSION_2_0)
+        return 2;
+    if (v == CURL_HTTP_VERSION_1_0 || v == CURL_HTTP_VERSION_1_1)
+        return 1;
+    return 0;
+}
+
+/* Sends one request; see http.h. */
+int ctr__http_send(struct ctr__http_client *c, const struct ctr__http_request *req,
+                   struct ctr__http_response *resp)
 {
     ctr_buf_reset(&resp->body);
     resp->outcome = CTR__HTTP_FAILED;
@@ -278,15 +394,17 @@ int ctr__http_post(struct ctr__http_client *c, const char *url, const void *body
     resp->retry_after_ms = -1;
     resp->os_errno = 0;
     resp->reason[0] = '\0';
+    resp->curl_code = 0;
+    resp->http_major = 0;
 
     uint64_t now = ctr_monotonic_ns();
-    if (now >= deadline_ns) {
+    if (now >= req->deadline_ns) {
         resp->outcome = CTR__HTTP_TIMEOUT;
         set_reason(resp, "deadline passed before the request");
         return CTR_ETIMEOUT;
     }
     /* Round up so a sub-millisecond remainder still gets 1 ms, not "none". */
-    uint64_t timeout_ms = (deadline_ns - now + 999999u) / 1000000u;
+    uint64_t timeout_ms = (req->deadline_ns - now + 999999u) / 1000000u;
     if (timeout_ms > (uint64_t)LONG_MAX)
         timeout_ms = (uint64_t)LONG_MAX;
     uint64_t connect_ms = timeout_ms < CONNECT_TIMEOUT_CAP_MS ? timeout_ms : CONNECT_TIMEOUT_CAP_MS;
@@ -298,23 +416,40 @@ int ctr__http_post(struct ctr__http_client *c, const char *url, const void *body
             return rc;
         }
     }
+    struct curl_slist *extra = NULL;
+    if (req->n_headers) {
+        extra = headers_with(c->headers, req->headers, req->n_headers);
+        if (!extra) {
+            set_reason(resp, "out of memory");
+            return CTR_ENOMEM;
+        }
+    }
     CURL *h = c->curl;
-    struct xfer x = {.resp = resp};
+    struct xfer x = {.resp = resp, .on_header = req->on_header, .on_header_ud = req->on_header_ud};
     c->errbuf[0] = '\0';
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? body : "");
+    curl_easy_setopt(h, CURLOPT_URL, req->url);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->len);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body ? req->body : "");
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)connect_ms);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &x);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, &x);
+    if (extra)
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, extra);
 
     CURLcode rc = curl_easy_perform(h);
 
-    /* The callbacks' pointer goes out of scope: do not leave it behind. */
+    /* The callbacks' pointer and the request's header list go out of scope:
+     * do not leave them behind. */
     curl_easy_setopt(h, CURLOPT_WRITEDATA, NULL);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, NULL);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
+    if (extra) {
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, c->headers);
+        curl_slist_free_all(extra);
+    }
+    resp->curl_code = (int)rc;
+    resp->http_major = answer_major(h);
 
     if (rc == CURLE_OK || (rc == CURLE_WRITE_ERROR && resp->body_truncated)) {
         long status = 0;
@@ -332,6 +467,19 @@ int ctr__http_post(struct ctr__http_client *c, const char *url, const void *body
     }
     classify(c, rc, resp);
     return 0;
+}
+
+/* Posts one request; see http.h. */
+int ctr__http_post(struct ctr__http_client *c, const char *url, const void *body, size_t len,
+                   uint64_t deadline_ns, struct ctr__http_response *resp)
+{
+    struct ctr__http_request req = {
+        .url = url,
+        .body = body,
+        .len = len,
+        .deadline_ns = deadline_ns,
+    };
+    return ctr__http_send(c, &req, resp);
 }
 
 /* Zero a response so it can be passed to ctr__http_post and freed. */
@@ -369,5 +517,6 @@ void ctr__http_client_free(struct ctr__http_client *c)
     free(c->ca_file);
     free(c->client_cert);
     free(c->client_key);
+    free(c->user_agent);
     free(c);
 }
