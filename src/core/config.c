@@ -33,6 +33,8 @@
 #define DEFAULT_OTLP_TIMEOUT_MS 10000u
 #define DEFAULT_HTTP_ENDPOINT "http://localhost:4318/v1/traces"
 #define DEFAULT_GRPC_ENDPOINT "http://localhost:4317"
+#define DEFAULT_ZIPKIN_ENDPOINT "http://localhost:9411/api/v2/spans"
+#define DEFAULT_ZIPKIN_TIMEOUT_MS 10000u
 #define TRACES_PATH "v1/traces"
 
 /* At most this many characters of a value are echoed in a warning. */
@@ -879,6 +881,45 @@ static int read_otlp(struct env *e, struct ctr_config *cfg)
     return 0;
 }
 
+/* parse_fn for a URL: http:// or https:// (any case), a host, and no blanks
+ * or control characters. Stores the value itself in *(const char **)out. */
+static const char *parse_http_url(const char *v, const void *arg, void *out)
+{
+    size_t scheme;
+    (void)arg;
+    if (strncasecmp(v, "http://", 7) == 0)
+        scheme = 7;
+    else if (strncasecmp(v, "https://", 8) == 0)
+        scheme = 8;
+    else
+        return "is not an http:// or https:// URL";
+    if (strcspn(v + scheme, "/?#") == 0)
+        return "has no host";
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+        if (*p <= 0x20 || *p == 0x7f)
+            return "contains blanks or control characters";
+    *(const char **)out = v;
+    return NULL;
+}
+
+/* OTEL_EXPORTER_ZIPKIN_ENDPOINT (an http(s) URL used as given) and
+ * OTEL_EXPORTER_ZIPKIN_TIMEOUT (milliseconds, 0 = no limit). Returns 0 or
+ * CTR_ENOMEM. */
+static int read_zipkin(struct env *e, struct ctr_config *cfg)
+{
+    static const char *const endpoint[] = {"OTEL_EXPORTER_ZIPKIN_ENDPOINT"};
+    const char *url = DEFAULT_ZIPKIN_ENDPOINT;
+    struct lookup lk;
+    lookup(e, endpoint, 1, parse_http_url, NULL, &url, &lk);
+    report(e, endpoint, &lk, "using " DEFAULT_ZIPKIN_ENDPOINT);
+    cfg->zipkin_endpoint = dup_n(url, strlen(url));
+    if (!cfg->zipkin_endpoint)
+        return CTR_ENOMEM;
+    cfg->zipkin_timeout_ms =
+        env_u32(e, NAMES("OTEL_EXPORTER_ZIPKIN_TIMEOUT"), DEFAULT_ZIPKIN_TIMEOUT_MS, 0, true, NULL);
+    return 0;
+}
+
 /* OTEL_RESOURCE_ATTRIBUTES: all of them, or none on a malformed list.
  * Returns 0 or CTR_ENOMEM. */
 static int read_resource_attrs(struct env *e, struct ctr_config *cfg)
@@ -919,6 +960,8 @@ int ctr_config_from_env(struct ctr_config *cfg, ctr_getenv_fn get, void *ud)
     parse_exporters(&e, cfg);
     if ((rc = read_otlp(&e, cfg)) != 0)
         goto out;
+    if ((rc = read_zipkin(&e, cfg)) != 0)
+        goto out;
     parse_propagators(&e, cfg);
     if (e.warnings.err) {
         rc = CTR_ENOMEM;
@@ -945,6 +988,7 @@ void ctr_config_free(struct ctr_config *cfg)
     free(cfg->otlp_certificate);
     free(cfg->otlp_client_key);
     free(cfg->otlp_client_certificate);
+    free(cfg->zipkin_endpoint);
     free(cfg->warnings);
     memset(cfg, 0, sizeof *cfg);
 }

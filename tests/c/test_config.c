@@ -91,6 +91,8 @@ static void test_defaults_with_empty_environment(void)
     ASSERT(c.otlp_client_certificate == NULL);
     ASSERT_EQ(c.otlp_insecure, false);
     ASSERT_UEQ(c.propagators, DEFAULT_PROPS);
+    ASSERT_STREQ(c.zipkin_endpoint, "http://localhost:9411/api/v2/spans");
+    ASSERT_UEQ(c.zipkin_timeout_ms, 10000);
     ASSERT(c.warnings == NULL);
     ctr_config_free(&c);
 }
@@ -136,6 +138,8 @@ static void test_empty_values_are_unset(void)
         "OTEL_EXPORTER_OTLP_INSECURE",
         "OTEL_EXPORTER_OTLP_TRACES_INSECURE",
         "OTEL_PROPAGATORS",
+        "OTEL_EXPORTER_ZIPKIN_ENDPOINT",
+        "OTEL_EXPORTER_ZIPKIN_TIMEOUT",
     };
     struct var vars[sizeof names / sizeof names[0] + 1];
     size_t n = sizeof names / sizeof names[0];
@@ -157,6 +161,8 @@ static void test_empty_values_are_unset(void)
     ASSERT(c.otlp_certificate == NULL);
     ASSERT_UEQ(c.otlp_timeout_ms, 10000);
     ASSERT_UEQ(c.propagators, DEFAULT_PROPS);
+    ASSERT_STREQ(c.zipkin_endpoint, "http://localhost:9411/api/v2/spans");
+    ASSERT_UEQ(c.zipkin_timeout_ms, 10000);
     ctr_config_free(&c);
 }
 
@@ -839,6 +845,80 @@ static void test_otlp_bad_values(void)
     ctr_config_free(&c);
 }
 
+/* ---- Zipkin ------------------------------------------------------------------------- */
+
+static void test_zipkin_variables(void)
+{
+    struct ctr_config c;
+    ASSERT_EQ(LOAD(&c, {"OTEL_EXPORTER_ZIPKIN_ENDPOINT", "https://zipkin.example:9411/x/spans?a=b"},
+                   {"OTEL_EXPORTER_ZIPKIN_TIMEOUT", " 2500 "}),
+              0);
+    /* Used as given: no path is added or changed. */
+    ASSERT_STREQ(c.zipkin_endpoint, "https://zipkin.example:9411/x/spans?a=b");
+    ASSERT_UEQ(c.zipkin_timeout_ms, 2500);
+    ASSERT(c.warnings == NULL);
+    /* The OTLP settings are untouched. */
+    ASSERT_STREQ(c.otlp_endpoint, "http://localhost:4318/v1/traces");
+    ASSERT_UEQ(c.otlp_timeout_ms, 10000);
+    ctr_config_free(&c);
+    ASSERT(c.zipkin_endpoint == NULL);
+    /* The OTLP timeout does not leak into Zipkin's, nor the other way. */
+    ASSERT_EQ(LOAD(&c, {"OTEL_EXPORTER_OTLP_TIMEOUT", "1234"},
+                   {"OTEL_EXPORTER_ZIPKIN_ENDPOINT", "HTTP://127.0.0.1:1/api/v2/spans"}),
+              0);
+    ASSERT_UEQ(c.zipkin_timeout_ms, 10000);
+    ASSERT_UEQ(c.otlp_timeout_ms, 1234);
+    ASSERT_STREQ(c.zipkin_endpoint, "HTTP://127.0.0.1:1/api/v2/spans");
+    ASSERT(c.warnings == NULL);
+    ctr_config_free(&c);
+    /* 0 means no limit, as for every timeout. */
+    ASSERT_EQ(load1(&c, "OTEL_EXPORTER_ZIPKIN_TIMEOUT", "0"), 0);
+    ASSERT_UEQ(c.zipkin_timeout_ms, 2147483647u);
+    ASSERT(c.warnings == NULL);
+    ctr_config_free(&c);
+}
+
+static void test_zipkin_bad_values(void)
+{
+    /* Each bad endpoint: the value, how the warning shows it, and why. */
+    static const struct {
+        const char *endpoint, *shown, *why;
+    } bad[] = {
+        {"localhost:9411/api/v2/spans", "localhost:9411/api/v2/spans",
+         "is not an http:// or https:// URL"},
+        {"ftp://host/api/v2/spans", "ftp://host/api/v2/spans", "is not an http:// or https:// URL"},
+        {"http:///api/v2/spans", "http:///api/v2/spans", "has no host"},
+        {"http://", "http://", "has no host"},
+        {"http://host/a b", "http://host/a b", "contains blanks or control characters"},
+        {"http://host/a\tb", "http://host/a\\x09b", "contains blanks or control characters"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct ctr_config c;
+        char expect[256];
+        ASSERT_EQ(load1(&c, "OTEL_EXPORTER_ZIPKIN_ENDPOINT", bad[i].endpoint), 0);
+        ASSERT_STREQ(c.zipkin_endpoint, "http://localhost:9411/api/v2/spans");
+        snprintf(expect, sizeof expect,
+                 "OTEL_EXPORTER_ZIPKIN_ENDPOINT=%s %s; using http://localhost:9411/api/v2/spans",
+                 bad[i].shown, bad[i].why);
+        ASSERT_STREQ(c.warnings, expect);
+        ctr_config_free(&c);
+    }
+    struct ctr_config c;
+    ASSERT_EQ(
+        LOAD(&c, {"OTEL_EXPORTER_ZIPKIN_TIMEOUT", "10s"}, {"OTEL_EXPORTER_OTLP_TIMEOUT", "3000"}),
+        0);
+    ASSERT_UEQ(c.zipkin_timeout_ms, 10000); /* the default, not the OTLP value */
+    ASSERT_UEQ(c.otlp_timeout_ms, 3000);
+    ASSERT_STREQ(c.warnings,
+                 "OTEL_EXPORTER_ZIPKIN_TIMEOUT=10s is not a non-negative integer; using 10000");
+    ctr_config_free(&c);
+    ASSERT_EQ(load1(&c, "OTEL_EXPORTER_ZIPKIN_TIMEOUT", "99999999999"), 0);
+    ASSERT_UEQ(c.zipkin_timeout_ms, 10000);
+    ASSERT_STREQ(c.warnings,
+                 "OTEL_EXPORTER_ZIPKIN_TIMEOUT=99999999999 is larger than 4294967295; using 10000");
+    ctr_config_free(&c);
+}
+
 static void test_otlp_bad_headers(void)
 {
     struct ctr_config c;
@@ -1032,7 +1112,8 @@ static void test_free_is_safe_and_idempotent(void)
     ASSERT(c.warnings != NULL);
     ctr_config_free(&c);
     ASSERT(c.service_name == NULL && c.resource_attrs == NULL && c.otlp_endpoint == NULL &&
-           c.otlp_headers == NULL && c.otlp_certificate == NULL && c.warnings == NULL);
+           c.otlp_headers == NULL && c.otlp_certificate == NULL && c.warnings == NULL &&
+           c.zipkin_endpoint == NULL);
     ASSERT_UEQ(c.n_resource_attrs, 0);
     ASSERT_UEQ(c.n_otlp_headers, 0);
     ctr_config_free(&c);
@@ -1056,6 +1137,7 @@ TEST_MAIN(TEST_CASE(test_defaults_with_empty_environment), TEST_CASE(test_empty_
           TEST_CASE(test_exporter_list), TEST_CASE(test_protocol),
           TEST_CASE(test_endpoint_resolution), TEST_CASE(test_otlp_traces_variables_win),
           TEST_CASE(test_otlp_general_variables), TEST_CASE(test_otlp_bad_values),
-          TEST_CASE(test_otlp_bad_headers), TEST_CASE(test_propagators),
+          TEST_CASE(test_otlp_bad_headers), TEST_CASE(test_zipkin_variables),
+          TEST_CASE(test_zipkin_bad_values), TEST_CASE(test_propagators),
           TEST_CASE(test_http_traces_url), TEST_CASE(test_warnings_are_escaped_and_truncated),
           TEST_CASE(test_warnings_joined_by_newlines), TEST_CASE(test_free_is_safe_and_idempotent))
