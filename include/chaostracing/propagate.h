@@ -62,6 +62,10 @@ struct ctr_carrier {
     const char *(*get)(void *ud, const char *name);
     void (*set)(void *ud, const char *name, const char *value);
     void *ud;
+    /* Optional (NULL when the carrier cannot list its entries): call
+     * fn(arg, name, value) for every entry. Needed to read prefixed baggage
+     * headers such as Jaeger's uberctx-{key}. */
+    void (*each)(void *ud, void (*fn)(void *arg, const char *name, const char *value), void *arg);
 };
 
 /* Which formats to use (CTR_PROP_* bits from config.h) and the Jaeger
