@@ -34,11 +34,11 @@ build/tsan/%.o: %.c $(HDRS)
 	$(CC) $(BASE) $(TSAN) -c $< -o $@
 
 build/release/libchaostracing.a: $(SRCS:%.c=build/release/%.o)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 build/asan/libchaostracing.a: $(SRCS:%.c=build/asan/%.o)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 build/tsan/libchaostracing.a: $(SRCS:%.c=build/tsan/%.o)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 
 lib: build/release/libchaostracing.a
 
@@ -85,15 +85,31 @@ lint:
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
+# The venv for the demo and the tests. chaostoolkit is the latest that
+# supports this Python; the rest are test-only decoders and peers, never
+# imported by the package. Two packages only ship generated Jaeger classes we
+# decode with; their declared dependencies pin an old protobuf, so they go in
+# without them.
+TEST_PKGS := setuptools wheel chaostoolkit opentelemetry-proto pytest \
+	grpcio==1.85.1 cryptography==50.0.2 googleapis-common-protos==1.76.0 thrift==0.22.0 \
+	opentelemetry-api==1.45.2 opentelemetry-propagator-b3==1.45.1 \
+	opentelemetry-propagator-jaeger==1.45.1 opentelemetry-propagator-aws-xray==1.0.2
+NODEPS_PKGS := opentelemetry-exporter-jaeger-thrift==1.21.0 \
+	opentelemetry-exporter-jaeger-proto-grpc==1.21.0
+
 $(VPY):
 	$(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install -q --upgrade pip
-	$(VPY) -m pip install -q setuptools wheel chaostoolkit opentelemetry-proto pytest
 
-venv: $(VPY)
+$(VENV)/.deps: Makefile | $(VPY)
+	$(VPY) -m pip install -q $(TEST_PKGS)
+	$(VPY) -m pip install -q --no-deps $(NODEPS_PKGS)
+	@touch $@
+
+venv: $(VENV)/.deps
 
 # The package, built and installed into the venv with pip.
-install: $(VPY) $(SRCS) $(HDRS) $(wildcard python/chaostracing/*) setup.py pyproject.toml
+install: $(VENV)/.deps $(SRCS) $(HDRS) $(wildcard python/chaostracing/*) setup.py pyproject.toml
 	CHAOSTRACING_WERROR=1 $(VPY) -m pip install -q --no-build-isolation --force-reinstall --no-deps .
 	@touch $(VENV)/.installed
 

@@ -81,6 +81,10 @@ static void logq_child(void)
 
 enum entry_kind { ENTRY_HYPOTHESIS, ENTRY_ACTIVITY };
 
+/* At most this many headers injected into one request (b3multi + jaeger
+ * baggage reach a handful). */
+#define MAX_INJECTED 16
+
 /* One open hypothesis or activity span. Holds a strong reference to the
  * context dict so its identity cannot be reused while the span is open. */
 struct open_entry {
@@ -90,16 +94,16 @@ struct open_entry {
     struct ctr_span *span;
     PyObject *headers;    /* the http provider's headers dict we injected into */
     bool created_headers; /* we added "headers" to the provider */
-    PyObject *saved[3];   /* previous values of the injected headers, or NULL */
-    bool injected[3];
+    /* Headers the propagators set, with what was there before (NULL: absent). */
+    char *inj_name[MAX_INJECTED];
+    PyObject *inj_saved[MAX_INJECTED];
+    int n_inj;
     /* A hypothesis probe: its span ends with the hypothesis, because the
      * probe's tolerance_met is only known then; end_ns is set once the
      * activity itself is over. */
     struct ctr_span *hypothesis;
     uint64_t end_ns;
 };
-
-static const char *const inject_names[3] = {"traceparent", "tracestate", "baggage"};
 
 typedef struct {
     struct ctr_tracer *tracer;
@@ -117,9 +121,10 @@ typedef struct {
     struct open_entry *open;
     size_t n_open, cap_open;
 
-    PyObject *logger;     /* logging.getLogger("chaostoolkit"), lazily */
-    PyObject *json_dumps; /* json.dumps, lazily */
-    PyObject *substitute; /* chaoslib.substitute, lazily */
+    PyObject *logger;            /* logging.getLogger("chaostoolkit"), lazily */
+    PyObject *json_dumps;        /* json.dumps, lazily */
+    PyObject *substitute;        /* chaoslib.substitute, lazily */
+    struct ctr_propagation prop; /* formats injected into HTTP activities */
 } ctl_state;
 
 static ctl_state *get_state(PyObject *module)
@@ -468,21 +473,29 @@ static struct open_entry *add_entry(ctl_state *st)
     return e;
 }
 
+/* Forget the injected header names and saved values. */
+static void clear_injected(struct open_entry *e)
+{
+    for (int i = 0; i < e->n_inj; i++) {
+        free(e->inj_name[i]);
+        e->inj_name[i] = NULL;
+        Py_CLEAR(e->inj_saved[i]);
+    }
+    e->n_inj = 0;
+}
+
 /* Put back the provider headers as they were before injection. */
 static void restore_headers(struct open_entry *e, PyObject *provider)
 {
     if (!e->headers)
         return;
-    for (int i = 0; i < 3; i++) {
-        if (!e->injected[i])
-            continue;
-        if (e->saved[i]) {
-            PyDict_SetItemString(e->headers, inject_names[i], e->saved[i]);
-        } else if (PyDict_GetItemString(e->headers, inject_names[i])) {
-            PyDict_DelItemString(e->headers, inject_names[i]);
-        }
-        Py_CLEAR(e->saved[i]);
+    for (int i = e->n_inj; i-- > 0;) {
+        if (e->inj_saved[i])
+            PyDict_SetItemString(e->headers, e->inj_name[i], e->inj_saved[i]);
+        else if (PyDict_GetItemString(e->headers, e->inj_name[i]))
+            PyDict_DelItemString(e->headers, e->inj_name[i]);
     }
+    clear_injected(e);
     if (e->created_headers && provider && PyDict_Check(provider) && PyDict_Size(e->headers) == 0 &&
         PyDict_GetItemString(provider, "headers") == e->headers)
         PyDict_DelItemString(provider, "headers");
@@ -493,8 +506,7 @@ static void restore_headers(struct open_entry *e, PyObject *provider)
 /* Remove entry `e` (after its span was ended or handed on). */
 static void drop_entry(ctl_state *st, struct open_entry *e)
 {
-    for (int i = 0; i < 3; i++)
-        Py_CLEAR(e->saved[i]);
+    clear_injected(e);
     Py_CLEAR(e->headers);
     Py_CLEAR(e->context);
     size_t idx = (size_t)(e - st->open);
@@ -553,205 +565,474 @@ static void bad_setting(ctl_state *st, const char *key, PyObject *v, const char 
     Py_XDECREF(r);
 }
 
-/* Build the exporter from the settings and the environment. Returns 0 with
- * *out set (NULL means "no exporter": spans are made but not exported), or
- * -1 when tracing must stay off (the reason was logged). */
-static int make_exporter(ctl_state *st, struct ctr_config *cfg, PyObject *kwargs,
-                         PyObject *configuration, struct ctr_exporter **out)
+/* The exporters a configuration can name, with the seed README's spellings. */
+enum xkind {
+    X_OTLP_HTTP,
+    X_OTLP_JSON,
+    X_OTLP_GRPC,
+    X_JAEGER_THRIFT,
+    X_JAEGER_GRPC,
+    X_ZIPKIN,
+    X_FILE,
+    X_CONSOLE,
+    X_NONE,
+};
+
+static const struct {
+    const char *name;
+    enum xkind kind;
+} exporter_names[] = {
+    {"otlp-http", X_OTLP_HTTP},
+    {"oltp-http", X_OTLP_HTTP},
+    {"otlp", X_OTLP_HTTP},
+    {"otlp-http-json", X_OTLP_JSON},
+    {"otlp-grpc", X_OTLP_GRPC},
+    {"oltp-grpc", X_OTLP_GRPC},
+    {"jaeger-thrift", X_JAEGER_THRIFT},
+    {"jaeger-grpc", X_JAEGER_GRPC},
+    {"zipkin", X_ZIPKIN},
+    {"file", X_FILE},
+    {"console", X_CONSOLE},
+    {"none", X_NONE},
+};
+
+/* A string setting as UTF-8: 1 with *out (valid while *owner lives; DECREF
+ * it), 0 when absent, -1 when ill-typed (logged). */
+static int str_setting(ctl_state *st, PyObject *kwargs, PyObject *configuration, const char *arg,
+                       const char *conf, const char **out, PyObject **owner, const char *expected)
 {
     const char *from = NULL;
-    *out = NULL;
-    char err[512] = "";
-    enum { X_OTLP_HTTP, X_OTLP_JSON, X_FILE, X_CONSOLE, X_NONE } kind;
-
-    PyObject *exp =
-        setting(kwargs, configuration, "exporter", "tracing_opentelemetry_exporter", &from);
-    if (exp) {
-        if (!PyUnicode_Check(exp)) {
-            bad_setting(st, from, exp, "a string");
-            return -1;
-        }
-        const char *name = PyUnicode_AsUTF8(exp);
-        if (!name) {
-            PyErr_Clear();
-            bad_setting(st, from, exp, "a valid exporter name");
-            return -1;
-        }
-        if (!strcmp(name, "otlp-http") || !strcmp(name, "oltp-http") || !strcmp(name, "otlp"))
-            kind = X_OTLP_HTTP;
-        else if (!strcmp(name, "file"))
-            kind = X_FILE;
-        else if (!strcmp(name, "console"))
-            kind = X_CONSOLE;
-        else if (!strcmp(name, "oltp-grpc") || !strcmp(name, "otlp-grpc") ||
-                 !strcmp(name, "jaeger-thrift") || !strcmp(name, "jaeger-grpc")) {
-            pylogf(st, CTR_LOG_WARNING,
-                   "%s=%s is not supported by this version of chaostracing (use otlp-http, file or "
-                   "console); tracing is off for this run",
-                   from, name);
-            return -1;
-        } else {
-            bad_setting(st, from, exp, "one of otlp-http, oltp-http, file, console");
-            return -1;
-        }
-    } else {
-        switch (cfg->exporter) {
-        case CTR_EXPORTER_CONSOLE:
-            kind = X_CONSOLE;
-            break;
-        case CTR_EXPORTER_FILE:
-            kind = X_FILE;
-            break;
-        case CTR_EXPORTER_NONE:
-            kind = X_NONE;
-            break;
-        case CTR_EXPORTER_ZIPKIN:
-            pylog(st, CTR_LOG_WARNING,
-                  "OTEL_TRACES_EXPORTER=zipkin is not supported by this version of chaostracing; "
-                  "tracing is off for this run");
-            return -1;
-        default:
-            if (cfg->protocol == CTR_PROTOCOL_GRPC) {
-                pylog(st, CTR_LOG_WARNING,
-                      "OTEL_EXPORTER_OTLP_PROTOCOL=grpc is not supported by this version of "
-                      "chaostracing; tracing is off for this run");
-                return -1;
-            }
-            kind = cfg->protocol == CTR_PROTOCOL_HTTP_JSON ? X_OTLP_JSON : X_OTLP_HTTP;
-        }
-    }
-
-    if (kind == X_NONE)
+    PyObject *v = setting(kwargs, configuration, arg, conf, &from);
+    *owner = NULL;
+    if (!v)
         return 0;
-    if (kind == X_CONSOLE) {
-        int rc = ctr_console_exporter_new(NULL, out);
-        if (rc) {
-            pylogf(st, CTR_LOG_WARNING, "console exporter: %s; tracing is off", ctr_strerror(rc));
-            return -1;
-        }
-        return 0;
+    Py_ssize_t n;
+    PyObject *b = utf8_of(v, out, &n);
+    if (!b || (Py_ssize_t)strlen(*out) != n) {
+        Py_XDECREF(b);
+        bad_setting(st, from, v, expected);
+        return -1;
     }
-    if (kind == X_FILE) {
-        PyObject *p =
-            setting(kwargs, configuration, "file_path", "tracing_opentelemetry_file_path", &from);
-        const char *path = DEFAULT_FILE_PATH;
-        PyObject *fs = NULL;
-        if (p) {
-            if (!PyUnicode_Check(p) && !PyBytes_Check(p)) {
-                bad_setting(st, from, p, "a file path");
-                return -1;
-            }
-            if (!PyUnicode_FSConverter(p, &fs)) {
-                PyErr_Clear();
-                bad_setting(st, from, p, "a file path");
-                return -1;
-            }
-            path = PyBytes_AS_STRING(fs);
-        }
-        int rc = ctr_file_exporter_new(path, out, err, sizeof err);
-        Py_XDECREF(fs);
-        if (rc) {
-            pylogf(st, CTR_LOG_WARNING,
-                   "cannot write traces to %s: %s; tracing is off for this run", path,
-                   err[0] ? err : ctr_strerror(rc));
-            return -1;
-        }
-        return 0;
-    }
+    *owner = b;
+    return 1;
+}
 
-    /* OTLP over HTTP. */
-    char *url = NULL;
-    PyObject *ep = setting(kwargs, configuration, "collector_endpoint",
-                           "tracing_opentelemetry_collector_endpoint", &from);
-    if (ep) {
-        const char *e = PyUnicode_Check(ep) ? PyUnicode_AsUTF8(ep) : NULL;
-        if (!e)
-            PyErr_Clear();
-        url = e ? ctr_otlp_http_traces_url(e) : NULL;
-        if (!url) {
-            bad_setting(st, from, ep, "an http:// or https:// URL");
+/* A boolean setting: true/false, or the strings "true"/"false". */
+static int bool_setting(ctl_state *st, PyObject *kwargs, PyObject *configuration, const char *arg,
+                        const char *conf, bool *out)
+{
+    const char *from = NULL;
+    PyObject *v = setting(kwargs, configuration, arg, conf, &from);
+    if (!v)
+        return 0;
+    if (PyBool_Check(v)) {
+        *out = v == Py_True;
+        return 1;
+    }
+    if (PyUnicode_Check(v)) {
+        if (PyUnicode_CompareWithASCIIString(v, "true") == 0 ||
+            PyUnicode_CompareWithASCIIString(v, "false") == 0) {
+            *out = PyUnicode_CompareWithASCIIString(v, "true") == 0;
+            return 1;
+        }
+    }
+    bad_setting(st, from, v, "true or false");
+    return -1;
+}
+
+/* The Jaeger agent address from tracing_host/tracing_port (host/port). */
+static int agent_address(ctl_state *st, PyObject *kwargs, PyObject *configuration, char *host,
+                         size_t hsize, uint16_t *port)
+{
+    const char *h = "localhost";
+    PyObject *owner = NULL;
+    if (str_setting(st, kwargs, configuration, "host", "tracing_host", &h, &owner, "a host name") <
+        0)
+        return -1;
+    snprintf(host, hsize, "%s", h);
+    Py_XDECREF(owner);
+    *port = 6831;
+    const char *from = NULL;
+    PyObject *p = setting(kwargs, configuration, "port", "tracing_port", &from);
+    if (p) {
+        long v = -1;
+        if (PyLong_Check(p) && !PyBool_Check(p))
+            v = PyLong_AsLong(p);
+        else if (PyUnicode_Check(p)) {
+            const char *u = PyUnicode_AsUTF8(p);
+            char *end = NULL;
+            v = u && *u ? strtol(u, &end, 10) : -1;
+            if (!end || *end)
+                v = -1;
+        }
+        PyErr_Clear();
+        if (v < 1 || v > 65535) {
+            bad_setting(st, from, p, "a port number");
             return -1;
         }
-    } else {
-        url = strdup(cfg->otlp_endpoint ? cfg->otlp_endpoint : "http://localhost:4318/v1/traces");
-        if (!url)
-            return -1;
+        *port = (uint16_t)v;
     }
+    return 0;
+}
 
-    /* Headers: OTEL_EXPORTER_OTLP_[TRACES_]HEADERS, overridden per name by
-     * the configured mapping. */
+/* Collect the exporter headers: OTEL_EXPORTER_OTLP_[TRACES_]HEADERS,
+ * overridden per name by the configured mapping. The arrays and `keep`
+ * (owners of the strings) are freed by free_headers(). Returns 0 or -1
+ * (logged). */
+struct header_set {
+    struct ctr_header *h;
+    size_t n;
+    PyObject **keep;
+    size_t nkeep;
+};
+
+static void free_headers(struct header_set *hs)
+{
+    for (size_t i = 0; i < hs->nkeep; i++)
+        Py_DECREF(hs->keep[i]);
+    free(hs->keep);
+    free(hs->h);
+    memset(hs, 0, sizeof *hs);
+}
+
+static int collect_headers(ctl_state *st, const struct ctr_config *cfg, PyObject *kwargs,
+                           PyObject *configuration, struct header_set *hs)
+{
+    const char *from = NULL;
+    memset(hs, 0, sizeof *hs);
     PyObject *hd = setting(kwargs, configuration, "collector_headers",
                            "tracing_opentelemetry_collector_headers", &from);
     if (hd && !PyDict_Check(hd)) {
         bad_setting(st, from, hd, "a mapping of header names to values");
-        free(url);
         return -1;
     }
     size_t nh = cfg->n_otlp_headers + (hd ? (size_t)PyDict_Size(hd) : 0);
-    struct ctr_header *headers = calloc(nh ? nh : 1, sizeof *headers);
-    PyObject **keep = calloc(nh ? nh * 2 : 1, sizeof *keep);
-    size_t used = 0, nkeep = 0;
-    int rc = headers && keep ? 0 : -1;
-    if (!rc && hd) {
-        PyObject *k, *v;
-        Py_ssize_t pos = 0;
-        while (PyDict_Next(hd, &pos, &k, &v)) {
-            PyObject *vs = PyUnicode_Check(v) ? Py_NewRef(v)
-                           : (PyLong_Check(v) || PyFloat_Check(v)) && !PyBool_Check(v)
-                               ? PyObject_Str(v)
-                               : NULL;
-            const char *kp, *vp;
-            Py_ssize_t kn, vn;
-            PyObject *kb = PyUnicode_Check(k) ? utf8_of(k, &kp, &kn) : NULL;
-            PyObject *vb = vs ? utf8_of(vs, &vp, &vn) : NULL;
-            Py_XDECREF(vs);
-            if (!kb || !vb) {
-                Py_XDECREF(kb);
-                Py_XDECREF(vb);
-                PyErr_Clear();
-                bad_setting(st, from, hd, "a mapping of header names to string values");
-                rc = -1;
-                break;
+    hs->h = calloc(nh ? nh : 1, sizeof *hs->h);
+    hs->keep = calloc(nh ? nh * 2 : 1, sizeof *hs->keep);
+    if (!hs->h || !hs->keep) {
+        free_headers(hs);
+        return -1;
+    }
+    PyObject *k, *v;
+    Py_ssize_t pos = 0;
+    while (hd && PyDict_Next(hd, &pos, &k, &v)) {
+        PyObject *vs = PyUnicode_Check(v)                                          ? Py_NewRef(v)
+                       : (PyLong_Check(v) || PyFloat_Check(v)) && !PyBool_Check(v) ? PyObject_Str(v)
+                                                                                   : NULL;
+        const char *kp, *vp;
+        Py_ssize_t kn, vn;
+        PyObject *kb = PyUnicode_Check(k) ? utf8_of(k, &kp, &kn) : NULL;
+        PyObject *vb = vs ? utf8_of(vs, &vp, &vn) : NULL;
+        Py_XDECREF(vs);
+        if (!kb || !vb) {
+            Py_XDECREF(kb);
+            Py_XDECREF(vb);
+            PyErr_Clear();
+            bad_setting(st, from, hd, "a mapping of header names to string values");
+            free_headers(hs);
+            return -1;
+        }
+        hs->keep[hs->nkeep++] = kb;
+        hs->keep[hs->nkeep++] = vb;
+        hs->h[hs->n].name = (char *)kp;
+        hs->h[hs->n].value = (char *)vp;
+        hs->n++;
+    }
+    size_t given = hs->n;
+    for (size_t i = 0; i < cfg->n_otlp_headers; i++) {
+        bool overridden = false;
+        for (size_t j = 0; j < given && !overridden; j++)
+            overridden = strcasecmp(hs->h[j].name, cfg->otlp_headers[i].name) == 0;
+        if (!overridden)
+            hs->h[hs->n++] = cfg->otlp_headers[i];
+    }
+    return 0;
+}
+
+/* Which exporter: the jaeger provider's agent, else the configured name,
+ * else OTEL_TRACES_EXPORTER / OTEL_EXPORTER_OTLP_PROTOCOL. Returns 0 or -1
+ * (logged). */
+static int choose_exporter(ctl_state *st, const struct ctr_config *cfg, PyObject *kwargs,
+                           PyObject *configuration, bool jaeger_provider, enum xkind *kind)
+{
+    if (jaeger_provider) {
+        *kind = X_JAEGER_THRIFT;
+        return 0;
+    }
+    const char *from = NULL;
+    PyObject *exp =
+        setting(kwargs, configuration, "exporter", "tracing_opentelemetry_exporter", &from);
+    if (exp) {
+        const char *name = PyUnicode_Check(exp) ? PyUnicode_AsUTF8(exp) : NULL;
+        PyErr_Clear();
+        for (size_t i = 0; name && i < sizeof exporter_names / sizeof exporter_names[0]; i++) {
+            if (strcasecmp(name, exporter_names[i].name) == 0) {
+                *kind = exporter_names[i].kind;
+                return 0;
             }
-            keep[nkeep++] = kb;
-            keep[nkeep++] = vb;
-            headers[used].name = (char *)kp;
-            headers[used].value = (char *)vp;
-            used++;
         }
+        bad_setting(st, from, exp,
+                    "one of otlp-http (oltp-http), otlp-grpc (oltp-grpc), jaeger-thrift, "
+                    "jaeger-grpc, zipkin, file, console");
+        return -1;
     }
-    if (!rc) {
-        for (size_t i = 0; i < cfg->n_otlp_headers; i++) {
-            bool overridden = false;
-            for (size_t j = 0; j < used && !overridden; j++)
-                overridden = strcasecmp(headers[j].name, cfg->otlp_headers[i].name) == 0;
-            if (!overridden)
-                headers[used++] = cfg->otlp_headers[i];
+    switch (cfg->exporter) {
+    case CTR_EXPORTER_CONSOLE:
+        *kind = X_CONSOLE;
+        break;
+    case CTR_EXPORTER_FILE:
+        *kind = X_FILE;
+        break;
+    case CTR_EXPORTER_NONE:
+        *kind = X_NONE;
+        break;
+    case CTR_EXPORTER_ZIPKIN:
+        *kind = X_ZIPKIN;
+        break;
+    default:
+        *kind = cfg->protocol == CTR_PROTOCOL_GRPC        ? X_OTLP_GRPC
+                : cfg->protocol == CTR_PROTOCOL_HTTP_JSON ? X_OTLP_JSON
+                                                          : X_OTLP_HTTP;
+    }
+    return 0;
+}
+
+/* The gRPC endpoint from the environment (used as given), else the default. */
+static const char *env_grpc_endpoint(const struct ctr_config *cfg)
+{
+    if (cfg->otlp_endpoint_set && cfg->protocol == CTR_PROTOCOL_GRPC)
+        return cfg->otlp_endpoint;
+    const char *v = getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
+    if (!v || !*v)
+        v = getenv("OTEL_EXPORTER_OTLP_ENDPOINT");
+    return v && *v ? v : "http://localhost:4317";
+}
+
+/* Build the exporter from the settings and the environment. Returns 0 with
+ * *out set (NULL means "no exporter": spans are made but not exported), or
+ * -1 when tracing must stay off (the reason was logged). */
+static int make_exporter(ctl_state *st, struct ctr_config *cfg, PyObject *kwargs,
+                         PyObject *configuration, bool jaeger_provider, struct ctr_exporter **out)
+{
+    *out = NULL;
+    char err[512] = "";
+    enum xkind kind;
+    if (choose_exporter(st, cfg, kwargs, configuration, jaeger_provider, &kind) < 0)
+        return -1;
+    if (kind == X_NONE)
+        return 0;
+
+    int rc = 0;
+    const char *what = "";
+    PyObject *owner = NULL;
+    const char *endpoint = NULL;
+    struct ctr_tls_options tls = {cfg->otlp_certificate, cfg->otlp_client_certificate,
+                                  cfg->otlp_client_key, false};
+    switch (kind) {
+    case X_CONSOLE:
+        what = "stderr";
+        rc = ctr_console_exporter_new(NULL, out);
+        break;
+    case X_FILE: {
+        const char *from = NULL;
+        PyObject *p =
+            setting(kwargs, configuration, "file_path", "tracing_opentelemetry_file_path", &from);
+        PyObject *fs = NULL;
+        what = DEFAULT_FILE_PATH;
+        if (p && ((!PyUnicode_Check(p) && !PyBytes_Check(p)) || !PyUnicode_FSConverter(p, &fs))) {
+            PyErr_Clear();
+            bad_setting(st, from, p, "a file path");
+            return -1;
         }
-        struct ctr_otlp_http_options opt = {
-            .url = url,
-            .headers = headers,
-            .n_headers = used,
-            .timeout_ms = cfg->otlp_timeout_ms,
-            .gzip = cfg->otlp_gzip,
-            .json = kind == X_OTLP_JSON,
-            .ca_file = cfg->otlp_certificate,
-            .client_cert = cfg->otlp_client_certificate,
-            .client_key = cfg->otlp_client_key,
+        if (fs)
+            what = PyBytes_AS_STRING(fs);
+        rc = ctr_file_exporter_new(what, out, err, sizeof err);
+        if (rc)
+            pylogf(st, CTR_LOG_WARNING,
+                   "cannot write traces to %s: %s; tracing is off for this run", what,
+                   err[0] ? err : ctr_strerror(rc));
+        Py_XDECREF(fs);
+        return rc ? -1 : 0;
+    }
+    case X_JAEGER_THRIFT: {
+        char host[256];
+        struct ctr_jaeger_agent_options opt = {0};
+        if (agent_address(st, kwargs, configuration, host, sizeof host, &opt.port) < 0)
+            return -1;
+        opt.host = host;
+        what = "the Jaeger agent";
+        rc = ctr_jaeger_agent_exporter_new(&opt, out, err, sizeof err);
+        break;
+    }
+    case X_OTLP_HTTP:
+    case X_OTLP_JSON:
+    case X_OTLP_GRPC:
+    case X_JAEGER_GRPC:
+    case X_ZIPKIN: {
+        if (str_setting(st, kwargs, configuration, "collector_endpoint",
+                        "tracing_opentelemetry_collector_endpoint", &endpoint, &owner,
+                        "a collector URL") < 0)
+            return -1;
+        bool insecure = kind == X_OTLP_GRPC && cfg->otlp_insecure;
+        if (bool_setting(st, kwargs, configuration, "collector_insecure",
+                         "tracing_opentelemetry_collector_endpoint_insecure", &insecure) < 0) {
+            Py_XDECREF(owner);
+            return -1;
+        }
+        struct header_set hs;
+        if (collect_headers(st, cfg, kwargs, configuration, &hs) < 0) {
+            Py_XDECREF(owner);
+            return -1;
+        }
+        if (kind == X_OTLP_HTTP || kind == X_OTLP_JSON) {
+            char *url = endpoint ? ctr_otlp_http_traces_url(endpoint)
+                                 : strdup(cfg->otlp_endpoint ? cfg->otlp_endpoint
+                                                             : "http://localhost:4318/v1/traces");
+            if (!url) {
+                pylogf(st, CTR_LOG_WARNING,
+                       "collector endpoint %.200s is not an http:// or https:// URL; tracing is "
+                       "off for this run",
+                       endpoint ? endpoint : "");
+                free_headers(&hs);
+                Py_XDECREF(owner);
+                return -1;
+            }
+            struct ctr_otlp_http_options opt = {
+                .url = url,
+                .headers = hs.h,
+                .n_headers = hs.n,
+                .timeout_ms = cfg->otlp_timeout_ms,
+                .gzip = cfg->otlp_gzip,
+                .json = kind == X_OTLP_JSON,
+                .ca_file = tls.ca_file,
+                .client_cert = tls.client_cert,
+                .client_key = tls.client_key,
+            };
+            rc = ctr_otlp_http_exporter_new(&opt, out, err, sizeof err);
+            if (rc)
+                pylogf(st, CTR_LOG_WARNING, "cannot export to %s: %s; tracing is off for this run",
+                       url, err[0] ? err : ctr_strerror(rc));
+            free(url);
+            free_headers(&hs);
+            Py_XDECREF(owner);
+            return rc ? -1 : 0;
+        }
+        if (kind == X_OTLP_GRPC) {
+            struct ctr_otlp_grpc_options opt = {
+                .endpoint = endpoint ? endpoint : env_grpc_endpoint(cfg),
+                .insecure = insecure,
+                .headers = hs.h,
+                .n_headers = hs.n,
+                .timeout_ms = cfg->otlp_timeout_ms,
+                .gzip = cfg->otlp_gzip,
+                .tls = tls,
+            };
+            what = opt.endpoint;
+            rc = ctr_otlp_grpc_exporter_new(&opt, out, err, sizeof err);
+        } else if (kind == X_JAEGER_GRPC) {
+            struct ctr_jaeger_grpc_options opt = {
+                .endpoint = endpoint ? endpoint : "localhost:14250",
+                .insecure = insecure,
+                .timeout_ms = cfg->otlp_timeout_ms,
+                .tls = tls,
+            };
+            what = opt.endpoint;
+            rc = ctr_jaeger_grpc_exporter_new(&opt, out, err, sizeof err);
+        } else {
+            struct ctr_zipkin_options opt = {
+                .url = endpoint ? endpoint : cfg->zipkin_endpoint,
+                .timeout_ms = cfg->zipkin_timeout_ms,
+                .tls = tls,
+            };
+            what = opt.url ? opt.url : "Zipkin";
+            rc = ctr_zipkin_exporter_new(&opt, out, err, sizeof err);
+        }
+        if (rc)
+            pylogf(st, CTR_LOG_WARNING, "cannot export to %s: %s; tracing is off for this run",
+                   what, err[0] ? err : ctr_strerror(rc));
+        free_headers(&hs);
+        Py_XDECREF(owner);
+        return rc ? -1 : 0;
+    }
+    case X_NONE:
+        break;
+    }
+    if (rc) {
+        pylogf(st, CTR_LOG_WARNING, "cannot export to %s: %s; tracing is off for this run", what,
+               err[0] ? err : ctr_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+/* Propagation formats for HTTP activities: OTEL_PROPAGATORS, or
+ * tracing_propagation (propagation): "b3" means the X-B3-* headers as the
+ * Jaeger client and upstream's B3Format sent them; the jaeger provider uses
+ * uber-trace-id (renamed by tracing_id_name) and uberctx- baggage
+ * (baggage_prefix); tracing_opentelemetry_baggage_prefix switches the
+ * opentelemetry provider to b3, as upstream did. Returns 0 or -1 (logged). */
+static int configure_propagation(ctl_state *st, const struct ctr_config *cfg, PyObject *kwargs,
+                                 PyObject *configuration, bool jaeger_provider)
+{
+    unsigned formats = jaeger_provider ? CTR_PROP_JAEGER : cfg->propagators;
+    const char *name = NULL;
+    PyObject *owner = NULL;
+    if (!jaeger_provider) {
+        const char *from = NULL;
+        PyObject *bp = setting(kwargs, configuration, "baggage_prefix",
+                               "tracing_opentelemetry_baggage_prefix", &from);
+        if (bp && PyObject_IsTrue(bp) == 1)
+            formats = CTR_PROP_B3MULTI;
+        PyErr_Clear();
+    }
+    int r = str_setting(st, kwargs, configuration, "propagation", "tracing_propagation", &name,
+                        &owner, "a propagation name");
+    if (r < 0)
+        return -1;
+    if (r > 0) {
+        static const struct {
+            const char *name;
+            unsigned bits;
+        } names[] = {
+            {"b3", CTR_PROP_B3MULTI},
+            {"b3multi", CTR_PROP_B3MULTI},
+            {"b3single", CTR_PROP_B3},
+            {"b3-single", CTR_PROP_B3},
+            {"jaeger", CTR_PROP_JAEGER},
+            {"tracecontext", CTR_PROP_TRACECONTEXT | CTR_PROP_BAGGAGE},
+            {"w3c", CTR_PROP_TRACECONTEXT | CTR_PROP_BAGGAGE},
+            {"xray", CTR_PROP_XRAY},
         };
-        int erc = ctr_otlp_http_exporter_new(&opt, out, err, sizeof err);
-        if (erc) {
-            pylogf(st, CTR_LOG_WARNING, "cannot export to %s: %s; tracing is off for this run", url,
-                   err[0] ? err : ctr_strerror(erc));
-            rc = -1;
+        unsigned bits = 0;
+        for (size_t i = 0; i < sizeof names / sizeof names[0] && !bits; i++)
+            if (strcasecmp(name, names[i].name) == 0)
+                bits = names[i].bits;
+        if (!bits) {
+            pylogf(st, CTR_LOG_WARNING,
+                   "tracing_propagation=%.64s is not one of b3, b3single, jaeger, tracecontext, "
+                   "xray; using %s",
+                   name, jaeger_provider ? "jaeger" : "OTEL_PROPAGATORS");
+        } else {
+            formats = bits;
+        }
+        Py_XDECREF(owner);
+    }
+    ctr_propagation_default(&st->prop, formats);
+    if (jaeger_provider) {
+        const char *v;
+        if (str_setting(st, kwargs, configuration, "id_name", "tracing_id_name", &v, &owner,
+                        "a header name") > 0) {
+            snprintf(st->prop.jaeger_trace_header, sizeof st->prop.jaeger_trace_header, "%s", v);
+            Py_DECREF(owner);
+        }
+        if (str_setting(st, kwargs, configuration, "baggage_prefix", "baggage_prefix", &v, &owner,
+                        "a header prefix") > 0) {
+            snprintf(st->prop.jaeger_baggage_prefix, sizeof st->prop.jaeger_baggage_prefix, "%s",
+                     v);
+            Py_DECREF(owner);
         }
     }
-    for (size_t i = 0; i < nkeep; i++)
-        Py_DECREF(keep[i]);
-    free(keep);
-    free(headers);
-    free(url);
-    return rc;
+    return 0;
 }
 
 /* End the span of entry `e` and forget the entry. A span whose activity or
@@ -865,15 +1146,9 @@ static PyObject *configure_control(PyObject *module, PyObject *const *args, Py_s
         Py_DECREF(kwargs);
         Py_RETURN_NONE;
     }
-    if (strcasecmp(provider, "jaeger") == 0) {
-        pylog(st, CTR_LOG_WARNING,
-              "tracing_provider=jaeger is not supported by this version of chaostracing (use "
-              "opentelemetry); tracing is off for this run");
-        Py_DECREF(kwargs);
-        Py_RETURN_NONE;
-    }
-    if (strcasecmp(provider, "opentelemetry") != 0) {
-        bad_setting(st, from, prov, "one of noop, opentelemetry");
+    bool jaeger_provider = strcasecmp(provider, "jaeger") == 0;
+    if (!jaeger_provider && strcasecmp(provider, "opentelemetry") != 0) {
+        bad_setting(st, from, prov, "one of noop, opentelemetry, jaeger");
         Py_DECREF(kwargs);
         Py_RETURN_NONE;
     }
@@ -897,7 +1172,10 @@ static PyObject *configure_control(PyObject *module, PyObject *const *args, Py_s
         Py_DECREF(kwargs);
         Py_RETURN_NONE;
     }
-    if (make_exporter(st, &cfg, kwargs, configuration, &exporter) < 0) {
+    if (jaeger_provider)
+        cfg.sampler = CTR_SAMPLER_ALWAYS_ON; /* the Jaeger client's constant sampler */
+    if (configure_propagation(st, &cfg, kwargs, configuration, jaeger_provider) < 0 ||
+        make_exporter(st, &cfg, kwargs, configuration, jaeger_provider, &exporter) < 0) {
         ctr_config_free(&cfg);
         Py_DECREF(kwargs);
         drain_logs(st);
@@ -942,30 +1220,51 @@ static PyObject *cleanup_control(PyObject *module, PyObject *unused)
 #define AFTER_SIG(name)                                                                            \
 #name "($module, /, context, state, configuration=None, secrets=None, **kwargs)\n--\n\n"
 
-/* Read TRACEPARENT/TRACESTATE/BAGGAGE from the environment: the parent of the
- * experiment span (a CI pipeline's trace), plus what HTTP activities carry. */
+/* The environment as a carrier: header "x-b3-traceid" is variable
+ * X_B3_TRACEID (opentelemetry-specification context/env-carriers.md). */
+static const char *env_get(void *ud, const char *name)
+{
+    (void)ud;
+    char var[128];
+    size_t n = strlen(name);
+    if (n >= sizeof var)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        char ch = name[i];
+        var[i] = ch == '-' ? '_' : (ch >= 'a' && ch <= 'z') ? (char)(ch - 32) : ch;
+    }
+    var[n] = '\0';
+    const char *v = getenv(var);
+    return v && *v ? v : NULL;
+}
+
+/* Extract the parent of the experiment span from the environment (a CI
+ * pipeline's trace), keeping its tracestate and baggage for HTTP activities.
+ * A malformed TRACEPARENT is logged and ignored. */
 static bool env_parent(ctl_state *st, struct ctr_span_context *parent)
 {
-    const char *tp = getenv("TRACEPARENT");
-    if (!tp || !*tp)
-        return false;
-    if (ctr_traceparent_parse(tp, strlen(tp), parent)) {
-        pylogf(st, CTR_LOG_WARNING, "TRACEPARENT=%.60s is not a valid W3C traceparent; ignored",
-               tp);
+    char ts[CTR_TRACESTATE_MAX + 1], bag[CTR_BAGGAGE_MAX + 1];
+    struct ctr_carrier c = {env_get, NULL, NULL};
+    /* Every format may arrive through the environment, whatever we inject. */
+    struct ctr_propagation any = st->prop;
+    any.formats |= CTR_PROP_TRACECONTEXT | CTR_PROP_BAGGAGE;
+    bool ok = ctr_propagation_extract(&any, &c, parent, ts, sizeof ts, bag, sizeof bag) == 0;
+    if (!ok) {
+        const char *tp = getenv("TRACEPARENT");
+        if (tp && *tp)
+            pylogf(st, CTR_LOG_WARNING, "TRACEPARENT=%.60s is not a valid W3C traceparent; ignored",
+                   tp);
         return false;
     }
-    const char *ts = getenv("TRACESTATE");
-    if (ts && *ts) {
-        if (strlen(ts) <= CTR_TRACESTATE_MAX && ctr_tracestate_validate(ts, strlen(ts)) >= 0) {
-            st->tracestate = strdup(ts);
-            if (st->tracestate) {
-                parent->trace_state.ptr = st->tracestate;
-                parent->trace_state.len = strlen(ts);
-            }
-        } else {
-            pylog(st, CTR_LOG_WARNING, "TRACESTATE is not a valid W3C tracestate; ignored");
+    if (ts[0]) {
+        st->tracestate = strdup(ts);
+        if (st->tracestate) {
+            parent->trace_state.ptr = st->tracestate;
+            parent->trace_state.len = strlen(ts);
         }
     }
+    if (bag[0])
+        st->baggage = strdup(bag);
     return true;
 }
 
@@ -983,13 +1282,6 @@ static PyObject *before_experiment_control(PyObject *module, PyObject *const *ar
 
     struct ctr_span_context parent;
     bool has_parent = env_parent(st, &parent);
-    const char *bg = getenv("BAGGAGE");
-    if (bg && *bg) {
-        if (ctr_baggage_validate(bg, strlen(bg)) >= 0)
-            st->baggage = strdup(bg);
-        else
-            pylog(st, CTR_LOG_WARNING, "BAGGAGE is not a valid W3C baggage value; ignored");
-    }
 
     PyObject *title = dget(ctx, "title");
     const char *p = "experiment";
@@ -1263,8 +1555,40 @@ static PyObject *after_hypothesis_control(PyObject *module, PyObject *const *arg
 /* Activities.                                                              */
 /* ------------------------------------------------------------------------ */
 
-/* Add traceparent (and tracestate/baggage) to an http provider's headers,
- * remembering what was there to put it back afterwards. */
+/* Carrier over an http provider's headers dict (GIL held): `set` saves what
+ * was there the first time a name is set, so restore_headers() can undo it. */
+static const char *headers_get(void *ud, const char *name)
+{
+    (void)ud;
+    (void)name;
+    return NULL; /* injection only */
+}
+
+static void headers_set(void *ud, const char *name, const char *value)
+{
+    struct open_entry *e = ud;
+    bool seen = false;
+    for (int i = 0; i < e->n_inj && !seen; i++)
+        seen = strcmp(e->inj_name[i], name) == 0;
+    if (!seen) {
+        if (e->n_inj == MAX_INJECTED)
+            return;
+        char *copy = strdup(name);
+        if (!copy)
+            return;
+        e->inj_name[e->n_inj] = copy;
+        e->inj_saved[e->n_inj] = Py_XNewRef(PyDict_GetItemString(e->headers, name));
+        e->n_inj++;
+    }
+    PyObject *v = PyUnicode_FromString(value);
+    if (!v || PyDict_SetItemString(e->headers, name, v) < 0)
+        PyErr_Clear();
+    Py_XDECREF(v);
+}
+
+/* Add the propagation headers (traceparent, b3, uber-trace-id... as
+ * configured) to an http provider's headers, remembering what was there to
+ * put it back afterwards. */
 static void inject_headers(ctl_state *st, struct open_entry *e, PyObject *provider,
                            struct ctr_span *s)
 {
@@ -1283,24 +1607,8 @@ static void inject_headers(ctl_state *st, struct open_entry *e, PyObject *provid
     } else {
         e->headers = Py_NewRef(headers);
     }
-    char tp[CTR_TRACEPARENT_LEN + 1];
-    ctr_traceparent_format(&s->ctx, tp);
-    const char *values[3] = {tp, s->ctx.trace_state.len ? s->ctx.trace_state.ptr : NULL,
-                             st->baggage};
-    for (int i = 0; i < 3; i++) {
-        if (!values[i])
-            continue;
-        PyObject *old = PyDict_GetItemString(headers, inject_names[i]);
-        PyObject *v = PyUnicode_FromString(values[i]);
-        if (!v || PyDict_SetItemString(headers, inject_names[i], v) < 0) {
-            Py_XDECREF(v);
-            PyErr_Clear();
-            continue;
-        }
-        Py_DECREF(v);
-        e->saved[i] = Py_XNewRef(old);
-        e->injected[i] = true;
-    }
+    struct ctr_carrier c = {headers_get, headers_set, e};
+    ctr_propagation_inject(&st->prop, &s->ctx, st->baggage, &c);
 }
 
 PyDoc_STRVAR(before_activity_control_doc,
