@@ -125,6 +125,8 @@ typedef struct {
     PyObject *json_dumps;        /* json.dumps, lazily */
     PyObject *substitute;        /* chaoslib.substitute, lazily */
     struct ctr_propagation prop; /* formats injected into HTTP activities */
+    uint64_t generation;         /* bumped for every tracer: user spans check it */
+    PyObject *span_type;         /* chaostracing.control.Span */
 } ctl_state;
 
 static ctl_state *get_state(PyObject *module)
@@ -1192,6 +1194,7 @@ static PyObject *configure_control(PyObject *module, PyObject *const *args, Py_s
         Py_RETURN_NONE;
     }
     st->tracer = t;
+    st->generation++;
     pylogf(st, CTR_LOG_DEBUG, "tracing to %s", st->destination);
     drain_logs(st);
     Py_RETURN_NONE;
@@ -1773,6 +1776,515 @@ static PyObject *after_activity_control(PyObject *module, PyObject *const *args,
 }
 
 /* ------------------------------------------------------------------------ */
+/* The span API for other extensions.                                       */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A span started by extension code with start_span(). It wraps a core span
+ * until end(); a span made while tracing is off wraps nothing and every
+ * method is a no-op, so extensions never need to check. A span that outlives
+ * the tracer that made it (ended after cleanup_control) is discarded, never
+ * handed to a freed processor: `generation` tells.
+ */
+typedef struct {
+    PyObject_HEAD struct ctr_span *span; /* NULL when ended or not recording */
+    struct ctr_span_context ctx;         /* kept for trace_id/inject after end */
+    PyObject *module;
+    uint64_t generation;
+} SpanObject;
+
+/* Set one attribute from a Python value: bool, int, float, str, bytes, a
+ * list/tuple of one of those, else its str(). Returns 0 or -1 (TypeError for
+ * a non-str key). */
+static int set_pyattr(struct ctr_span *sp, PyObject *key, PyObject *value)
+{
+    const char *k;
+    Py_ssize_t kn;
+    PyObject *kb = utf8_of(key, &k, &kn);
+    if (!kb) {
+        PyErr_SetString(PyExc_TypeError, "attribute keys must be str");
+        return -1;
+    }
+    struct ctr_attr a = {{k, (size_t)kn}, {0}};
+    PyObject *owner = NULL;
+    struct ctr_value *items = NULL;
+    PyObject **keep = NULL;
+    Py_ssize_t nkeep = 0;
+    if (PyBool_Check(value)) {
+        a.value.type = CTR_VALUE_BOOL;
+        a.value.u.b = value == Py_True;
+    } else if (PyLong_Check(value)) {
+        int overflow = 0;
+        long long v = PyLong_AsLongLongAndOverflow(value, &overflow);
+        if (overflow) {
+            owner = PyObject_Str(value);
+        } else {
+            a.value.type = CTR_VALUE_INT;
+            a.value.u.i = v;
+        }
+    } else if (PyFloat_Check(value)) {
+        a.value.type = CTR_VALUE_DOUBLE;
+        a.value.u.d = PyFloat_AS_DOUBLE(value);
+    } else if (PyBytes_Check(value)) {
+        a.value.type = CTR_VALUE_BYTES;
+        a.value.u.s.ptr = PyBytes_AS_STRING(value);
+        a.value.u.s.len = (size_t)PyBytes_GET_SIZE(value);
+    } else if ((PyList_Check(value) || PyTuple_Check(value)) &&
+               PySequence_Fast_GET_SIZE(value) > 0 && PySequence_Fast_GET_SIZE(value) <= 1024) {
+        Py_ssize_t n = PySequence_Fast_GET_SIZE(value);
+        PyObject **src = PySequence_Fast_ITEMS(value);
+        items = calloc((size_t)n, sizeof *items);
+        keep = calloc((size_t)n, sizeof *keep);
+        if (!items || !keep) {
+            free(items);
+            free(keep);
+            Py_DECREF(kb);
+            PyErr_NoMemory();
+            return -1;
+        }
+        for (Py_ssize_t i = 0; i < n; i++) {
+            PyObject *it = src[i];
+            if (PyBool_Check(it)) {
+                items[i].type = CTR_VALUE_BOOL;
+                items[i].u.b = it == Py_True;
+            } else if (PyLong_Check(it)) {
+                items[i].type = CTR_VALUE_INT;
+                items[i].u.i = PyLong_AsLongLong(it);
+            } else if (PyFloat_Check(it)) {
+                items[i].type = CTR_VALUE_DOUBLE;
+                items[i].u.d = PyFloat_AS_DOUBLE(it);
+            } else {
+                PyObject *str = PyUnicode_Check(it) ? Py_NewRef(it) : PyObject_Str(it);
+                const char *p = "";
+                Py_ssize_t len = 0;
+                keep[nkeep] = str ? utf8_of(str, &p, &len) : NULL;
+                Py_XDECREF(str);
+                if (keep[nkeep])
+                    nkeep++;
+                items[i].type = CTR_VALUE_STRING;
+                items[i].u.s.ptr = p;
+                items[i].u.s.len = (size_t)len;
+            }
+            if (items[i].type != items[0].type) /* mixed: stringify the whole list */
+                break;
+        }
+        PyErr_Clear();
+        bool mixed = false;
+        for (Py_ssize_t i = 1; i < n; i++)
+            mixed |= items[i].type != items[0].type;
+        if (mixed) {
+            owner = PyObject_Str(value);
+        } else {
+            a.value.type = CTR_VALUE_ARRAY;
+            a.value.u.array.items = items;
+            a.value.u.array.len = (size_t)n;
+        }
+    } else {
+        owner = PyUnicode_Check(value) ? Py_NewRef(value) : PyObject_Str(value);
+    }
+    PyObject *ob = NULL;
+    if (owner) {
+        const char *p;
+        Py_ssize_t n;
+        ob = utf8_of(owner, &p, &n);
+        if (ob) {
+            a.value.type = CTR_VALUE_STRING;
+            a.value.u.s.ptr = p;
+            a.value.u.s.len = (size_t)n;
+        }
+    }
+    PyErr_Clear();
+    if (a.value.type != CTR_VALUE_EMPTY)
+        ctr_span_set_attr(sp, &a);
+    for (Py_ssize_t i = 0; i < nkeep; i++)
+        Py_DECREF(keep[i]);
+    free(keep);
+    free(items);
+    Py_XDECREF(ob);
+    Py_XDECREF(owner);
+    Py_DECREF(kb);
+    return 0;
+}
+
+/* Copy a mapping's items as attributes onto a scratch span's list, then call
+ * `apply` with them; used for events. Returns 0 or -1. */
+static int set_pyattrs(struct ctr_span *sp, PyObject *mapping)
+{
+    if (!mapping || mapping == Py_None)
+        return 0;
+    if (!PyDict_Check(mapping)) {
+        PyErr_SetString(PyExc_TypeError, "attributes must be a dict");
+        return -1;
+    }
+    PyObject *k, *v;
+    Py_ssize_t pos = 0;
+    while (PyDict_Next(mapping, &pos, &k, &v))
+        if (set_pyattr(sp, k, v) < 0)
+            return -1;
+    return 0;
+}
+
+static int span_traverse(SpanObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(self->module);
+    return 0;
+}
+
+static int span_clear(SpanObject *self)
+{
+    Py_CLEAR(self->module);
+    return 0;
+}
+
+/* Hand the span to the tracer that made it, or discard it when that tracer
+ * is gone. */
+static void span_finish(SpanObject *self)
+{
+    struct ctr_span *sp = self->span;
+    if (!sp)
+        return;
+    self->span = NULL;
+    ctl_state *st = self->module ? get_state(self->module) : NULL;
+    if (st && st->tracer && st->generation == self->generation && sp->tracer == st->tracer)
+        ctr_span_end(sp, 0);
+    else
+        ctr_span_free(sp);
+}
+
+static void span_dealloc(SpanObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    ctr_span_free(self->span); /* never ended: not exported, as in OpenTelemetry */
+    self->span = NULL;
+    span_clear(self);
+    tp->tp_free((PyObject *)self);
+    Py_DECREF(tp);
+}
+
+PyDoc_STRVAR(span_set_attribute_doc, "set_attribute($self, key, value, /)\n--\n\n"
+                                     "Set an attribute (bool, int, float, str, bytes or a list of "
+                                     "one of those; anything else is stored as its str()).");
+static PyObject *span_set_attribute(SpanObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "set_attribute(key, value)");
+        return NULL;
+    }
+    if (self->span && set_pyattr(self->span, args[0], args[1]) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(span_set_attributes_doc, "set_attributes($self, attributes, /)\n--\n\n"
+                                      "Set every item of a dict as an attribute.");
+static PyObject *span_set_attributes(SpanObject *self, PyObject *mapping)
+{
+    if (self->span && set_pyattrs(self->span, mapping) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(span_add_event_doc, "add_event($self, /, name, attributes=None)\n--\n\n"
+                                 "Add a timestamped event with optional attributes.");
+static PyObject *span_add_event(SpanObject *self, PyObject *args, PyObject *kwargs)
+{
+    static char *kwlist[] = {"name", "attributes", NULL};
+    const char *name;
+    Py_ssize_t nlen;
+    PyObject *attrs = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "s#|O", kwlist, &name, &nlen, &attrs))
+        return NULL;
+    if (!self->span)
+        Py_RETURN_NONE;
+    /* Collect the attributes on a scratch span so they get the same
+     * conversions and limits, then copy them into the event. */
+    ctl_state *st = get_state(self->module);
+    struct ctr_span *tmp =
+        st->tracer ? ctr_tracer_start_span(st->tracer, "e", 1, NULL, CTR_KIND_INTERNAL, 0) : NULL;
+    if (tmp && tmp->recording && set_pyattrs(tmp, attrs) < 0) {
+        ctr_span_free(tmp);
+        return NULL;
+    }
+    if (tmp && tmp->recording)
+        ctr_span_add_event(self->span, name, (size_t)nlen, 0, tmp->attrs.items, tmp->attrs.len);
+    else
+        ctr_span_add_event(self->span, name, (size_t)nlen, 0, NULL, 0);
+    ctr_span_free(tmp);
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(span_set_status_doc, "set_status($self, /, status, description=None)\n--\n\n"
+                                  "Set the status: \"ok\", \"error\" or \"unset\".");
+static PyObject *span_set_status(SpanObject *self, PyObject *args, PyObject *kwargs)
+{
+    static char *kwlist[] = {"status", "description", NULL};
+    const char *status;
+    const char *desc = NULL;
+    Py_ssize_t dlen = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "s|z#", kwlist, &status, &desc, &dlen))
+        return NULL;
+    ctr_status_code code;
+    if (strcasecmp(status, "ok") == 0)
+        code = CTR_STATUS_OK;
+    else if (strcasecmp(status, "error") == 0)
+        code = CTR_STATUS_ERROR;
+    else if (strcasecmp(status, "unset") == 0)
+        code = CTR_STATUS_UNSET;
+    else {
+        PyErr_Format(PyExc_ValueError, "status must be \"ok\", \"error\" or \"unset\", not %R",
+                     PyTuple_GET_ITEM(args, 0));
+        return NULL;
+    }
+    if (self->span)
+        ctr_span_set_status(self->span, code, desc, desc ? (size_t)dlen : 0);
+    Py_RETURN_NONE;
+}
+
+/* Record `exc` as an "exception" event (type, message, stack trace). */
+static void record_pyexception(SpanObject *self, PyObject *exc)
+{
+    if (!self->span || !exc || exc == Py_None)
+        return;
+    PyObject *type = PyObject_GetAttrString((PyObject *)Py_TYPE(exc), "__qualname__");
+    PyObject *msg = PyObject_Str(exc);
+    PyObject *trace = NULL;
+    PyObject *tbmod = PyImport_ImportModule("traceback");
+    if (tbmod) {
+        PyObject *lines = PyObject_CallMethod(tbmod, "format_exception", "O", exc);
+        PyObject *empty = PyUnicode_FromString("");
+        if (lines && empty)
+            trace = PyUnicode_Join(empty, lines);
+        Py_XDECREF(lines);
+        Py_XDECREF(empty);
+        Py_DECREF(tbmod);
+    }
+    PyErr_Clear();
+    const char *tp = "Exception", *mp = "", *trp = "";
+    Py_ssize_t tn = 9, mn = 0, trn = 0;
+    PyObject *tb = utf8_of(type, &tp, &tn), *mb = utf8_of(msg, &mp, &mn),
+             *trb = utf8_of(trace, &trp, &trn);
+    struct ctr_attr attrs[3] = {
+        {{"exception.type", 14}, {.type = CTR_VALUE_STRING, .u.s = {tp, (size_t)tn}}},
+        {{"exception.message", 17}, {.type = CTR_VALUE_STRING, .u.s = {mp, (size_t)mn}}},
+        {{"exception.stacktrace", 20}, {.type = CTR_VALUE_STRING, .u.s = {trp, (size_t)trn}}},
+    };
+    ctr_span_add_event(self->span, "exception", 9, 0, attrs, trn ? 3 : 2);
+    ctr_span_set_status(self->span, CTR_STATUS_ERROR, mp, (size_t)mn);
+    Py_XDECREF(tb);
+    Py_XDECREF(mb);
+    Py_XDECREF(trb);
+    Py_XDECREF(type);
+    Py_XDECREF(msg);
+    Py_XDECREF(trace);
+}
+
+PyDoc_STRVAR(span_record_exception_doc, "record_exception($self, exception, /)\n--\n\n"
+                                        "Add an \"exception\" event and set the status to error.");
+static PyObject *span_record_exception(SpanObject *self, PyObject *exc)
+{
+    if (!PyExceptionInstance_Check(exc)) {
+        PyErr_SetString(PyExc_TypeError, "record_exception() wants an exception instance");
+        return NULL;
+    }
+    record_pyexception(self, exc);
+    Py_RETURN_NONE;
+}
+
+PyDoc_STRVAR(span_end_doc, "end($self, /)\n--\n\nEnd the span; it is exported in the background. "
+                           "Ending twice does nothing.");
+static PyObject *span_end(SpanObject *self, PyObject *unused)
+{
+    (void)unused;
+    span_finish(self);
+    Py_RETURN_NONE;
+}
+
+static PyObject *span_enter(SpanObject *self, PyObject *unused)
+{
+    (void)unused;
+    return Py_NewRef(self);
+}
+
+static PyObject *span_exit(SpanObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs >= 2 && args[1] != Py_None)
+        record_pyexception(self, args[1]);
+    span_finish(self);
+    Py_RETURN_FALSE;
+}
+
+/* Carrier setting items of a Python dict. */
+static void dict_set(void *ud, const char *name, const char *value)
+{
+    PyObject *v = PyUnicode_FromString(value);
+    if (!v || PyDict_SetItemString((PyObject *)ud, name, v) < 0)
+        PyErr_Clear();
+    Py_XDECREF(v);
+}
+
+PyDoc_STRVAR(span_inject_doc,
+             "inject($self, headers, /)\n--\n\n"
+             "Add this span's propagation headers (the formats the control is configured\n"
+             "with: traceparent by default) to a dict of HTTP headers, and return it.");
+static PyObject *span_inject(SpanObject *self, PyObject *headers)
+{
+    if (!PyDict_Check(headers)) {
+        PyErr_SetString(PyExc_TypeError, "inject() wants a dict of headers");
+        return NULL;
+    }
+    ctl_state *st = get_state(self->module);
+    if (ctr_span_context_is_valid(&self->ctx)) {
+        struct ctr_carrier c = {NULL, dict_set, headers, NULL};
+        struct ctr_propagation dflt;
+        const struct ctr_propagation *p = &st->prop;
+        if (!st->prop.formats) {
+            ctr_propagation_default(&dflt, CTR_PROP_TRACECONTEXT | CTR_PROP_BAGGAGE);
+            p = &dflt;
+        }
+        ctr_propagation_inject(p, &self->ctx, st->baggage, &c);
+    }
+    return Py_NewRef(headers);
+}
+
+static PyObject *span_get_trace_id(SpanObject *self, void *unused)
+{
+    (void)unused;
+    char hex[2 * CTR_TRACE_ID_LEN + 1];
+    ctr_hex_encode(self->ctx.trace_id, CTR_TRACE_ID_LEN, hex);
+    return PyUnicode_FromString(hex);
+}
+
+static PyObject *span_get_span_id(SpanObject *self, void *unused)
+{
+    (void)unused;
+    char hex[2 * CTR_SPAN_ID_LEN + 1];
+    ctr_hex_encode(self->ctx.span_id, CTR_SPAN_ID_LEN, hex);
+    return PyUnicode_FromString(hex);
+}
+
+static PyObject *span_get_recording(SpanObject *self, void *unused)
+{
+    (void)unused;
+    return PyBool_FromLong(self->span && self->span->recording);
+}
+
+static PyMethodDef span_methods[] = {
+    {"set_attribute", (PyCFunction)(void (*)(void))span_set_attribute, METH_FASTCALL,
+     span_set_attribute_doc},
+    {"set_attributes", (PyCFunction)span_set_attributes, METH_O, span_set_attributes_doc},
+    {"add_event", (PyCFunction)(void (*)(void))span_add_event, METH_VARARGS | METH_KEYWORDS,
+     span_add_event_doc},
+    {"set_status", (PyCFunction)(void (*)(void))span_set_status, METH_VARARGS | METH_KEYWORDS,
+     span_set_status_doc},
+    {"record_exception", (PyCFunction)span_record_exception, METH_O, span_record_exception_doc},
+    {"inject", (PyCFunction)span_inject, METH_O, span_inject_doc},
+    {"end", (PyCFunction)span_end, METH_NOARGS, span_end_doc},
+    {"__enter__", (PyCFunction)span_enter, METH_NOARGS, NULL},
+    {"__exit__", (PyCFunction)(void (*)(void))span_exit, METH_FASTCALL, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef span_getset[] = {
+    {"trace_id", (getter)span_get_trace_id, NULL, "The trace id, 32 hex digits.", NULL},
+    {"span_id", (getter)span_get_span_id, NULL, "The span id, 16 hex digits.", NULL},
+    {"is_recording", (getter)span_get_recording, NULL, "False when tracing is off.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyType_Slot span_slots[] = {
+    {Py_tp_dealloc, span_dealloc},
+    {Py_tp_traverse, span_traverse},
+    {Py_tp_clear, span_clear},
+    {Py_tp_methods, span_methods},
+    {Py_tp_getset, span_getset},
+    {Py_tp_doc, "A span started by start_span(); use it as a context manager or call end()."},
+    {0, NULL},
+};
+
+static PyType_Spec span_spec = {
+    .name = "chaostracing.control.Span",
+    .basicsize = sizeof(SpanObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_IMMUTABLETYPE |
+             Py_TPFLAGS_DISALLOW_INSTANTIATION,
+    .slots = span_slots,
+};
+
+/* The parent for a span started by extension code in this thread: the open
+ * activity of this thread, else its hypothesis, else the current phase. */
+static struct ctr_span *current_parent(ctl_state *st)
+{
+    unsigned long thread = PyThread_get_thread_ident();
+    for (size_t i = st->n_open; i-- > 0;) {
+        struct open_entry *e = &st->open[i];
+        if (e->thread == thread && !e->end_ns)
+            return e->span;
+    }
+    return st->rollbacks ? st->rollbacks : st->method ? st->method : st->experiment;
+}
+
+PyDoc_STRVAR(start_span_doc,
+             "start_span($module, /, name, attributes=None, kind='internal')\n--\n\n"
+             "Start a span, child of the activity running in this thread (or of the\n"
+             "current phase). kind: internal, client, server, producer or consumer.\n"
+             "When tracing is off the span records nothing, so callers need no check.");
+
+static PyObject *start_span(PyObject *module, PyObject *args, PyObject *kwargs)
+{
+    static char *kwlist[] = {"name", "attributes", "kind", NULL};
+    const char *name;
+    Py_ssize_t nlen;
+    PyObject *attrs = NULL;
+    const char *kind_name = "internal";
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "s#|Os", kwlist, &name, &nlen, &attrs,
+                                     &kind_name))
+        return NULL;
+    static const char *const kinds[] = {"unspecified", "internal", "server",
+                                        "client",      "producer", "consumer"};
+    int kind = -1;
+    for (int i = 1; i < 6; i++)
+        if (strcasecmp(kind_name, kinds[i]) == 0)
+            kind = i;
+    if (kind < 0) {
+        PyErr_Format(PyExc_ValueError,
+                     "kind must be internal, client, server, producer or consumer");
+        return NULL;
+    }
+    ctl_state *st = get_state(module);
+    SpanObject *self = PyObject_GC_New(SpanObject, (PyTypeObject *)st->span_type);
+    if (!self)
+        return NULL;
+    self->span = NULL;
+    memset(&self->ctx, 0, sizeof self->ctx);
+    self->module = Py_NewRef(module);
+    self->generation = st->generation;
+    PyObject_GC_Track(self);
+    if (st->tracer) {
+        struct ctr_span *parent = current_parent(st);
+        struct ctr_span *sp = ctr_tracer_start_span(st->tracer, name, (size_t)nlen, ctx_of(parent),
+                                                    (ctr_span_kind)kind, 0);
+        if (!sp) {
+            Py_DECREF(self);
+            return PyErr_NoMemory();
+        }
+        self->ctx = sp->ctx;
+        self->ctx.trace_state.ptr = NULL;
+        self->ctx.trace_state.len = 0;
+        if (sp->recording) {
+            self->span = sp;
+            if (set_pyattrs(sp, attrs) < 0) {
+                Py_DECREF(self);
+                return NULL;
+            }
+        } else {
+            ctr_span_free(sp);
+        }
+    }
+    return (PyObject *)self;
+}
+
+/* ------------------------------------------------------------------------ */
 /* Module definition.                                                       */
 /* ------------------------------------------------------------------------ */
 
@@ -1782,12 +2294,20 @@ static PyObject *after_activity_control(PyObject *module, PyObject *const *args,
     }
 
 static PyMethodDef control_methods[] = {
-    HOOK(configure_control),         {"cleanup_control", cleanup_control, METH_NOARGS, cleanup_doc},
-    HOOK(before_experiment_control), HOOK(after_experiment_control),
-    HOOK(before_hypothesis_control), HOOK(after_hypothesis_control),
-    HOOK(before_method_control),     HOOK(after_method_control),
-    HOOK(before_rollback_control),   HOOK(after_rollback_control),
-    HOOK(before_activity_control),   HOOK(after_activity_control),
+    HOOK(configure_control),
+    {"cleanup_control", cleanup_control, METH_NOARGS, cleanup_doc},
+    HOOK(before_experiment_control),
+    HOOK(after_experiment_control),
+    HOOK(before_hypothesis_control),
+    HOOK(after_hypothesis_control),
+    HOOK(before_method_control),
+    HOOK(after_method_control),
+    HOOK(before_rollback_control),
+    HOOK(after_rollback_control),
+    HOOK(before_activity_control),
+    HOOK(after_activity_control),
+    {"start_span", (PyCFunction)(void (*)(void))start_span, METH_VARARGS | METH_KEYWORDS,
+     start_span_doc},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1802,6 +2322,9 @@ static int control_exec(PyObject *module)
     memset(st, 0, sizeof *st);
     if (PyModule_AddStringConstant(module, "__version__", CTR_VERSION) < 0)
         return -1;
+    st->span_type = PyType_FromModuleAndSpec(module, &span_spec, NULL);
+    if (!st->span_type || PyModule_AddObjectRef(module, "Span", st->span_type) < 0)
+        return -1;
     return 0;
 }
 
@@ -1813,6 +2336,7 @@ static int control_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->logger);
     Py_VISIT(st->json_dumps);
     Py_VISIT(st->substitute);
+    Py_VISIT(st->span_type);
     for (size_t i = 0; i < st->n_open; i++) {
         Py_VISIT(st->open[i].context);
         Py_VISIT(st->open[i].headers);
@@ -1828,6 +2352,7 @@ static int control_clear(PyObject *module)
     Py_CLEAR(st->logger);
     Py_CLEAR(st->json_dumps);
     Py_CLEAR(st->substitute);
+    Py_CLEAR(st->span_type);
     return 0;
 }
 
