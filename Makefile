@@ -54,10 +54,10 @@ build/tools/%: tests/c/tools/%.c build/release/libchaostracing.a $(HDRS)
 	$(CC) $(BASE) -O2 $< build/release/libchaostracing.a $(LIBS) -o $@
 tools: $(TOOLS:%=build/tools/%)
 
-build/asan/tests/%: tests/c/%.c tests/c/test.h build/asan/libchaostracing.a
+build/asan/tests/%: tests/c/%.c $(wildcard tests/c/*.h) build/asan/libchaostracing.a
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE) $(ASAN) $< build/asan/libchaostracing.a $(LIBS) -o $@
-build/tsan/tests/%: tests/c/%.c tests/c/test.h build/tsan/libchaostracing.a
+build/tsan/tests/%: tests/c/%.c $(wildcard tests/c/*.h) build/tsan/libchaostracing.a
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE) $(TSAN) $< build/tsan/libchaostracing.a $(LIBS) -o $@
 

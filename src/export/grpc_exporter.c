@@ -53,23 +53,37 @@ static void on_success(struct grpc_exporter *x, size_t n_spans)
             msg[0] = '\0';
         }
     }
-    for (char *p = msg; *p; p++) {
-        if ((unsigned char)*p < 0x20 || *p == 0x7f)
-            *p = ' ';
+    ctr__retry_delivered(&x->retry, &x->base, dest, n_spans, rejected, msg);
+}
+
+/* Describe in `f` a status other than OK; true when the OTLP specification
+ * calls it retryable (RESOURCE_EXHAUSTED only with a RetryInfo). */
+static bool status_failure(struct ctr__retry_failure *f, const struct ctr__grpc_result *r)
+{
+    const char *name = ctr__grpc_code_name(r->code);
+    snprintf(f->key, sizeof f->key, "grpc:%s", name);
+    snprintf(f->reason, sizeof f->reason, "gRPC status %s (%d)%s%s", name, r->code,
+             r->message[0] ? ": " : "", r->message);
+    bool retry = ctr__grpc_code_retryable(r->code, r->has_retry_info);
+    f->err = retry                                    ? CTR_ERETRYABLE
+             : r->code == CTR__GRPC_DEADLINE_EXCEEDED ? CTR_ETIMEOUT
+                                                      : CTR_EHTTP;
+    return retry;
+}
+
+/* The retry policy's name for a call that got no status. */
+static enum ctr__retry_fault fault_of(enum ctr__grpc_outcome o)
+{
+    switch (o) {
+    case CTR__GRPC_CONNECT:
+        return CTR__RETRY_FAULT_CONNECT;
+    case CTR__GRPC_TIMEOUT:
+        return CTR__RETRY_FAULT_TIMEOUT;
+    case CTR__GRPC_TLS:
+        return CTR__RETRY_FAULT_TLS;
+    default:
+        return CTR__RETRY_FAULT_IO;
     }
-    if (rejected < 0)
-        rejected = 0;
-    if ((uint64_t)rejected > n_spans)
-        rejected = (int64_t)n_spans;
-    if (rejected > 0) {
-        atomic_fetch_add(&x->base.stats.spans_rejected, (uint_fast64_t)rejected);
-        ctr_log(CTR_LOG_WARNING, "chaostracing: %s rejected %lld of %zu spans: %s", dest,
-                (long long)rejected, n_spans, msg[0] ? msg : "(no message)");
-    } else if (msg[0]) {
-        ctr_log(CTR_LOG_DEBUG, "chaostracing: %s accepted the spans with a message: %s", dest, msg);
-    }
-    atomic_fetch_add(&x->base.stats.spans_exported, (uint_fast64_t)(n_spans - (size_t)rejected));
-    ctr__retry_report_success(&x->retry, dest);
 }
 
 /*
@@ -80,9 +94,7 @@ static int call_with_retries(struct grpc_exporter *x, size_t n_spans, uint64_t d
 {
     uint64_t backoff_ms = CTR__RETRY_BACKOFF_FIRST_MS;
     int attempts = 0;
-    int err = 0;
-    char key[64] = "";
-    char reason[768] = "";
+    struct ctr__retry_failure f = {0};
     struct ctr__grpc_result *r = &x->res;
 
     for (;;) {
@@ -90,76 +102,38 @@ static int call_with_retries(struct grpc_exporter *x, size_t n_spans, uint64_t d
         if (rc == CTR_ETIMEOUT) {
             /* The deadline passed before this attempt could start; keep the
              * previous attempt's reason if there was one. */
-            if (attempts == 0) {
-                err = CTR_ETIMEOUT;
-                snprintf(key, sizeof key, "timeout");
-                snprintf(reason, sizeof reason, "deadline passed before the call was made");
-            }
+            if (attempts == 0)
+                ctr__retry_failure_set(&f, CTR_ETIMEOUT, "timeout",
+                                       "deadline passed before the call was made");
             break;
         }
         if (rc) {
-            err = rc;
-            snprintf(key, sizeof key, "nomem");
-            snprintf(reason, sizeof reason, "out of memory");
+            ctr__retry_failure_set(&f, rc, "nomem", "out of memory");
             break;
         }
         attempts++;
-        bool retry = false;
+        bool retry;
         int64_t min_wait_ms = -1;
-        switch (r->outcome) {
-        case CTR__GRPC_STATUS: {
+        if (r->outcome == CTR__GRPC_STATUS) {
             if (r->code == CTR__GRPC_OK) {
                 on_success(x, n_spans);
                 return 0;
             }
-            const char *name = ctr__grpc_code_name(r->code);
-            snprintf(key, sizeof key, "grpc:%s", name);
-            snprintf(reason, sizeof reason, "gRPC status %s (%d)%s%s", name, r->code,
-                     r->message[0] ? ": " : "", r->message);
-            retry = ctr__grpc_code_retryable(r->code, r->has_retry_info);
+            retry = status_failure(&f, r);
             min_wait_ms = r->retry_delay_ms;
-            err = retry                                    ? CTR_ERETRYABLE
-                  : r->code == CTR__GRPC_DEADLINE_EXCEEDED ? CTR_ETIMEOUT
-                                                           : CTR_EHTTP;
-            break;
-        }
-        case CTR__GRPC_CONNECT:
-            err = CTR_ECONNECT;
-            snprintf(key, sizeof key, "connect:%.50s", r->reason);
-            snprintf(reason, sizeof reason, "%s", r->reason);
-            retry = !atomic_load(&x->base.final);
-            break;
-        case CTR__GRPC_TIMEOUT:
-            err = CTR_ETIMEOUT;
-            snprintf(key, sizeof key, "timeout");
-            snprintf(reason, sizeof reason, "%s", r->reason);
-            /* Only a connect timeout leaves time for another attempt. */
-            retry = !atomic_load(&x->base.final) && ctr_monotonic_ns() < deadline_ns;
-            break;
-        case CTR__GRPC_TLS:
-            err = CTR_ETLS;
-            snprintf(key, sizeof key, "tls");
-            snprintf(reason, sizeof reason, "%s", r->reason);
-            break;
-        case CTR__GRPC_FAILED:
-        default:
-            err = CTR_EIO;
-            snprintf(key, sizeof key, "io:%.50s", r->reason);
-            snprintf(reason, sizeof reason, "%s", r->reason);
-            break;
+        } else {
+            retry = ctr__retry_fault(&f, fault_of(r->outcome), r->reason, &x->base, deadline_ns);
         }
         if (!retry)
             break;
         /* A server that answered is worth waiting for even during shutdown;
          * a connection failure is not. */
-        bool stop_on_final = err == CTR_ECONNECT || err == CTR_ETIMEOUT;
+        bool stop_on_final = f.err == CTR_ECONNECT || f.err == CTR_ETIMEOUT;
         if (!ctr__retry_backoff(&x->retry, &x->base, &backoff_ms, min_wait_ms, deadline_ns,
                                 stop_on_final))
             break;
     }
-    ctr__retry_count_failed(&x->base, n_spans);
-    ctr__retry_report_failure(&x->retry, x->base.destination, key, reason, attempts, n_spans);
-    return err;
+    return ctr__retry_give_up(&x->retry, &x->base, x->base.destination, &f, attempts, n_spans);
 }
 
 int ctr__grpc_exporter_export(struct ctr_exporter *e, const struct ctr_batch *batch,
@@ -182,19 +156,11 @@ int ctr__grpc_exporter_export(struct ctr_exporter *e, const struct ctr_batch *ba
         rc = x->enc.err;
     if (rc == 0)
         rc = ctr__grpc_frame(&x->frame, x->enc.data, x->enc.len, ctr__grpc_channel_gzip(x->ch));
-    if (rc != 0) {
-        char reason[160];
-        if (rc == CTR_ETOOBIG)
-            snprintf(reason, sizeof reason, "request larger than the %u MiB limit",
-                     CTR__GRPC_MAX_MESSAGE >> 20);
-        else
-            snprintf(reason, sizeof reason, "could not encode the request: %s", ctr_strerror(rc));
-        ctr__retry_count_failed(&x->base, batch->len);
-        ctr__retry_report_failure(&x->retry, x->base.destination,
-                                  rc == CTR_ETOOBIG ? "toobig" : "encode", reason, 0, batch->len);
-    } else {
+    if (rc != 0)
+        ctr__retry_encode_failed(&x->retry, &x->base, x->base.destination, rc,
+                                 CTR__GRPC_MAX_MESSAGE, batch->len);
+    else
         rc = call_with_retries(x, batch->len, deadline_ns);
-    }
 
     /* Do not keep a one-off huge batch's memory around. */
     if (x->enc.cap > KEEP_BUFFER_BYTES)

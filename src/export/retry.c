@@ -106,3 +106,80 @@ void ctr__retry_report_success(struct ctr__retry_state *s, const char *dest)
         ctr_log(CTR_LOG_INFO, "chaostracing: export to %s works again", dest);
     s->warned[0] = '\0';
 }
+
+void ctr__retry_failure_set(struct ctr__retry_failure *f, int err, const char *key,
+                            const char *reason)
+{
+    f->err = err;
+    snprintf(f->key, sizeof f->key, "%s", key);
+    snprintf(f->reason, sizeof f->reason, "%s", reason);
+}
+
+bool ctr__retry_fault(struct ctr__retry_failure *f, enum ctr__retry_fault fault, const char *reason,
+                      struct ctr_exporter *e, uint64_t deadline_ns)
+{
+    snprintf(f->reason, sizeof f->reason, "%s", reason);
+    switch (fault) {
+    case CTR__RETRY_FAULT_CONNECT:
+        f->err = CTR_ECONNECT;
+        snprintf(f->key, sizeof f->key, "connect:%.50s", reason);
+        return !atomic_load(&e->final);
+    case CTR__RETRY_FAULT_TIMEOUT:
+        f->err = CTR_ETIMEOUT;
+        snprintf(f->key, sizeof f->key, "timeout");
+        /* Only a connect timeout leaves time for another attempt. */
+        return !atomic_load(&e->final) && ctr_monotonic_ns() < deadline_ns;
+    case CTR__RETRY_FAULT_TLS:
+        f->err = CTR_ETLS;
+        snprintf(f->key, sizeof f->key, "tls");
+        return false;
+    case CTR__RETRY_FAULT_IO:
+    default:
+        f->err = CTR_EIO;
+        snprintf(f->key, sizeof f->key, "io:%.50s", reason);
+        return false;
+    }
+}
+
+int ctr__retry_give_up(struct ctr__retry_state *s, struct ctr_exporter *e, const char *dest,
+                       const struct ctr__retry_failure *f, int attempts, size_t n_spans)
+{
+    ctr__retry_count_failed(e, n_spans);
+    ctr__retry_report_failure(s, dest, f->key, f->reason, attempts, n_spans);
+    return f->err;
+}
+
+int ctr__retry_encode_failed(struct ctr__retry_state *s, struct ctr_exporter *e, const char *dest,
+                             int rc, size_t max_bytes, size_t n_spans)
+{
+    char reason[160];
+    if (rc == CTR_ETOOBIG)
+        snprintf(reason, sizeof reason, "request larger than the %zu MiB limit", max_bytes >> 20);
+    else
+        snprintf(reason, sizeof reason, "could not encode the request: %s", ctr_strerror(rc));
+    ctr__retry_count_failed(e, n_spans);
+    ctr__retry_report_failure(s, dest, rc == CTR_ETOOBIG ? "toobig" : "encode", reason, 0, n_spans);
+    return rc;
+}
+
+void ctr__retry_delivered(struct ctr__retry_state *s, struct ctr_exporter *e, const char *dest,
+                          size_t n_spans, int64_t rejected, char *msg)
+{
+    for (char *p = msg; *p; p++) {
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = ' '; /* keep the log line one line */
+    }
+    if (rejected < 0)
+        rejected = 0;
+    if ((uint64_t)rejected > n_spans)
+        rejected = (int64_t)n_spans;
+    if (rejected > 0) {
+        atomic_fetch_add(&e->stats.spans_rejected, (uint_fast64_t)rejected);
+        ctr_log(CTR_LOG_WARNING, "chaostracing: %s rejected %lld of %zu spans: %s", dest,
+                (long long)rejected, n_spans, msg[0] ? msg : "(no message)");
+    } else if (msg[0]) {
+        ctr_log(CTR_LOG_DEBUG, "chaostracing: %s accepted the spans with a message: %s", dest, msg);
+    }
+    atomic_fetch_add(&e->stats.spans_exported, (uint_fast64_t)(n_spans - (size_t)rejected));
+    ctr__retry_report_success(s, dest);
+}

@@ -6,6 +6,7 @@
 
 #include "encode/json.h"
 #include "encode/pb.h"
+#include "transport/gzip.h"
 
 #include <curl/curl.h>
 #include <inttypes.h>
@@ -304,53 +305,6 @@ int ctr__grpc_parse_retry_info(const uint8_t *status, size_t n, int64_t *delay_m
 
 /* ---- framing and compression ---- */
 
-/* Append the gzip form of `len` bytes to `out`, failing past `max_total`
- * bytes of buffer. Returns 0, CTR_ETOOBIG or CTR_ENOMEM. */
-static int gzip_append(struct ctr_buf *out, const uint8_t *in, size_t len, size_t max_total)
-{
-    z_stream zs;
-    memset(&zs, 0, sizeof zs);
-    if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) !=
-        Z_OK)
-        return CTR_ENOMEM;
-    int rc = 0;
-    size_t left = len;
-    const uint8_t *p = in;
-    int ret = Z_OK;
-    while (ret != Z_STREAM_END) {
-        if (zs.avail_in == 0 && left > 0) {
-            uInt chunk = left > (1u << 30) ? (1u << 30) : (uInt)left;
-            zs.next_in = (Bytef *)(uintptr_t)p;
-            zs.avail_in = chunk;
-            p += chunk;
-            left -= chunk;
-        }
-        if (out->len > max_total) {
-            rc = CTR_ETOOBIG;
-            break;
-        }
-        if (ctr_buf_reserve(out, 64 * 1024)) {
-            rc = CTR_ENOMEM;
-            break;
-        }
-        size_t room = out->cap - out->len;
-        if (room > (1u << 30))
-            room = 1u << 30;
-        zs.next_out = out->data + out->len;
-        zs.avail_out = (uInt)room;
-        ret = deflate(&zs, left == 0 ? Z_FINISH : Z_NO_FLUSH);
-        out->len += room - zs.avail_out;
-        if (ret != Z_OK && ret != Z_STREAM_END && ret != Z_BUF_ERROR) {
-            rc = CTR_ENOMEM;
-            break;
-        }
-    }
-    deflateEnd(&zs);
-    if (rc == 0 && out->len > max_total)
-        rc = CTR_ETOOBIG;
-    return rc;
-}
-
 int ctr__grpc_frame(struct ctr_buf *out, const uint8_t *msg, size_t len, bool gzip)
 {
     ctr_buf_reset(out);
@@ -358,7 +312,7 @@ int ctr__grpc_frame(struct ctr_buf *out, const uint8_t *msg, size_t len, bool gz
         return CTR_ENOMEM;
     out->len = 5;
     if (gzip) {
-        int rc = gzip_append(out, msg, len, 5 + (size_t)CTR__GRPC_MAX_MESSAGE);
+        int rc = ctr__gzip_compress(msg, len, out, 5 + (size_t)CTR__GRPC_MAX_MESSAGE);
         if (rc)
             return rc;
     } else {

@@ -6,6 +6,8 @@
  */
 #include <chaostracing/exporter.h>
 
+#include "http_server.h"
+#include "log_capture.h"
 #include "test.h"
 
 #include <arpa/inet.h>
@@ -380,201 +382,12 @@ static void test_appends_and_errors(void)
     ctr_buf_free(&out);
 }
 
-/* ---- captured log lines ---- */
+/* ---- the server ---- */
 
-struct logline {
-    int level;
-    char msg[1024];
-};
-static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct logline logs[64];
-static size_t n_logs;
-
-static void log_sink(void *ud, int level, const char *msg)
+/* A server answering `script` in order, then 202 Accepted as Zipkin does. */
+static struct server *zipkin_server(const int *script, size_t n)
 {
-    (void)ud;
-    pthread_mutex_lock(&log_mu);
-    if (n_logs < 64) {
-        logs[n_logs].level = level;
-        snprintf(logs[n_logs].msg, sizeof logs[n_logs].msg, "%s", msg);
-        n_logs++;
-    }
-    pthread_mutex_unlock(&log_mu);
-}
-
-static void logs_reset(void)
-{
-    ctr_log_set_sink(log_sink, NULL);
-    pthread_mutex_lock(&log_mu);
-    n_logs = 0;
-    pthread_mutex_unlock(&log_mu);
-}
-
-/* Captured lines at `level` containing `needle` (any level when level < 0). */
-static size_t logs_count(int level, const char *needle)
-{
-    size_t n = 0;
-    pthread_mutex_lock(&log_mu);
-    for (size_t i = 0; i < n_logs; i++)
-        n += (level < 0 || logs[i].level == level) && strstr(logs[i].msg, needle) != NULL;
-    pthread_mutex_unlock(&log_mu);
-    return n;
-}
-
-/* ---- a scriptable HTTP/1.1 server: one request per connection ---- */
-
-#define MAX_REQS 16
-
-struct req {
-    char line[256];     /* request line */
-    char headers[4096]; /* header block after the request line */
-    char *body;         /* NUL-terminated */
-    size_t body_len;
-};
-
-struct server {
-    int lfd, port;
-    int stop_pipe[2];
-    pthread_t th;
-    pthread_mutex_t mu;
-    int script[8]; /* statuses to answer, then 202 */
-    size_t n_script, next;
-    struct req reqs[MAX_REQS];
-    size_t n_reqs;
-};
-
-/* Read one request from `fd` into `r`; false on a short or malformed one. */
-static bool read_request(int fd, struct req *r)
-{
-    struct ctr_buf in = {0};
-    char buf[65536];
-    size_t hlen = 0, clen = 0;
-    for (;;) {
-        struct pollfd pf = {fd, POLLIN, 0};
-        if (poll(&pf, 1, 5000) <= 0)
-            break;
-        ssize_t n = recv(fd, buf, sizeof buf, 0);
-        if (n <= 0)
-            break;
-        ctr_buf_append(&in, buf, (size_t)n);
-        if (!hlen) {
-            const char *end = in.len >= 4 ? memmem(in.data, in.len, "\r\n\r\n", 4) : NULL;
-            if (!end)
-                continue;
-            hlen = (size_t)(end - (const char *)in.data) + 4;
-            const char *cl = memmem(in.data, hlen, "\r\nContent-Length:", 17);
-            clen = cl ? (size_t)strtoull(cl + 17, NULL, 10) : 0;
-        }
-        if (in.len >= hlen + clen) {
-            const char *eol = memmem(in.data, hlen, "\r\n", 2);
-            size_t ll = (size_t)(eol - (const char *)in.data);
-            snprintf(r->line, sizeof r->line, "%.*s", (int)ll, (const char *)in.data);
-            snprintf(r->headers, sizeof r->headers, "%.*s", (int)(hlen - ll),
-                     (const char *)in.data + ll);
-            r->body = malloc(clen + 1);
-            if (r->body) {
-                memcpy(r->body, in.data + hlen, clen);
-                r->body[clen] = '\0';
-            }
-            r->body_len = clen;
-            ctr_buf_free(&in);
-            return true;
-        }
-    }
-    ctr_buf_free(&in);
-    return false;
-}
-
-static void *server_main(void *arg)
-{
-    struct server *s = arg;
-    for (;;) {
-        struct pollfd pf[2] = {{s->stop_pipe[0], POLLIN, 0}, {s->lfd, POLLIN, 0}};
-        if (poll(pf, 2, 1000) < 0 && errno != EINTR)
-            break;
-        if (pf[0].revents)
-            break;
-        if (!(pf[1].revents & POLLIN))
-            continue;
-        int fd = accept(s->lfd, NULL, NULL);
-        if (fd < 0)
-            continue;
-        struct req r = {0};
-        if (read_request(fd, &r)) {
-            pthread_mutex_lock(&s->mu);
-            int status = s->next < s->n_script ? s->script[s->next++] : 202;
-            if (s->n_reqs < MAX_REQS)
-                s->reqs[s->n_reqs++] = r;
-            else
-                free(r.body);
-            pthread_mutex_unlock(&s->mu);
-            char head[256];
-            int n = snprintf(head, sizeof head,
-                             "HTTP/1.1 %d Scripted\r\nContent-Length: 0\r\nConnection: "
-                             "close\r\n\r\n",
-                             status);
-            if (send(fd, head, (size_t)n, MSG_NOSIGNAL) < 0)
-                perror("send");
-        }
-        close(fd);
-    }
-    return NULL;
-}
-
-/* Start a server answering `script` in order, then 202s. Exits on failure. */
-static struct server *server_start(const int *script, size_t n)
-{
-    struct server *s = calloc(1, sizeof *s);
-    if (!s)
-        exit(2);
-    pthread_mutex_init(&s->mu, NULL);
-    for (size_t i = 0; i < n && i < 8; i++)
-        s->script[i] = script[i];
-    s->n_script = n;
-    s->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t al = sizeof a;
-    if (s->lfd < 0 || bind(s->lfd, (struct sockaddr *)&a, sizeof a) != 0 ||
-        listen(s->lfd, 16) != 0 || getsockname(s->lfd, (struct sockaddr *)&a, &al) != 0 ||
-        pipe(s->stop_pipe) != 0) {
-        perror("server_start");
-        exit(2);
-    }
-    s->port = ntohs(a.sin_port);
-    if (pthread_create(&s->th, NULL, server_main, s) != 0) {
-        perror("pthread_create");
-        exit(2);
-    }
-    return s;
-}
-
-static void server_free(struct server *s)
-{
-    if (write(s->stop_pipe[1], "x", 1) != 1)
-        perror("write");
-    pthread_join(s->th, NULL);
-    close(s->lfd);
-    close(s->stop_pipe[0]);
-    close(s->stop_pipe[1]);
-    for (size_t i = 0; i < s->n_reqs; i++)
-        free(s->reqs[i].body);
-    pthread_mutex_destroy(&s->mu);
-    free(s);
-}
-
-/* A loopback port where nothing listens. */
-static int closed_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t al = sizeof a;
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &al) != 0) {
-        perror("closed_port");
-        exit(2);
-    }
-    close(fd);
-    return ntohs(a.sin_port);
+    return server_start_statuses(script, n, 202);
 }
 
 static char url_buf[128];
@@ -608,7 +421,7 @@ static uint64_t ms_since(uint64_t t0)
 static void test_post_shape_and_202(void)
 {
     logs_reset();
-    struct server *s = server_start(NULL, 0);
+    struct server *s = zipkin_server(NULL, 0);
     struct ctr_zipkin_options o = {.url = url_for(s->port)};
     struct ctr_exporter *e = make_exporter(&o);
     ASSERT(e != NULL);
@@ -646,7 +459,7 @@ static void test_any_2xx_is_success(void)
 {
     logs_reset();
     int script[] = {200, 204};
-    struct server *s = server_start(script, 2);
+    struct server *s = zipkin_server(script, 2);
     struct ctr_zipkin_options o = {.url = url_for(s->port)};
     struct ctr_exporter *e = make_exporter(&o);
     ASSERT(e != NULL);
@@ -667,7 +480,7 @@ static void test_retry_503_then_202(void)
 {
     logs_reset();
     int script[] = {503, 429};
-    struct server *s = server_start(script, 2);
+    struct server *s = zipkin_server(script, 2);
     struct ctr_zipkin_options o = {.url = url_for(s->port)};
     struct ctr_exporter *e = make_exporter(&o);
     ASSERT(e != NULL);
@@ -698,7 +511,7 @@ static void test_no_retry_on_400_and_500(void)
 {
     logs_reset();
     int script[] = {400, 500, 400};
-    struct server *s = server_start(script, 3);
+    struct server *s = zipkin_server(script, 3);
     struct ctr_zipkin_options o = {.url = url_for(s->port)};
     struct ctr_exporter *e = make_exporter(&o);
     ASSERT(e != NULL);
