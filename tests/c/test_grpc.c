@@ -18,6 +18,7 @@
 #include <math.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -980,13 +981,13 @@ struct silent {
     pthread_t th;
     int fds[8];
     int n;
-    volatile int stop;
+    atomic_int stop;
 };
 
 static void *silent_main(void *arg)
 {
     struct silent *s = arg;
-    while (!s->stop) {
+    while (!atomic_load(&s->stop)) {
         int fd = accept(s->lfd, NULL, NULL);
         if (fd < 0)
             break;
@@ -1024,7 +1025,7 @@ static void test_silent_server_deadline(void)
     int rc = e ? ctr_exporter_export(e, &b, ctr_deadline_after_ms(5000)) : -99;
     uint64_t el = ms_since(t0);
     ctr_exporter_destroy(e);
-    s.stop = 1;
+    atomic_store(&s.stop, 1);
     shutdown(s.lfd, SHUT_RDWR);
     close(s.lfd);
     pthread_join(s.th, NULL);
