@@ -30,9 +30,10 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
+from cli_support import EXPERIMENTS, build_cli, clean_env, run_cli
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-EXPERIMENTS = HERE / "experiments"
 CHAOS = Path(sys.executable).parent / "chaos"
 CONTROL_MODULE = "chaostracing.control"
 
@@ -46,35 +47,27 @@ STATUS_UNSET = 0
 STATUS_OK = 1
 STATUS_ERROR = 2
 
-_PROPAGATION_VARS = {"TRACEPARENT", "TRACESTATE", "BAGGAGE"}
+# --------------------------------------------------------------------------
+# The command-line tool (cli_support.py)
+# --------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def cli() -> str:
+    """build/chaostracing, made once per session with `make cli tools`."""
+    return str(build_cli())
+
+
+@pytest.fixture(scope="session")
+def version(cli) -> str:
+    """The version `chaostracing version` reports."""
+    out = run_cli(cli, "version", timeout=30).stdout
+    m = re.match(r"chaostracing (\S+)\n", out)
+    assert m, out
+    return m.group(1)
 
 
 # --------------------------------------------------------------------------
-# Environment and experiments
+# Environment and experiments (clean_env: cli_support.py)
 # --------------------------------------------------------------------------
-def clean_env(extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
-    """A copy of os.environ without OTEL_* and propagation variables.
-
-    The experiments' helper module directory is put first on PYTHONPATH and
-    loopback is excluded from any proxy, then `extra` is applied.
-    """
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.upper().startswith("OTEL_") and k.upper() not in _PROPAGATION_VARS
-    }
-    pp = env.get("PYTHONPATH")
-    env["PYTHONPATH"] = str(EXPERIMENTS) + (os.pathsep + pp if pp else "")
-    env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost,::1"
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    for k, v in (extra or {}).items():
-        if v is None:
-            env.pop(k, None)
-        else:
-            env[k] = str(v)
-    return env
-
-
 def load_experiment(name: str) -> Dict[str, Any]:
     """Load tests/python/experiments/<name>.json as a fresh dict."""
     with open(EXPERIMENTS / f"{name}.json") as f:
@@ -525,10 +518,20 @@ class Spans:
             )
 
 
+def by_name(spans: List[Dict[str, Any]]) -> Dict[str, Dict[str, Any]]:
+    """{name: span}; two spans with the same name fail."""
+    out = {}
+    for s in spans:
+        assert s.get("name") not in out, f"two spans named {s.get('name')!r}"
+        out[s.get("name")] = s
+    return out
+
+
 # --------------------------------------------------------------------------
-# Loopback HTTP servers
+# Loopback HTTP(S) servers
 # --------------------------------------------------------------------------
-def _read_body(handler: BaseHTTPRequestHandler) -> bytes:
+def read_body(handler: BaseHTTPRequestHandler) -> bytes:
+    """The request body, sent with Content-Length or chunked."""
     if handler.headers.get("Transfer-Encoding", "").lower() == "chunked":
         chunks = []
         while True:
@@ -544,14 +547,52 @@ def _read_body(handler: BaseHTTPRequestHandler) -> bytes:
     return handler.rfile.read(n) if n else b""
 
 
-class _Server:
-    def __init__(self, handler_cls):
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler_cls)
-        self.httpd.daemon_threads = True
+class QuietHandler(BaseHTTPRequestHandler):
+    """HTTP/1.1 (keep-alive) and no request log on stderr."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):  # keep pytest output clean
+        pass
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def finish_request(self, request, client_address):
+        owner = self.owner
+        if owner.ssl_context is None:
+            super().finish_request(request, client_address)
+            return
+        # The TLS handshake runs here, in the connection's own thread.
+        try:
+            tls = owner.ssl_context.wrap_socket(request, server_side=True)
+        except OSError as e:
+            with owner.lock:
+                owner.handshake_errors.append(repr(e))
+            return
+        try:
+            super().finish_request(tls, client_address)
+        except OSError:
+            pass
+        finally:
+            tls.close()
+
+
+class LoopbackServer:
+    """A threaded HTTP server on 127.0.0.1 (a free port), HTTPS when given an
+    ssl.SSLContext (failed handshakes are kept in `handshake_errors`).
+    Handlers reach it as `self.server.owner`. start()/stop(), or `with`."""
+
+    def __init__(self, handler_cls, ssl_context=None):
+        self.ssl_context = ssl_context
+        self.lock = threading.Lock()
+        self.handshake_errors: List[str] = []
+        self.httpd = _HTTPServer(("127.0.0.1", 0), handler_cls)
         self.httpd.owner = self
         self.port = self.httpd.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.lock = threading.Lock()
+        scheme = "https" if ssl_context is not None else "http"
+        self.url = f"{scheme}://127.0.0.1:{self.port}"
         self.thread = threading.Thread(
             target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
@@ -565,15 +606,16 @@ class _Server:
         self.httpd.server_close()
         self.thread.join(5)
 
+    def __enter__(self):
+        return self.start()
 
-class _TargetHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+    def __exit__(self, *exc):
+        self.stop()
 
-    def log_message(self, *args):  # keep pytest output clean
-        pass
 
+class _TargetHandler(QuietHandler):
     def _handle(self):
-        body = _read_body(self)
+        body = read_body(self)
         srv = self.server.owner
         with srv.lock:
             srv.requests.append(
@@ -596,7 +638,7 @@ class _TargetHandler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _handle
 
 
-class TargetService(_Server):
+class TargetService(LoopbackServer):
     """The service experiments call: 200 {"ok": true}, /fail -> 500."""
 
     def __init__(self):
@@ -604,21 +646,18 @@ class TargetService(_Server):
         self.requests: List[Dict[str, Any]] = []
 
 
-class _OtlpHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        pass
-
+class _OtlpHandler(QuietHandler):
     def do_POST(self):
         srv = self.server.owner
-        raw = _read_body(self)
+        raw = read_body(self)
         headers = {k.lower(): v for k, v in self.headers.items()}
         post: Dict[str, Any] = {
             "path": self.path,
             "headers": headers,
             "raw": raw,
             "time": time.monotonic(),
+            # The client certificate the connection presented (TLS only).
+            "peer_cert": self.connection.getpeercert() if srv.ssl_context else None,
         }
         body = raw
         try:
@@ -649,15 +688,15 @@ class _OtlpHandler(BaseHTTPRequestHandler):
         self.end_headers()
 
 
-class OtlpReceiver(_Server):
-    """An OTLP/HTTP receiver recording every POST.
+class OtlpReceiver(LoopbackServer):
+    """An OTLP/HTTP receiver recording every POST (HTTPS with `ssl_context`).
 
     `script` is a list of status codes (or (status, {header: value})) to
     answer with, in order; once empty every POST gets 200.
     """
 
-    def __init__(self):
-        super().__init__(_OtlpHandler)
+    def __init__(self, ssl_context=None):
+        super().__init__(_OtlpHandler, ssl_context)
         self.posts: List[Dict[str, Any]] = []
         self.script: List[Any] = []
 
@@ -688,9 +727,10 @@ def otlp_receiver():
     srv.stop()
 
 
-def refused_port() -> int:
-    """A loopback port nobody listens on (bound, then closed)."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+def refused_port(kind: int = socket.SOCK_STREAM) -> int:
+    """A loopback port nobody listens on (bound, then closed); TCP by
+    default, UDP with kind=socket.SOCK_DGRAM."""
+    s = socket.socket(socket.AF_INET, kind)
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()

@@ -12,7 +12,8 @@
   runtime from the descriptors shipped in the opentelemetry-exporter-jaeger-
   proto-grpc package (its generated modules predate protobuf 4, so they are not
   imported; their serialized FileDescriptorProtos are read instead).
-- `build_cli` / `run_check`: build and drive `chaostracing check`.
+- `run_check`: `chaostracing check` against one gRPC endpoint (the
+  shorthand of these tests over cli_support.run_check).
 
 Nothing here skips: a missing package is a test failure.
 """
@@ -21,9 +22,7 @@ import ast
 import datetime
 import importlib
 import importlib.metadata
-import os
 import socket
-import subprocess
 import threading
 import time
 from concurrent import futures
@@ -33,6 +32,8 @@ from typing import Any, Dict, List, Optional
 
 import pytest
 
+import cli_support
+
 try:
     import grpc
 except ImportError as exc:  # pragma: no cover - fail loudly, never skip
@@ -40,48 +41,10 @@ except ImportError as exc:  # pragma: no cover - fail loudly, never skip
         "the gRPC exporter tests need grpcio (pip install grpcio)"
     ) from exc
 
-ROOT = Path(__file__).resolve().parents[2]
-CLI = ROOT / "build" / "chaostracing"
-
 OTLP_SERVICE = "opentelemetry.proto.collector.trace.v1.TraceService"
 OTLP_METHOD = "Export"
 JAEGER_SERVICE = "jaeger.api_v2.CollectorService"
 JAEGER_METHOD = "PostSpans"
-
-_built: Dict[str, str] = {}
-
-
-def build_cli() -> Path:
-    """`make -C <root> cli tools` once per session; fail the test if it fails."""
-    if "error" not in _built:
-        proc = subprocess.run(
-            ["make", "-C", str(ROOT), "cli", "tools"],
-            capture_output=True,
-            text=True,
-            timeout=900,
-        )
-        _built["error"] = (
-            "" if proc.returncode == 0 else (proc.stdout[-4000:] + proc.stderr[-4000:])
-        )
-    if _built["error"]:
-        pytest.fail("make cli tools failed:\n" + _built["error"], pytrace=False)
-    assert CLI.is_file(), "make cli did not produce build/chaostracing"
-    return CLI
-
-
-@dataclass
-class CheckResult:
-    returncode: int
-    stdout: str
-    stderr: str
-    wall: float
-    fields: Dict[str, str]
-
-    def describe(self) -> str:
-        return f"exit={self.returncode}\nstdout: {self.stdout}\nstderr: {self.stderr}"
-
-    def stderr_lines(self) -> List[str]:
-        return [ln for ln in self.stderr.splitlines() if ln.strip()]
 
 
 def run_check(
@@ -91,26 +54,21 @@ def run_check(
     spans: int = 4,
     timeout_ms: int = 5000,
     env: Optional[Dict[str, str]] = None,
-) -> CheckResult:
-    """Run `chaostracing check` against `endpoint` and parse its summary line."""
-    cli = build_cli()
-    clean = {k: v for k, v in os.environ.items() if not k.upper().startswith("OTEL_")}
-    clean["NO_PROXY"] = clean["no_proxy"] = "127.0.0.1,localhost,::1"
-    for k in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy"):
-        clean.pop(k, None)
-    clean.update(env or {})
-    cmd = [str(cli), "check", "-e", exporter, "-u", endpoint, "-n", str(spans)]
-    cmd += ["-t", str(timeout_ms), *args]
-    t0 = time.monotonic()
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=clean)
-    wall = time.monotonic() - t0
-    fields: Dict[str, str] = {}
-    for line in proc.stdout.splitlines():
-        if line.startswith("trace_id="):
-            for part in line.split():
-                k, _, v = part.partition("=")
-                fields[k] = v
-    return CheckResult(proc.returncode, proc.stdout, proc.stderr, wall, fields)
+) -> cli_support.CheckRun:
+    """`chaostracing check -e exporter -u endpoint -n spans -t timeout_ms *args`."""
+    return cli_support.run_check(
+        cli_support.build_cli(),
+        "-e",
+        exporter,
+        "-u",
+        endpoint,
+        "-n",
+        str(spans),
+        "-t",
+        str(timeout_ms),
+        *args,
+        env=env,
+    )
 
 
 # --------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 The input files are OTLP JSON lines built with the official opentelemetry-proto
 classes and protobuf's JSON printer, with the ids turned from base64 into hex
 as OTLP JSON requires: the same shape the file exporter writes. The binary is
-built with `make cli` unless CHAOSTRACING_CLI names one to test instead.
+built with `make cli tools` unless CHAOSTRACING_CLI names one to test instead.
 """
 
 import base64
@@ -15,7 +15,6 @@ import random
 import re
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 from google.protobuf.json_format import MessageToJson
@@ -25,7 +24,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from opentelemetry.proto.common.v1 import common_pb2
 from opentelemetry.proto.trace.v1 import trace_pb2
 
-ROOT = Path(__file__).resolve().parents[2]
+from cli_support import ROOT, build_cli
+
 T0 = 1_700_000_000_000_000_000  # 2023-11-14T22:13:20Z in ns
 CLIENT, SERVER, INTERNAL = 3, 2, 1
 OK, ERROR = 1, 2
@@ -33,24 +33,9 @@ OK, ERROR = 1, 2
 
 @pytest.fixture(scope="session")
 def cli():
-    """Path of the binary: $CHAOSTRACING_CLI, or build/chaostracing freshly made."""
-    given = os.environ.get("CHAOSTRACING_CLI")
-    if given:
-        return given
-    proc = subprocess.run(
-        ["make", "-C", str(ROOT), "cli"],
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    if proc.returncode != 0:
-        pytest.fail(
-            "make cli failed:\n" + proc.stdout[-4000:] + proc.stderr[-4000:],
-            pytrace=False,
-        )
-    path = ROOT / "build" / "chaostracing"
-    assert path.is_file(), "make cli did not produce build/chaostracing"
-    return str(path)
+    """Path of the binary: $CHAOSTRACING_CLI, or build/chaostracing freshly made
+    (this overrides conftest's `cli` for this module)."""
+    return os.environ.get("CHAOSTRACING_CLI") or str(build_cli())
 
 
 def run(cli, *args, stdin=None, timeout=60):

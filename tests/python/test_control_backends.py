@@ -7,7 +7,9 @@ import json
 
 from conftest import (
     MAIN_SPAN_COUNT,
+    OtlpReceiver,
     chaostracing_records,
+    file_config,
     file_spans,
     flatten,
     load_experiment,
@@ -15,27 +17,10 @@ from conftest import (
     parse_otlp_json_line,
     with_tracing,
 )
-from test_jaeger_agent import Thrift, UdpAgent
-from test_tls import TlsOtlpReceiver, pki, server_context  # noqa: F401 (fixture)
+from test_jaeger_agent import Thrift, UdpAgent, thrift_spans
+from test_tls import pki, server_context  # noqa: F401 (fixture)
 
 HTTP_ACTIVITIES = ("probe-http-health", "action-http-post")
-
-
-def agent_spans(datagrams):
-    thrift = Thrift()
-    spans = []
-    for d in datagrams:
-        _, batch = thrift.decode(d)
-        for s in batch.spans:
-            spans.append(
-                {
-                    "trace_id": f"{s.traceIdHigh & (2**64 - 1):016x}"
-                    f"{s.traceIdLow & (2**64 - 1):016x}",
-                    "span_id": f"{s.spanId & (2**64 - 1):016x}",
-                    "name": s.operationName,
-                }
-            )
-    return spans
 
 
 def http_span_ids(spans):
@@ -49,7 +34,7 @@ def test_jaeger_provider_sends_uber_trace_id_by_default(run_chaos, target):
         config = {"tracing_provider": "jaeger", "tracing_port": agent.port}
         run = run_chaos(with_tracing(main_experiment(target.url), config))
     assert run.returncode == 0, run.describe()
-    spans = agent_spans(agent.datagrams)
+    spans = thrift_spans(Thrift(), agent.datagrams)
     assert len(spans) == MAIN_SPAN_COUNT
     trace_id = spans[0]["trace_id"]
     seen = set()
@@ -88,13 +73,9 @@ def test_jaeger_trace_header_name_and_baggage_prefix(run_chaos, target):
 
 def test_otel_propagators_b3_single(run_chaos, target, tmp_path):
     trace_file = tmp_path / "t.jsonl"
-    config = {
-        "tracing_provider": "opentelemetry",
-        "tracing_opentelemetry_exporter": "file",
-        "tracing_opentelemetry_file_path": str(trace_file),
-    }
     run = run_chaos(
-        with_tracing(main_experiment(target.url), config), env={"OTEL_PROPAGATORS": "b3"}
+        with_tracing(main_experiment(target.url), file_config(trace_file)),
+        env={"OTEL_PROPAGATORS": "b3"},
     )
     assert run.returncode == 0, run.describe()
     spans = file_spans(trace_file)
@@ -110,12 +91,7 @@ def test_otel_propagators_b3_single(run_chaos, target, tmp_path):
 
 def test_upstream_baggage_prefix_switches_to_b3_headers(run_chaos, target, tmp_path):
     trace_file = tmp_path / "t.jsonl"
-    config = {
-        "tracing_provider": "opentelemetry",
-        "tracing_opentelemetry_exporter": "file",
-        "tracing_opentelemetry_file_path": str(trace_file),
-        "tracing_opentelemetry_baggage_prefix": "b3",
-    }
+    config = {**file_config(trace_file), "tracing_opentelemetry_baggage_prefix": "b3"}
     run = run_chaos(with_tracing(main_experiment(target.url), config))
     assert run.returncode == 0, run.describe()
     spans = file_spans(trace_file)
@@ -176,7 +152,7 @@ def tls_run(run_chaos, rx, ca):
 
 
 def test_tls_verified_export_through_the_control(run_chaos, pki):  # noqa: F811
-    with TlsOtlpReceiver(server_context(pki)) as rx:
+    with OtlpReceiver(server_context(pki)) as rx:
         run = tls_run(run_chaos, rx, pki.ca)
     assert run.returncode == 0, run.describe()
     assert len(rx.spans()) == 4
@@ -185,7 +161,7 @@ def test_tls_verified_export_through_the_control(run_chaos, pki):  # noqa: F811
 
 def test_tls_wrong_ca_one_warning_and_the_run_is_unaffected(run_chaos, pki):  # noqa: F811
     baseline = run_chaos(load_experiment("minimal"))
-    with TlsOtlpReceiver(server_context(pki)) as rx:
+    with OtlpReceiver(server_context(pki)) as rx:
         run = tls_run(run_chaos, rx, pki.other_ca)
     assert run.returncode == baseline.returncode == 0, run.describe()
     assert run.journal["status"] == baseline.journal["status"]

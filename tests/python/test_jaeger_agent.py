@@ -18,22 +18,17 @@ Missing packages make these tests fail, never skip. The CLI is built with
 import importlib
 import importlib.metadata
 import json
-import os
-import re
 import socket
-import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-CHECK_LINE = re.compile(
-    r"^trace_id=([0-9a-f]{32}) exported=(\d+) failed=(\d+) dropped=(\d+) destination=(\S+)$"
-)
+from cli_support import run_check, run_cli
+from conftest import refused_port
+
 MAX_PACKET = 65000
 GEN_PACKAGE = "opentelemetry-exporter-jaeger-thrift"
 GEN_DIR = "opentelemetry/exporter/jaeger/thrift/gen"
@@ -147,81 +142,6 @@ class UdpAgent:
         self._thread.join(10)
 
 
-def closed_udp_port() -> int:
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-# --------------------------------------------------------------------------
-# The command
-# --------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def cli() -> str:
-    """build/chaostracing, freshly made with `make cli tools`."""
-    proc = subprocess.run(
-        ["make", "-C", str(ROOT), "cli", "tools"], capture_output=True, text=True, timeout=900
-    )
-    if proc.returncode != 0:
-        pytest.fail(
-            "make cli tools failed:\n" + proc.stdout[-4000:] + proc.stderr[-4000:], pytrace=False
-        )
-    path = ROOT / "build" / "chaostracing"
-    assert path.is_file(), "make cli did not produce build/chaostracing"
-    return str(path)
-
-
-@pytest.fixture(scope="module")
-def version(cli) -> str:
-    out = subprocess.run([cli, "version"], capture_output=True, text=True, timeout=30).stdout
-    m = re.match(r"chaostracing (\S+)\n", out)
-    assert m, out
-    return m.group(1)
-
-
-def check_env(extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("OTEL_")}
-    env.update(extra or {})
-    return env
-
-
-class CheckRun:
-    def __init__(self, proc: subprocess.CompletedProcess, t0_ns: int, t1_ns: int, wall: float):
-        self.proc = proc
-        self.t0_us = t0_ns // 1000
-        self.t1_us = t1_ns // 1000
-        self.wall = wall
-        lines = proc.stdout.splitlines()
-        assert len(lines) == 1, self.describe()
-        m = CHECK_LINE.match(lines[0])
-        assert m, self.describe()
-        self.trace_id = m.group(1)
-        self.exported, self.failed, self.dropped = (int(m.group(i)) for i in (2, 3, 4))
-        self.destination = m.group(5)
-
-    @property
-    def returncode(self) -> int:
-        return self.proc.returncode
-
-    def describe(self) -> str:
-        return f"exit={self.proc.returncode}\nstdout:\n{self.proc.stdout}\nstderr:\n{self.proc.stderr}"
-
-
-def run_check(cli, *args, env=None, timeout=60) -> CheckRun:
-    t0 = time.time_ns()
-    m0 = time.monotonic()
-    proc = subprocess.run(
-        [cli, "check", "-e", "jaeger-thrift", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=check_env(env),
-    )
-    return CheckRun(proc, t0, time.time_ns(), time.monotonic() - m0)
-
-
 # --------------------------------------------------------------------------
 # Helpers on decoded spans
 # --------------------------------------------------------------------------
@@ -257,12 +177,33 @@ def decode_all(thrift: Thrift, agent: UdpAgent):
     return [(*thrift.decode(d), len(d)) for d in agent.datagrams]
 
 
+def thrift_spans(thrift: Thrift, datagrams):
+    """Jaeger agent datagrams -> uniform span dicts (trace_id, span_id,
+    parent: hex or "", name, service)."""
+    spans = []
+    for d in datagrams:
+        _, batch = thrift.decode(d)
+        for s in batch.spans:
+            spans.append(
+                {
+                    "trace_id": trace_hex(s),
+                    "span_id": f"{u64(s.spanId):016x}",
+                    "parent": f"{u64(s.parentSpanId):016x}" if s.parentSpanId else "",
+                    "name": s.operationName,
+                    "service": batch.process.serviceName,
+                }
+            )
+    return spans
+
+
 # --------------------------------------------------------------------------
 # Tests
 # --------------------------------------------------------------------------
 def test_check_trace_decodes_with_the_jaeger_classes(cli, thrift, version):
     with UdpAgent() as agent:
-        run = run_check(cli, "-u", f"127.0.0.1:{agent.port}", "-n", "5", "-t", "10000")
+        run = run_check(
+            cli, "-e", "jaeger-thrift", "-u", f"127.0.0.1:{agent.port}", "-n", "5", "-t", "10000"
+        )
         agent.stop()
         got = decode_all(thrift, agent)
     assert run.returncode == 0, run.describe()
@@ -355,7 +296,9 @@ def test_check_trace_decodes_with_the_jaeger_classes(cli, thrift, version):
 def test_ten_thousand_spans_arrive_complete_across_datagrams(cli, thrift):
     n = 10000
     with UdpAgent() as agent:
-        run = run_check(cli, "-u", f"127.0.0.1:{agent.port}", "-n", str(n), "-t", "30000")
+        run = run_check(
+            cli, "-e", "jaeger-thrift", "-u", f"127.0.0.1:{agent.port}", "-n", str(n), "-t", "30000"
+        )
         agent.stop()
         got = decode_all(thrift, agent)
     assert run.returncode == 0, run.describe()
@@ -381,7 +324,9 @@ def test_ten_thousand_spans_arrive_complete_across_datagrams(cli, thrift):
 
 def test_ipv6_loopback(cli, thrift):
     with UdpAgent(socket.AF_INET6) as agent:
-        run = run_check(cli, "-u", f"[::1]:{agent.port}", "-n", "3", "-t", "10000")
+        run = run_check(
+            cli, "-e", "jaeger-thrift", "-u", f"[::1]:{agent.port}", "-n", "3", "-t", "10000"
+        )
         agent.stop()
         got = decode_all(thrift, agent)
     assert run.returncode == 0, run.describe()
@@ -393,8 +338,10 @@ def test_ipv6_loopback(cli, thrift):
 
 
 def test_closed_port_reports_failure_without_hanging(cli):
-    port = closed_udp_port()
-    run = run_check(cli, "-u", f"127.0.0.1:{port}", "-n", "3", "-t", "10000")
+    port = refused_port(socket.SOCK_DGRAM)
+    run = run_check(
+        cli, "-e", "jaeger-thrift", "-u", f"127.0.0.1:{port}", "-n", "3", "-t", "10000"
+    )
     assert run.returncode == 1, run.describe()
     assert (run.exported, run.failed) == (0, 3), run.describe()
     assert run.wall < 5, f"took {run.wall:.1f} s"
@@ -412,6 +359,8 @@ def test_huge_resource_attribute_is_cut_down(cli, thrift):
     with UdpAgent() as agent:
         run = run_check(
             cli,
+            "-e",
+            "jaeger-thrift",
             "-u",
             f"127.0.0.1:{agent.port}",
             "-n",
@@ -438,12 +387,8 @@ def test_huge_resource_attribute_is_cut_down(cli, thrift):
 
 
 def test_bad_endpoint_is_a_usage_error(cli):
-    proc = subprocess.run(
-        [cli, "check", "-e", "jaeger-thrift", "-u", "no-such-host.invalid:6831", "-n", "1"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=check_env(),
+    proc = run_cli(
+        cli, "check", "-e", "jaeger-thrift", "-u", "no-such-host.invalid:6831", "-n", "1"
     )
     assert proc.returncode == 64, proc.stderr
     assert "no-such-host.invalid" in proc.stderr

@@ -15,16 +15,13 @@ from grpc_support import (
     JAEGER_SERVICE,
     GrpcServer,
     Reply,
-    build_cli,
     jaeger_classes,
     make_pki,
     run_check,
 )
 
-
-@pytest.fixture(scope="module", autouse=True)
-def cli():
-    return build_cli()
+# Every test needs build/chaostracing: a failed build fails them all.
+pytestmark = pytest.mark.usefixtures("cli")
 
 
 @pytest.fixture(scope="module")
@@ -151,7 +148,7 @@ def test_every_field_decoded_by_jaeger_definitions(server, jaeger):
     assert pt["deployment.environment"] == ("STRING", "ci")
     assert pt["telemetry.sdk.language"][0] == "STRING"
     assert "service.name" not in pt
-    assert not [ln for ln in res.stderr_lines() if ln.startswith("chaostracing")], res.stderr
+    assert not [ln for ln in res.stderr_lines if ln.startswith("chaostracing")], res.stderr
 
 
 def test_scheme_less_endpoint_with_insecure(server, jaeger):
@@ -177,7 +174,7 @@ def test_unavailable_is_retried_and_invalid_argument_is_not(server, jaeger):
     res = run_check("jaeger-grpc", f"http://{server.address}", spans=3)
     assert res.returncode == 1, res.describe()
     assert len(server.calls) == 3
-    lines = [ln for ln in res.stderr_lines() if ln.startswith("chaostracing")]
+    lines = [ln for ln in res.stderr_lines if ln.startswith("chaostracing")]
     assert len(lines) == 1, res.stderr
     assert "INVALID_ARGUMENT" in lines[0] and "span too large" in lines[0], lines[0]
 

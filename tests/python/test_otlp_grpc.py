@@ -8,7 +8,6 @@ the bytes on the wire matter (gzip, trailers-only answers).
 """
 
 import gzip
-import socket
 
 import grpc
 import pytest
@@ -17,7 +16,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
-from conftest import flatten
+from conftest import flatten, refused_port
 from grpc_support import (
     H2_END_STREAM,
     H2_HEADERS,
@@ -26,7 +25,6 @@ from grpc_support import (
     GrpcServer,
     RecordingProxy,
     Reply,
-    build_cli,
     data_payload,
     h2_frames,
     make_pki,
@@ -36,10 +34,8 @@ from grpc_support import (
 KIND_INTERNAL, KIND_SERVER, KIND_CLIENT = 1, 2, 3
 STATUS_UNSET, STATUS_ERROR = 0, 2
 
-
-@pytest.fixture(scope="module", autouse=True)
-def cli():
-    return build_cli()
+# Every test needs build/chaostracing: a failed build fails them all.
+pytestmark = pytest.mark.usefixtures("cli")
 
 
 @pytest.fixture
@@ -66,7 +62,7 @@ def decode(call) -> ExportTraceServiceRequest:
 
 
 def chaostracing_lines(res):
-    return [ln for ln in res.stderr_lines() if ln.startswith("chaostracing")]
+    return [ln for ln in res.stderr_lines if ln.startswith("chaostracing")]
 
 
 def assert_check_trace(spans, trace_id, n):
@@ -295,10 +291,7 @@ def test_deadline_is_honoured_against_a_slow_server(server):
 
 
 def test_refused_connection_fails_fast():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
+    port = refused_port()
     res = run_check("otlp-grpc", f"http://127.0.0.1:{port}", spans=2, timeout_ms=5000)
     assert res.returncode == 1, res.describe()
     assert res.wall < 1.5, res.wall  # shutdown: a refused connection is not retried

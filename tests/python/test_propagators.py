@@ -1,7 +1,7 @@
 """Round trips between chaostracing's propagators and the official Python ones.
 
 build/tools/prop_tool (tests/c/tools/prop_tool.c, built here with
-`make tools`) injects a context in any OTEL_PROPAGATORS formats and prints
+`make cli tools`) injects a context in any OTEL_PROPAGATORS formats and prints
 the headers, or reads headers and prints what it extracted. The other side is
 the official OpenTelemetry Python propagators: TraceContextTextMapPropagator
 and W3CBaggagePropagator (opentelemetry-api), B3SingleFormat and
@@ -19,7 +19,6 @@ follows the specification, and each row where it does not says why.
 import random
 import re
 import subprocess
-from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import pytest
@@ -34,7 +33,7 @@ from opentelemetry.propagators.textmap import Getter
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-ROOT = Path(__file__).resolve().parents[2]
+from cli_support import PROP_TOOL, build_cli
 
 T = "4bf92f3577b34da6a3ce929d0e0e4736"
 S = "00f067aa0ba902b7"
@@ -48,17 +47,9 @@ Headers = List[Tuple[str, str]]
 
 @pytest.fixture(scope="session")
 def tool() -> str:
-    """build/tools/prop_tool, made with `make tools` (a failed build fails)."""
-    proc = subprocess.run(
-        ["make", "-C", str(ROOT), "tools"], capture_output=True, text=True, timeout=900
-    )
-    if proc.returncode != 0:
-        pytest.fail(
-            "make tools failed:\n" + proc.stdout[-4000:] + proc.stderr[-4000:], pytrace=False
-        )
-    path = ROOT / "build" / "tools" / "prop_tool"
-    assert path.is_file(), "make tools did not produce build/tools/prop_tool"
-    return str(path)
+    """build/tools/prop_tool, made with `make cli tools` (a failed build fails)."""
+    build_cli()
+    return str(PROP_TOOL)
 
 
 # --------------------------------------------------------------------------

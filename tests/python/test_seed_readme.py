@@ -11,7 +11,6 @@ Jaeger api_v2 descriptors, the official opentelemetry-proto classes.
 import json
 import re
 
-import pytest
 import yaml
 
 from conftest import (
@@ -30,7 +29,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
 )
-from test_jaeger_agent import Thrift, UdpAgent
+from test_jaeger_agent import UdpAgent, thrift, thrift_spans  # noqa: F401 (fixture)
 
 CONTROLS = """
     "controls": [
@@ -120,28 +119,6 @@ def experiment_with(block: str, target_url: str):
     return exp
 
 
-def u64(v: int) -> int:
-    return v & 0xFFFFFFFFFFFFFFFF
-
-
-def thrift_spans(thrift: Thrift, datagrams):
-    """Jaeger agent datagrams -> uniform span dicts."""
-    spans = []
-    for d in datagrams:
-        _, batch = thrift.decode(d)
-        for s in batch.spans:
-            spans.append(
-                {
-                    "trace_id": f"{u64(s.traceIdHigh):016x}{u64(s.traceIdLow):016x}",
-                    "span_id": f"{u64(s.spanId):016x}",
-                    "parent": f"{u64(s.parentSpanId):016x}" if s.parentSpanId else "",
-                    "name": s.operationName,
-                    "service": batch.process.serviceName,
-                }
-            )
-    return spans
-
-
 def jaeger_proto_spans(calls):
     """PostSpans requests -> uniform span dicts."""
     jc = jaeger_classes()
@@ -219,11 +196,6 @@ def assert_propagated(target, spans, headers):
             assert m and m.group(1) == trace_id, h
             seen.add(m.group(2))
     assert seen == {s["span_id"] for s in http_spans}
-
-
-@pytest.fixture(scope="module")
-def thrift():
-    return Thrift()
 
 
 def test_jaeger_provider_block(run_chaos, target, thrift):

@@ -5,7 +5,7 @@ import inspect
 
 import chaostracing.control as control
 
-from conftest import file_config, file_spans, with_tracing
+from conftest import by_name, file_config, file_spans, with_tracing
 
 NAME = "span api experiment"
 
@@ -25,14 +25,6 @@ def action(name, func):
         "name": name,
         "provider": {"type": "python", "module": "spanhelpers", "func": func},
     }
-
-
-def by_name(spans):
-    out = {}
-    for s in spans:
-        assert s["name"] not in out, f"two spans named {s['name']!r}"
-        out[s["name"]] = s
-    return out
 
 
 def test_extension_spans_are_children_of_the_running_activity(run_chaos, tmp_path):

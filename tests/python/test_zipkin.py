@@ -13,23 +13,17 @@ The CLI is built with `make -C <root> cli tools`; the test fails if that fails.
 import base64
 import ipaddress
 import json
-import os
 import re
 import socket
-import subprocess
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Set
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from cli_support import run_check, run_cli
+from conftest import LoopbackServer, QuietHandler, by_name, read_body, refused_port
+
 SPANS_PATH = "/api/v2/spans"
-CHECK_LINE = re.compile(
-    r"^trace_id=([0-9a-f]{32}) exported=(\d+) failed=(\d+) dropped=(\d+) destination=(\S+)$"
-)
 HEX16 = re.compile(r"^[0-9a-f]{16}$")
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
 
@@ -79,25 +73,29 @@ def _is_int(v) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def _check_endpoint(ep, where: str, problems: List[str]) -> None:
-    if not isinstance(ep, dict):
+def _is_object(obj, known: Set[str], where: str, problems: List[str]) -> bool:
+    """Whether obj is a JSON object (else a problem); fields outside `known`
+    are a problem too."""
+    if not isinstance(obj, dict):
         problems.append(f"{where} is not an object")
-        return
-    extra = set(ep) - ENDPOINT_FIELDS
+        return False
+    extra = set(obj) - known
     if extra:
         problems.append(f"{where} has unknown fields {sorted(extra)}")
+    return True
+
+
+def _check_endpoint(ep, where: str, problems: List[str]) -> None:
+    if not _is_object(ep, ENDPOINT_FIELDS, where, problems):
+        return
     if "serviceName" in ep and not isinstance(ep["serviceName"], str):
         problems.append(f"{where}.serviceName is not a string")
-    if "ipv4" in ep:
-        try:
-            ipaddress.IPv4Address(ep["ipv4"])
-        except (ValueError, TypeError):
-            problems.append(f"{where}.ipv4 {ep['ipv4']!r} is not an IPv4 address")
-    if "ipv6" in ep:
-        try:
-            ipaddress.IPv6Address(ep["ipv6"])
-        except (ValueError, TypeError):
-            problems.append(f"{where}.ipv6 {ep['ipv6']!r} is not an IPv6 address")
+    for field, address in (("ipv4", ipaddress.IPv4Address), ("ipv6", ipaddress.IPv6Address)):
+        if field in ep:
+            try:
+                address(ep[field])
+            except (ValueError, TypeError):
+                problems.append(f"{where}.{field} {ep[field]!r} is not an IP{field[2:]} address")
     if "port" in ep and not (_is_int(ep["port"]) and 0 <= ep["port"] <= 65535):
         problems.append(f"{where}.port {ep['port']!r} is not a port number")
 
@@ -109,12 +107,8 @@ def validate_zipkin_v2(doc: Any) -> List[str]:
         return ["the body is not a JSON array (ListOfSpans)"]
     for i, s in enumerate(doc):
         w = f"span[{i}]"
-        if not isinstance(s, dict):
-            problems.append(f"{w} is not an object")
+        if not _is_object(s, SPAN_FIELDS, w, problems):
             continue
-        extra = set(s) - SPAN_FIELDS
-        if extra:
-            problems.append(f"{w} has unknown fields {sorted(extra)}")
         tid = s.get("traceId")
         if not (isinstance(tid, str) and (HEX16.match(tid) or HEX32.match(tid))):
             problems.append(f"{w}.traceId {tid!r} is not 16 or 32 lower-case hex digits")
@@ -178,16 +172,10 @@ def parse_zipkin_body(body: bytes) -> List[Dict[str, Any]]:
 # --------------------------------------------------------------------------
 # A Zipkin-like receiver on loopback
 # --------------------------------------------------------------------------
-class _ZipkinHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        pass
-
+class _ZipkinHandler(QuietHandler):
     def do_POST(self):
-        srv = self.server
-        n = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(n) if n else b""
+        srv = self.server.owner
+        body = read_body(self)
         with srv.lock:
             status = srv.script.pop(0) if srv.script else 202
             srv.posts.append(
@@ -204,128 +192,15 @@ class _ZipkinHandler(BaseHTTPRequestHandler):
         self.end_headers()
 
 
-class ZipkinReceiver(ThreadingHTTPServer):
-    """Records every POST; answers the statuses in `script`, then 202."""
-
-    daemon_threads = True
+class ZipkinReceiver(LoopbackServer):
+    """Records every POST; answers the statuses in `script`, then 202.
+    `url` is the spans URL (https with `ssl_context`)."""
 
     def __init__(self, ssl_context=None):
-        super().__init__(("127.0.0.1", 0), _ZipkinHandler)
-        self.ssl_context = ssl_context
-        self.lock = threading.Lock()
+        super().__init__(_ZipkinHandler, ssl_context)
         self.posts: List[Dict[str, Any]] = []
         self.script: List[int] = []
-        self.port = self.server_address[1]
-        scheme = "https" if ssl_context else "http"
-        self.url = f"{scheme}://127.0.0.1:{self.port}{SPANS_PATH}"
-        self._thread = threading.Thread(
-            target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-
-    def finish_request(self, request, client_address):
-        # The TLS handshake happens here, in the connection's own thread.
-        if self.ssl_context is not None:
-            try:
-                request = self.ssl_context.wrap_socket(request, server_side=True)
-            except OSError:
-                return
-        try:
-            self.RequestHandlerClass(request, client_address, self)
-        finally:
-            if self.ssl_context is not None:
-                request.close()
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.shutdown()
-        self.server_close()
-        self._thread.join(5)
-
-
-def refused_port() -> int:
-    """A loopback port nobody listens on (bound, then closed)."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-# --------------------------------------------------------------------------
-# The command
-# --------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def cli() -> str:
-    """build/chaostracing, freshly made with `make cli tools`."""
-    proc = subprocess.run(
-        ["make", "-C", str(ROOT), "cli", "tools"], capture_output=True, text=True, timeout=900
-    )
-    if proc.returncode != 0:
-        pytest.fail(
-            "make cli tools failed:\n" + proc.stdout[-4000:] + proc.stderr[-4000:], pytrace=False
-        )
-    path = ROOT / "build" / "chaostracing"
-    assert path.is_file(), "make cli did not produce build/chaostracing"
-    return str(path)
-
-
-@pytest.fixture(scope="module")
-def version(cli) -> str:
-    out = subprocess.run([cli, "version"], capture_output=True, text=True, timeout=30).stdout
-    m = re.match(r"chaostracing (\S+)\n", out)
-    assert m, out
-    return m.group(1)
-
-
-def check_env(extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
-    """The environment without OTEL_* variables, loopback kept off proxies."""
-    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("OTEL_")}
-    env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost,::1"
-    env.update(extra or {})
-    return env
-
-
-class CheckRun:
-    def __init__(self, proc: subprocess.CompletedProcess, t0_ns: int, t1_ns: int, wall: float):
-        self.proc = proc
-        self.t0_us = t0_ns // 1000
-        self.t1_us = t1_ns // 1000
-        self.wall = wall
-        lines = proc.stdout.splitlines()
-        self.stderr_lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
-        assert len(lines) == 1, self.describe()
-        m = CHECK_LINE.match(lines[0])
-        assert m, self.describe()
-        self.trace_id = m.group(1)
-        self.exported, self.failed, self.dropped = (int(m.group(i)) for i in (2, 3, 4))
-        self.destination = m.group(5)
-
-    @property
-    def returncode(self) -> int:
-        return self.proc.returncode
-
-    def describe(self) -> str:
-        return f"exit={self.proc.returncode}\nstdout:\n{self.proc.stdout}\nstderr:\n{self.proc.stderr}"
-
-
-def run_check(cli, *args, env=None, timeout=60) -> CheckRun:
-    t0 = time.time_ns()
-    m0 = time.monotonic()
-    proc = subprocess.run(
-        [cli, "check", *args], capture_output=True, text=True, timeout=timeout, env=check_env(env)
-    )
-    return CheckRun(proc, t0, time.time_ns(), time.monotonic() - m0)
-
-
-def by_name(spans: List[Dict[str, Any]]) -> Dict[str, Dict[str, Any]]:
-    out = {}
-    for s in spans:
-        assert s.get("name") not in out, f"two spans named {s.get('name')!r}"
-        out[s.get("name")] = s
-    return out
+        self.url += SPANS_PATH
 
 
 # --------------------------------------------------------------------------
@@ -493,13 +368,7 @@ def test_refused_port_fails_cleanly(cli):
 
 
 def test_bad_endpoint_is_a_usage_error(cli):
-    run = subprocess.run(
-        [cli, "check", "-e", "zipkin", "-u", "localhost:9411/api/v2/spans"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        env=check_env(),
-    )
+    run = run_cli(cli, "check", "-e", "zipkin", "-u", "localhost:9411/api/v2/spans", timeout=30)
     assert run.returncode == 64, run
     assert "http:// or https://" in run.stderr, run.stderr
     assert run.stdout == ""
