@@ -6,7 +6,8 @@
  *
  * - traceId (32 lower-case hex), parentId (absent for a root), id (16 hex);
  * - kind CLIENT, SERVER, PRODUCER or CONSUMER, absent for internal spans;
- * - timestamp and duration in whole microseconds, duration at least 1;
+ * - timestamp and duration in whole microseconds (end and start truncated
+ *   each, so children stay inside their parents), duration at least 1;
  * - localEndpoint.serviceName from the resource's service.name; for CLIENT
  *   and PRODUCER spans a remoteEndpoint from the first peer attribute of the
  *   specification's ranking (an IP literal goes to ipv4/ipv6, anything else
@@ -483,7 +484,10 @@ static void put_span(struct zw *w, const struct ctr_span *s, const struct ctr_st
         ctr_json_put_string(b, s->name.ptr, s->name.len);
     }
     if (s->start_ns >= 1000u) {
-        uint64_t dur_us = s->end_ns > s->start_ns ? (s->end_ns - s->start_ns) / 1000u : 0;
+        /* Both ends truncated to microseconds, so a child's interval stays
+         * inside its parent's as it is in nanoseconds. */
+        uint64_t end_us = s->end_ns / 1000u, start_us = s->start_ns / 1000u;
+        uint64_t dur_us = end_us > start_us ? end_us - start_us : 0;
         KEY(&o, "timestamp");
         ctr__json_put_u64(b, s->start_ns / 1000u);
         KEY(&o, "duration");

@@ -209,7 +209,7 @@ static const char golden[] =
     "["
     /* span 1 */
     "{" TID ",\"id\":\"f000000000000001\",\"kind\":\"SERVER\",\"name\":\"chaos run\","
-    "\"timestamp\":1700000000001234,\"duration\":9875308," LOCAL ","
+    "\"timestamp\":1700000000001234,\"duration\":9875309," LOCAL ","
     "\"annotations\":["
     "{\"timestamp\":1700000000002000,\"value\":\"started\"},"
     "{\"timestamp\":1700000000003000,\"value\":"
@@ -320,7 +320,7 @@ static void test_service_name_fallbacks(void)
     b.scope = NULL;
     static const char want_unknown[] =
         "[{" TID ",\"id\":\"f000000000000001\",\"kind\":\"SERVER\",\"name\":\"chaos run\","
-        "\"timestamp\":1700000000001234,\"duration\":9875308,"
+        "\"timestamp\":1700000000001234,\"duration\":9875309,"
         "\"localEndpoint\":{\"serviceName\":\"unknown_service\"}}]";
     int rc;
     /* No resource at all. */
