@@ -161,3 +161,25 @@ def test_hooks_are_callable_the_way_chaoslib_calls_them(control):
             func(context=experiment, **chaoslib_injection(func, HOOK_INJECTED, values))
     finally:
         control.cleanup_control()
+
+
+def test_hook_signatures_are_computed_once():
+    """chaoslib calls inspect.signature() before every hook call: the hooks
+    hand out one ready Signature instead of re-parsing their text signature
+    each time, and still look like functions to chaoslib's logging."""
+    import inspect
+
+    import chaostracing.control as control
+
+    for name in ("before_activity_control", "after_activity_control", "configure_control"):
+        hook = getattr(control, name)
+        first = inspect.signature(hook)
+        assert inspect.signature(hook) is first, name
+        assert hook.__name__ == name
+        assert not hasattr(hook, "__wrapped__")
+        try:
+            inspect.getfile(hook)
+        except TypeError:
+            pass  # what chaoslib's load_func expects and catches
+        else:
+            raise AssertionError(f"inspect.getfile({name}) should raise TypeError")
