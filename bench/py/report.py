@@ -156,46 +156,43 @@ EXPLAIN = {
           "configure_control (so its real cost shows in 1a), while ours maps libcurl's library "
           "closure at import (~3.0 ms of ~3.3 ms, see 1a). The dlopen fix proposed in 1a "
           "removes it.",
-    "3": "perf of the probe (exporter none): 72% of samples in libpython, 16% in the extension. "
-         "The biggest single item is the run output's JSON text: set_json() calls "
-         "json.dumps(output, default=str), and a non-default keyword makes json.dumps build a "
-         "new JSONEncoder on every call: 1.3-2.3 µs per activity for these outputs, against "
-         "0.4-0.9 µs with an encoder made once (_json.make_encoder) and less with a C "
-         "serializer for dict/list/str/int/float/bool/None (falling back to json.dumps for "
-         "anything else). The two hook calls themselves cost ~0.35 µs (row 3e). The upstream "
-         "oltp handler is the closer peer because it records less per activity (4 attributes "
-         "and no provider details, against ~10-14 for ours); the json.dumps fix alone "
-         "(-1.3 µs or more) would put us near 3.7 µs, >10x ahead of it and under 5 µs. The "
-         "figures move by ~10% with the machine's load (other processes share the 2 cores).",
+    "3": (
+        "perf of the probe (exporter none): most samples are in libpython: reading the activity "
+        "and run dicts and making the output's JSON text. The output is encoded by one C encoder "
+        "made once (_json.make_encoder); json.dumps built a new encoder per call (1.3-2.3 µs per "
+        "activity before that change). The two hook calls themselves cost ~0.35 µs (row 3e). "
+        "Upstream's oltp handler records fewer attributes per activity (4, against ~10-14 for "
+        "ours), which is why it is the closer peer."
+    ),
     "2": "start_span() parses its arguments with PyArg_ParseTupleAndKeywords, allocates a "
          "GC-tracked Span object, looks up the parent among the open activities, then pays the "
          "core's span cost (5a/5b: allocation, UTF-8 validation of every attribute, and the "
          "glibc heap-trimming page faults when the export thread frees the spans).",
-    "3-via": "`chaos run` does not call the hooks directly: chaoslib's apply_python_control "
-             "calls inspect.signature(hook) for every hook call, and for a C function that "
-             "means parsing its __text_signature__ with ast each time: 70 µs per call on this "
-             "machine, against 7-8 µs for a Python function and 1.5 µs for a callable object "
-             "that carries a ready __signature__ attribute (measured with timeit). Two hooks "
-             "per activity make ~140 µs, dwarfing the hooks' own ~5 µs (3c), and put us "
-             "behind the upstream in a real run. Proposed fix (python/chaostracing/control.c): "
-             "expose each hook as an instance of a small callable type (vectorcall to the "
-             "same C function) with a __signature__ member built once from the text "
-             "signature; chaoslib's dispatch then costs less than with a Python control "
-             "(row 3h), and the activity ~10-15 µs in total. inspect.getfile() on the hook "
-             "(in chaoslib's load_func) must keep raising TypeError or return a path.",
+    "3-via": (
+        "`chaos run` does not call the hooks directly: chaoslib's apply_python_control calls "
+        "inspect.signature(hook) for every hook call. For a C function that means parsing "
+        "__text_signature__ with ast each time (~70 µs); our hooks are therefore vectorcall "
+        "objects carrying a __signature__ computed once (python/chaostracing/control.c, Hook), "
+        "which inspect.signature returns in under 1 µs. What remains per activity is chaoslib's "
+        "own dispatch (deepcopy of the arguments, substitution, the signature checks: ~10 µs "
+        "even for hooks that do nothing, row 3h), which is also most of the upstream oltp "
+        "handler's figure; against that peer our margin is the difference of the hooks' own "
+        "costs."
+    ),
     "4": "A 50-activity `chaos run` of quick actions lasts ~0.13-0.2 s, dominated by the "
          "interpreter and chaoslib; every tracing control adds tens of ms at most, so the wall "
          "times differ little.",
-    "4-overhead": "An empty Python control adds only ~2-5 ms to this run (row 4a vs the "
-                  "empty-control runs in the details). Of ours' overhead, ~13 ms is paid even "
-                  "with tracing_provider=noop (measured: 151 ms vs 138 ms for the empty "
-                  "control): the import (~4 ms, libcurl, see 1a) and chaoslib calling "
-                  "inspect.signature on our C hooks ~106 times at ~70 µs each (~7.4 ms, see "
-                  "3f); configure, the 53 spans, the final flush over HTTP and the exit add "
-                  "only ~1.5 ms. With the fixes proposed in 1a and 3f the control's own cost "
-                  "would be ~2-4 ms, >10x below the upstream's.",
-    "4-own": "Same decomposition as 4d: import (~4 ms) and chaoslib's inspect.signature on C "
-             "hooks (~7.4 ms) make up most of it; the tracing work is ~1.5 ms.",
+    "4-overhead": (
+        "The overhead of a 50-activity run is a few ms of tracing work plus the import (~3.5 ms, "
+        "mostly the dynamic loader mapping libcurl and its ~30 dependent libraries, see 1a) and "
+        "run-to-run noise of ±10 ms on this 2-core machine (see the min-max spread). Against the "
+        "upstream control the ratio is held down by the import: loading libcurl lazily, on the "
+        "export thread at the first export, is the remaining fix."
+    ),
+    "4-own": (
+        "Same decomposition as 4d: the import (~3.5 ms, libcurl) is most of it; the tracing work "
+        "itself (configure, ~55 spans, the final flush over HTTP) is ~1.5 ms."
+    ),
     "5-sampled": "perf of the sampled case (producer thread ~68% of samples, export thread "
                  "~32%): two clock_gettime calls (~11%, ~22 ns each on this VM), malloc of "
                  "the span's 2 KiB arena block (~10%), the queue mutex and the futex wake-up "
@@ -255,14 +252,13 @@ EXPLAIN = {
                 "wasted). Starting the attribute array at 16 (or at the count the caller "
                 "announces) and a ~1.25 KiB first block would bring it near 1.3 KiB per "
                 "span, under the Go SDK.",
-    "8-silent": "At cleanup the control gives the flush a 2 s deadline (CLEANUP_DEADLINE_MS "
-                "in python/chaostracing/control.c); a collector that accepts and never "
-                "answers takes all of it, and the import, chaoslib's dispatch of the hooks "
-                "(~20 ms, see 4d) and the interpreter's exit come on top, so the delay ends "
-                "just above 2 s. Lowering the cleanup deadline to ~1.8 s would meet the "
-                "<= 2 s goal with a margin; >= 10x against the upstream's ~10 s would need "
-                "<= 1 s, i.e. a 1 s cleanup deadline (a trade-off against slow but alive "
-                "collectors; could be a setting).",
+    "8-silent": (
+        "At cleanup the control gives the flush a 1.8 s deadline (CLEANUP_DEADLINE_MS in "
+        "python/chaostracing/control.c); a collector that accepts and never answers takes all of "
+        "it, and the exit comes on top, so the delay is ~1.8 s, under the 2 s goal. Being >= 10x "
+        "ahead of the upstream's ~10 s would need <= 1 s, a trade-off against slow but alive "
+        "collectors over long links (a candidate for a setting)."
+    ),
     "8-refused": "A refused connection fails at once and is not retried at shutdown; what "
                  "remains is chaoslib's dispatch of the hooks (~20 ms, see 4d), the import "
                  "and run-to-run noise.",
