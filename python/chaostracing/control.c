@@ -28,8 +28,9 @@
 #include <strings.h>
 
 #define OUTPUT_MAX_CHARS 4096
-#define CLEANUP_DEADLINE_MS 1800 /* with shutdown itself, a silent collector costs < 2 s at exit   \
-                                  */
+/* The flush deadline at cleanup: with shutdown itself, a silent collector
+ * costs under 2 s at exit. */
+#define CLEANUP_DEADLINE_MS 1800
 #define DEFAULT_FILE_PATH "chaostracing-traces.jsonl"
 
 /* ------------------------------------------------------------------------ */

@@ -118,10 +118,11 @@ struct ctr_span *ctr_tracer_start_span(struct ctr_tracer *t, const char *name, s
     ctr_new_span_id(s->ctx.span_id);
     s->tracer = t;
     s->kind = kind >= CTR_KIND_UNSPECIFIED && kind <= CTR_KIND_CONSUMER ? kind : CTR_KIND_INTERNAL;
-    s->start_ns = start_ns ? start_ns : ctr_now_ns();
     bool sampled = !t->disabled && should_sample(t, s->ctx.trace_id, parent);
     s->ctx.trace_flags = sampled ? CTR_TRACE_FLAG_SAMPLED : 0;
     s->recording = sampled;
+    /* A span that records nothing needs no clock read. */
+    s->start_ns = start_ns ? start_ns : sampled ? ctr_now_ns() : 0;
     if (sampled && ctr__span_init_name(s, name, nlen)) {
         ctr_span_free(s);
         return NULL;
