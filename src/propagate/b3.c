@@ -8,6 +8,8 @@
 
 #include <string.h>
 
+#include "propagate/internal.h"
+
 /* True when `s[0..n)` is all lower-case hex digits (the B3 README's
  * "lower-hex"; upper case is refused). */
 static bool b3_lower_hex(const char *s, size_t n)
@@ -16,14 +18,6 @@ static bool b3_lower_hex(const char *s, size_t n)
         if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
             return false;
     return true;
-}
-
-static bool b3_all_zero(const uint8_t *p, size_t n)
-{
-    uint8_t acc = 0;
-    for (size_t i = 0; i < n; i++)
-        acc |= p[i];
-    return acc == 0;
 }
 
 /*
@@ -40,10 +34,7 @@ int ctr_b3_parse(const char *s, size_t len, struct ctr_span_context *out)
 {
     if (!s || !out)
         return CTR_EPARSE;
-    while (len && (*s == ' ' || *s == '\t'))
-        s++, len--;
-    while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
-        len--;
+    ctr__trim_ows(&s, &len);
 
     /* Split into at most four '-' separated fields. */
     const char *f[4];
@@ -68,7 +59,8 @@ int ctr_b3_parse(const char *s, size_t len, struct ctr_span_context *out)
         return CTR_EPARSE;
     if (fn[1] != 16 || !b3_lower_hex(f[1], 16) || ctr_hex_decode(f[1], 8, ctx.span_id))
         return CTR_EPARSE;
-    if (b3_all_zero(ctx.trace_id, CTR_TRACE_ID_LEN) || b3_all_zero(ctx.span_id, CTR_SPAN_ID_LEN))
+    if (ctr__all_zero(ctx.trace_id, CTR_TRACE_ID_LEN) ||
+        ctr__all_zero(ctx.span_id, CTR_SPAN_ID_LEN))
         return CTR_EPARSE;
     if (nf >= 3) {
         if (fn[2] != 1)

@@ -9,6 +9,8 @@
 
 #include <string.h>
 
+#include "propagate/internal.h"
+
 /* Value of a hex digit of either case, or -1. Jaeger writes lower case but
  * does not forbid upper case, and its own clients accept both. */
 static int jaeger_hexval(char c)
@@ -41,14 +43,6 @@ static bool jaeger_hex_padded(const char *s, size_t n, uint8_t *out, size_t size
     return true;
 }
 
-static bool jaeger_all_zero(const uint8_t *p, size_t n)
-{
-    uint8_t acc = 0;
-    for (size_t i = 0; i < n; i++)
-        acc |= p[i];
-    return acc == 0;
-}
-
 /*
  * Parse an uber-trace-id value. The separators may arrive URL-encoded
  * ("%3A" or "%3a" for ':'); surrounding spaces and tabs are allowed. The
@@ -61,10 +55,7 @@ int ctr_jaeger_parse(const char *s, size_t len, struct ctr_span_context *out)
 {
     if (!s || !out)
         return CTR_EPARSE;
-    while (len && (*s == ' ' || *s == '\t'))
-        s++, len--;
-    while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
-        len--;
+    ctr__trim_ows(&s, &len);
 
     const char *f[4];
     size_t fn[4], nf = 0, start = 0, i = 0;
@@ -99,8 +90,8 @@ int ctr_jaeger_parse(const char *s, size_t len, struct ctr_span_context *out)
         !jaeger_hex_padded(f[2], fn[2], parent, CTR_SPAN_ID_LEN) ||
         !jaeger_hex_padded(f[3], fn[3], &flags, 1))
         return CTR_EPARSE;
-    if (jaeger_all_zero(ctx.trace_id, CTR_TRACE_ID_LEN) ||
-        jaeger_all_zero(ctx.span_id, CTR_SPAN_ID_LEN))
+    if (ctr__all_zero(ctx.trace_id, CTR_TRACE_ID_LEN) ||
+        ctr__all_zero(ctx.span_id, CTR_SPAN_ID_LEN))
         return CTR_EPARSE;
     if (flags & 0x03)
         ctx.trace_flags = CTR_TRACE_FLAG_SAMPLED;

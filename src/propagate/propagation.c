@@ -14,6 +14,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "propagate/internal.h"
+
 #define JAEGER_DEFAULT_HEADER "uber-trace-id"
 #define JAEGER_DEFAULT_PREFIX "uberctx-"
 #define XRAY_HEADER "X-Amzn-Trace-Id"
@@ -58,19 +60,6 @@ static const char *name_or(const char field[64], const char *dflt)
     return (n == 0 || n == 64) ? dflt : field;
 }
 
-static bool is_ows(char c)
-{
-    return c == ' ' || c == '\t';
-}
-
-static void trim(const char **s, size_t *n)
-{
-    while (*n && is_ows(**s))
-        (*s)++, (*n)--;
-    while (*n && is_ows((*s)[*n - 1]))
-        (*n)--;
-}
-
 /* Next ','-separated member of s[*pos..len), trimmed; false at the end.
  * Empty members are returned as empty. */
 static bool next_member(const char *s, size_t len, size_t *pos, const char **m, size_t *mn)
@@ -82,7 +71,7 @@ static bool next_member(const char *s, size_t len, size_t *pos, const char **m, 
     *m = s + *pos;
     *mn = end - *pos;
     *pos = end + 1;
-    trim(m, mn);
+    ctr__trim_ows(m, mn);
     return true;
 }
 
@@ -129,7 +118,7 @@ static void member_key(const char *m, size_t mn, const char **k, size_t *kn)
     const char *eq = memchr(m, '=', mn);
     *k = m;
     *kn = eq ? (size_t)(eq - m) : mn;
-    trim(k, kn);
+    ctr__trim_ows(k, kn);
 }
 
 /* True when the baggage being built has a member with key k. */
@@ -222,7 +211,7 @@ static void jaeger_bag_pair(void *arg, const char *name, const char *value)
     /* URL-decode the value, then write "key=value" with W3C escapes. */
     size_t vn = strlen(value);
     const char *v = value;
-    trim(&v, &vn);
+    ctr__trim_ows(&v, &vn);
     char dec[CTR_BAGGAGE_MAX];
     size_t dn = 0;
     for (size_t i = 0; i < vn; i++) {
@@ -239,7 +228,7 @@ static void jaeger_bag_pair(void *arg, const char *name, const char *value)
         }
     }
     const char *d = dec;
-    trim(&d, &dn);
+    ctr__trim_ows(&d, &dn);
 
     static const char digits[] = "0123456789ABCDEF";
     char *out = j->scratch;
@@ -323,7 +312,7 @@ static int b3_header(const struct ctr_carrier *c, const char *name, char *dst, s
     const char *v = get(c, name, &n);
     if (!v)
         return 0;
-    trim(&v, &n);
+    ctr__trim_ows(&v, &n);
     if ((n != want_a && n != want_b) || memchr(v, '-', n))
         return -1;
     memcpy(dst, v, n);
@@ -348,7 +337,7 @@ static int extract_b3_multi(const struct ctr_carrier *c, struct ctr_span_context
     char sampling = 0;
     const char *v = get(c, "X-B3-Sampled", &n);
     if (v) {
-        trim(&v, &n);
+        ctr__trim_ows(&v, &n);
         if ((n == 1 && v[0] == '1') || (n == 4 && memcmp(v, "true", 4) == 0))
             sampling = '1';
         else if ((n == 1 && v[0] == '0') || (n == 5 && memcmp(v, "false", 5) == 0))
@@ -358,7 +347,7 @@ static int extract_b3_multi(const struct ctr_carrier *c, struct ctr_span_context
     }
     v = get(c, "X-B3-Flags", &n);
     if (v) {
-        trim(&v, &n);
+        ctr__trim_ows(&v, &n);
         if (n == 1 && v[0] == '1')
             sampling = 'd';
         else if (!(n == 1 && v[0] == '0'))
@@ -501,8 +490,8 @@ static void inject_jaeger_baggage(const char *prefix, const char *bag, size_t le
             continue;
         const char *k = m, *v = eq + 1;
         size_t kn = (size_t)(eq - m), vn = kvn - kn - 1;
-        trim(&k, &kn);
-        trim(&v, &vn);
+        ctr__trim_ows(&k, &kn);
+        ctr__trim_ows(&v, &vn);
         memcpy(name + pn, k, kn);
         name[pn + kn] = '\0';
         memcpy(val, v, vn);

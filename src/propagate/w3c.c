@@ -6,6 +6,8 @@
 
 #include <string.h>
 
+#include "propagate/internal.h"
+
 void ctr_traceparent_format(const struct ctr_span_context *ctx, char out[CTR_TRACEPARENT_LEN + 1])
 {
     out[0] = '0';
@@ -19,33 +21,11 @@ void ctr_traceparent_format(const struct ctr_span_context *ctx, char out[CTR_TRA
     ctr_hex_encode(&flags, 1, out + 53);
 }
 
-static bool is_ows(char c)
-{
-    return c == ' ' || c == '\t';
-}
-
-/* Strip optional white space from both ends. */
-static void trim(const char **s, size_t *len)
-{
-    while (*len && is_ows(**s))
-        (*s)++, (*len)--;
-    while (*len && is_ows((*s)[*len - 1]))
-        (*len)--;
-}
-
-static bool all_zero(const uint8_t *p, size_t n)
-{
-    uint8_t acc = 0;
-    for (size_t i = 0; i < n; i++)
-        acc |= p[i];
-    return acc == 0;
-}
-
 int ctr_traceparent_parse(const char *s, size_t len, struct ctr_span_context *out)
 {
     if (!s)
         return CTR_EPARSE;
-    trim(&s, &len);
+    ctr__trim_ows(&s, &len);
     if (len < CTR_TRACEPARENT_LEN)
         return CTR_EPARSE;
     uint8_t version, flags;
@@ -60,7 +40,8 @@ int ctr_traceparent_parse(const char *s, size_t len, struct ctr_span_context *ou
     if (ctr_hex_decode(s + 3, CTR_TRACE_ID_LEN, ctx.trace_id) ||
         ctr_hex_decode(s + 36, CTR_SPAN_ID_LEN, ctx.span_id) || ctr_hex_decode(s + 53, 1, &flags))
         return CTR_EPARSE;
-    if (all_zero(ctx.trace_id, CTR_TRACE_ID_LEN) || all_zero(ctx.span_id, CTR_SPAN_ID_LEN))
+    if (ctr__all_zero(ctx.trace_id, CTR_TRACE_ID_LEN) ||
+        ctr__all_zero(ctx.span_id, CTR_SPAN_ID_LEN))
         return CTR_EPARSE;
     ctx.trace_flags = flags;
     ctx.is_remote = true;
@@ -138,7 +119,7 @@ int ctr_tracestate_validate(const char *s, size_t len)
         size_t end = comma ? (size_t)(comma - s) : len;
         const char *m = s + i;
         size_t mn = end - i;
-        trim(&m, &mn);
+        ctr__trim_ows(&m, &mn);
         if (mn) {
             const char *eq = memchr(m, '=', mn);
             if (!eq || members == 32)
@@ -177,11 +158,11 @@ static bool baggage_octet(unsigned char c)
 /* "key [= value]" with OWS; value optional only when `value_optional`. */
 static bool baggage_kv_ok(const char *p, size_t n, bool value_optional)
 {
-    trim(&p, &n);
+    ctr__trim_ows(&p, &n);
     const char *eq = memchr(p, '=', n);
     size_t kn = eq ? (size_t)(eq - p) : n;
     const char *k = p;
-    trim(&k, &kn);
+    ctr__trim_ows(&k, &kn);
     if (kn == 0)
         return false;
     for (size_t i = 0; i < kn; i++)
@@ -191,7 +172,7 @@ static bool baggage_kv_ok(const char *p, size_t n, bool value_optional)
         return value_optional;
     const char *v = eq + 1;
     size_t vn = n - (size_t)(v - p);
-    trim(&v, &vn);
+    ctr__trim_ows(&v, &vn);
     for (size_t i = 0; i < vn; i++) {
         if (!baggage_octet((unsigned char)v[i]))
             return false;
@@ -213,7 +194,7 @@ int ctr_baggage_validate(const char *s, size_t len)
         size_t end = comma ? (size_t)(comma - s) : len;
         const char *m = s + i;
         size_t mn = end - i;
-        trim(&m, &mn);
+        ctr__trim_ows(&m, &mn);
         if (mn == 0)
             return CTR_EPARSE;
         /* member = kv *( ";" property ) */

@@ -9,6 +9,8 @@
 
 #include <string.h>
 
+#include "propagate/internal.h"
+
 /* Decode exactly 2*n hex digits of either case (X-Ray writes lower case and
  * does not specify the case) into `out`; false on any other character. */
 static bool xray_hex(const char *s, size_t n, uint8_t *out)
@@ -30,22 +32,6 @@ static bool xray_hex(const char *s, size_t n, uint8_t *out)
             out[i / 2] = (uint8_t)v;
     }
     return true;
-}
-
-static bool xray_all_zero(const uint8_t *p, size_t n)
-{
-    uint8_t acc = 0;
-    for (size_t i = 0; i < n; i++)
-        acc |= p[i];
-    return acc == 0;
-}
-
-static void xray_trim(const char **s, size_t *n)
-{
-    while (*n && (**s == ' ' || **s == '\t'))
-        (*s)++, (*n)--;
-    while (*n && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t'))
-        (*n)--;
 }
 
 static bool xray_key_is(const char *k, size_t kn, const char *want)
@@ -76,7 +62,7 @@ int ctr_xray_parse(const char *s, size_t len, struct ctr_span_context *out)
         const char *m = s + i;
         size_t mn = end - i;
         i = end + 1;
-        xray_trim(&m, &mn);
+        ctr__trim_ows(&m, &mn);
         if (mn == 0)
             continue;
         const char *eq = memchr(m, '=', mn);
@@ -84,8 +70,8 @@ int ctr_xray_parse(const char *s, size_t len, struct ctr_span_context *out)
             return CTR_EPARSE;
         const char *k = m, *v = eq + 1;
         size_t kn = (size_t)(eq - m), vn = mn - kn - 1;
-        xray_trim(&k, &kn);
-        xray_trim(&v, &vn);
+        ctr__trim_ows(&k, &kn);
+        ctr__trim_ows(&v, &vn);
         if (xray_key_is(k, kn, "Root")) {
             if (have_root || vn != 35 || v[0] != '1' || v[1] != '-' || v[10] != '-' ||
                 !xray_hex(v + 2, 4, ctx.trace_id) || !xray_hex(v + 11, 12, ctx.trace_id + 4))
@@ -102,8 +88,8 @@ int ctr_xray_parse(const char *s, size_t len, struct ctr_span_context *out)
             have_sampled = true;
         }
     }
-    if (!have_root || !have_parent || xray_all_zero(ctx.trace_id, CTR_TRACE_ID_LEN) ||
-        xray_all_zero(ctx.span_id, CTR_SPAN_ID_LEN))
+    if (!have_root || !have_parent || ctr__all_zero(ctx.trace_id, CTR_TRACE_ID_LEN) ||
+        ctr__all_zero(ctx.span_id, CTR_SPAN_ID_LEN))
         return CTR_EPARSE;
     ctx.is_remote = true;
     *out = ctx;
