@@ -216,11 +216,12 @@ EXPLAIN = {
                "is set). An ASCII fast path (8 bytes at a time, test 0x8080808080808080) and "
                "skipping the character count when the byte length is within the limit would "
                "remove most of it. The heap-trimming effect of 5a also applies.",
-    "5-unsampled": "An unsampled span still costs a 2 KiB malloc + memset of the span, a span "
-                   "id, two clock_gettime calls (~44 ns together on this VM) and a free, "
-                   "though nothing of it is ever exported. For <= 20 ns: skip the clock reads "
-                   "for non-recording spans, and allocate them as a bare struct ctr_span "
-                   "(224 B) from a per-thread cache instead of an arena block.",
+    "5-unsampled": (
+        "A span that records nothing no longer reads the clock (start or end), which took "
+        "it from ~83 to ~39 ns; what remains is the 2 KiB arena block (malloc, memset of the "
+        "span, free) and two random ids. For <= 20 ns: allocate non-recording spans as a bare "
+        "struct ctr_span (224 B) from a per-thread cache instead of an arena block."
+    ),
     "5-disabled": "OTEL_SDK_DISABLED goes through the same path as an unsampled span (5d): "
                   "malloc, ids, two clock reads, free; the Go no-op provider allocates "
                   "nothing. Same fix as 5d.",
