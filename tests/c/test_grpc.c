@@ -25,43 +25,7 @@
 
 /* ---- captured log lines ---- */
 
-static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct {
-    int level;
-    char msg[1024];
-} logs[64];
-static size_t n_logs;
-
-static void log_sink(void *ud, int level, const char *msg)
-{
-    (void)ud;
-    pthread_mutex_lock(&log_mu);
-    if (n_logs < 64) {
-        logs[n_logs].level = level;
-        snprintf(logs[n_logs].msg, sizeof logs[n_logs].msg, "%s", msg);
-        n_logs++;
-    }
-    pthread_mutex_unlock(&log_mu);
-}
-
-static void logs_reset(void)
-{
-    ctr_log_set_sink(log_sink, NULL);
-    pthread_mutex_lock(&log_mu);
-    n_logs = 0;
-    pthread_mutex_unlock(&log_mu);
-}
-
-/* How many captured lines at `level` contain `needle`. */
-static size_t logs_count(int level, const char *needle)
-{
-    size_t n = 0;
-    pthread_mutex_lock(&log_mu);
-    for (size_t i = 0; i < n_logs; i++)
-        n += logs[i].level == level && strstr(logs[i].msg, needle) != NULL;
-    pthread_mutex_unlock(&log_mu);
-    return n;
-}
+#include "log_capture.h"
 
 static uint64_t ms_since(uint64_t t0)
 {
