@@ -159,6 +159,10 @@ struct ctr_span {
     struct ctr_arena arena;
 };
 
+/* The lower-case name of a span kind ("internal", "client", ...; "unspecified"
+ * for anything else). Never NULL. */
+const char *ctr_span_kind_name(ctr_span_kind k);
+
 /* The OTLP Span.flags value of a span (trace flags + remote-parent bits). */
 uint32_t ctr_span_otlp_flags(const struct ctr_span *s);
 

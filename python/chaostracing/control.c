@@ -1586,13 +1586,6 @@ static PyObject *after_hypothesis_control(PyObject *module, PyObject *const *arg
 
 /* Carrier over an http provider's headers dict (GIL held): `set` saves what
  * was there the first time a name is set, so restore_headers() can undo it. */
-static const char *headers_get(void *ud, const char *name)
-{
-    (void)ud;
-    (void)name;
-    return NULL; /* injection only */
-}
-
 static void headers_set(void *ud, const char *name, const char *value)
 {
     struct open_entry *e = ud;
@@ -1636,7 +1629,7 @@ static void inject_headers(ctl_state *st, struct open_entry *e, PyObject *provid
     } else {
         e->headers = Py_NewRef(headers);
     }
-    struct ctr_carrier c = {headers_get, headers_set, e};
+    struct ctr_carrier c = {NULL, headers_set, e, NULL}; /* injection only */
     ctr_propagation_inject(&st->prop, &s->ctx, st->baggage, &c);
 }
 
@@ -2266,12 +2259,10 @@ static PyObject *start_span(PyObject *module, PyObject *args, PyObject *kwargs)
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "s#|Os", kwlist, &name, &nlen, &attrs,
                                      &kind_name))
         return NULL;
-    static const char *const kinds[] = {"unspecified", "internal", "server",
-                                        "client",      "producer", "consumer"};
     int kind = -1;
-    for (int i = 1; i < 6; i++)
-        if (strcasecmp(kind_name, kinds[i]) == 0)
-            kind = i;
+    for (int k = CTR_KIND_INTERNAL; k <= CTR_KIND_CONSUMER; k++)
+        if (strcasecmp(kind_name, ctr_span_kind_name((ctr_span_kind)k)) == 0)
+            kind = k;
     if (kind < 0) {
         PyErr_Format(PyExc_ValueError,
                      "kind must be internal, client, server, producer or consumer");

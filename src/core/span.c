@@ -325,6 +325,13 @@ static bool writable(const struct ctr_span *s)
     return s && s->recording && !s->ended;
 }
 
+const char *ctr_span_kind_name(ctr_span_kind k)
+{
+    static const char *const names[] = {"unspecified", "internal", "server",
+                                        "client",      "producer", "consumer"};
+    return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : names[0];
+}
+
 uint32_t ctr_span_otlp_flags(const struct ctr_span *s)
 {
     uint32_t f = s->ctx.trace_flags | CTR_SPAN_FLAG_HAS_IS_REMOTE;

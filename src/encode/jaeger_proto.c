@@ -21,6 +21,7 @@
 
 #include "encode/json.h"
 #include "encode/pb.h"
+#include "encode/jaeger_map.h"
 
 /* Field numbers. */
 enum {
@@ -205,23 +206,6 @@ static void put_ref(struct ctr_buf *b, const uint8_t *trace_id, const uint8_t *s
     ctr__pb_end(b, m);
 }
 
-/* The "span.kind" value of a kind, or NULL for none. */
-static const char *kind_name(ctr_span_kind k)
-{
-    switch (k) {
-    case CTR_KIND_SERVER:
-        return "server";
-    case CTR_KIND_CLIENT:
-        return "client";
-    case CTR_KIND_PRODUCER:
-        return "producer";
-    case CTR_KIND_CONSUMER:
-        return "consumer";
-    default:
-        return NULL;
-    }
-}
-
 /* Append a string constant's bytes and length. */
 #define LIT(s) s, sizeof(s) - 1
 
@@ -242,11 +226,9 @@ static void put_span(struct ctr_buf *b, const struct ctr_span *s, const struct c
     put_time(b, SPAN_START_TIME, s->start_ns);
     put_time(b, SPAN_DURATION, s->end_ns > s->start_ns ? s->end_ns - s->start_ns : 0);
 
-    bool is_error = s->status == CTR_STATUS_ERROR;
     for (uint32_t i = 0; i < s->attrs.len; i++) {
         const struct ctr_attr *a = &s->attrs.items[i];
-        /* The error tag below replaces an attribute of the same name. */
-        if (is_error && a->key.len == 5 && memcmp(a->key.ptr, "error", 5) == 0)
+        if (ctr__jaeger_replaced_error_attr(s, a))
             continue;
         put_attr(b, SPAN_TAGS, a, scratch);
     }
@@ -260,12 +242,12 @@ static void put_span(struct ctr_buf *b, const struct ctr_span *s, const struct c
                         scope->version.len);
         }
     }
-    const char *kind = kind_name(s->kind);
+    const char *kind = ctr__jaeger_kind(s->kind);
     if (kind)
         put_str_tag(b, SPAN_TAGS, LIT("span.kind"), kind, strlen(kind));
     if (s->status == CTR_STATUS_OK) {
         put_str_tag(b, SPAN_TAGS, LIT("otel.status_code"), LIT("OK"));
-    } else if (is_error) {
+    } else if (s->status == CTR_STATUS_ERROR) {
         put_str_tag(b, SPAN_TAGS, LIT("otel.status_code"), LIT("ERROR"));
         if (s->status_message.ptr && s->status_message.len)
             put_str_tag(b, SPAN_TAGS, LIT("otel.status_description"), s->status_message.ptr,

@@ -27,6 +27,7 @@
 
 #include "encode/json.h"
 #include "encode/thrift.h"
+#include "encode/jaeger_map.h"
 
 /* Field ids (jaeger.thrift, agent.thrift). */
 enum {
@@ -235,32 +236,6 @@ static void tag_attr(struct ctr__thrift_writer *w, struct ctr_buf *scratch,
     }
 }
 
-/* True when `a` is the attribute "error" that the error tag replaces. */
-static bool replaced_error_attr(const struct ctr_span *s, const struct ctr_attr *a)
-{
-    return s->status == CTR_STATUS_ERROR && str_len(&a->key) == 5 &&
-           memcmp(a->key.ptr, "error", 5) == 0;
-}
-
-/* The span.kind value, or NULL for INTERNAL / UNSPECIFIED. */
-static const char *kind_name(ctr_span_kind k)
-{
-    switch (k) {
-    case CTR_KIND_SERVER:
-        return "server";
-    case CTR_KIND_CLIENT:
-        return "client";
-    case CTR_KIND_PRODUCER:
-        return "producer";
-    case CTR_KIND_CONSUMER:
-        return "consumer";
-    case CTR_KIND_INTERNAL:
-    case CTR_KIND_UNSPECIFIED:
-    default:
-        return NULL;
-    }
-}
-
 /* ---- span ---------------------------------------------------------------- */
 
 /* Number of attributes of `l` the cut keeps. */
@@ -279,8 +254,8 @@ static void span_tags(struct ctr__thrift_writer *w, struct ctr_buf *scratch,
     uint32_t all_attrs = s->attrs.items ? s->attrs.len : 0;
     uint32_t skipped = 0;
     for (uint32_t i = 0; i < n_attrs; i++)
-        skipped += replaced_error_attr(s, &s->attrs.items[i]);
-    const char *kind = kind_name(s->kind);
+        skipped += ctr__jaeger_replaced_error_attr(s, &s->attrs.items[i]);
+    const char *kind = ctr__jaeger_kind(s->kind);
     size_t desc_len = str_len(&s->status_message);
     bool error = s->status == CTR_STATUS_ERROR;
     size_t scope_name_len = scope ? str_len(&scope->name) : 0;
@@ -295,7 +270,7 @@ static void span_tags(struct ctr__thrift_writer *w, struct ctr_buf *scratch,
         return;
     ctr__thrift_field_list(w, SPAN_TAGS, CTR__THRIFT_STRUCT, n);
     for (uint32_t i = 0; i < n_attrs; i++) {
-        if (!replaced_error_attr(s, &s->attrs.items[i]))
+        if (!ctr__jaeger_replaced_error_attr(s, &s->attrs.items[i]))
             tag_attr(w, scratch, &s->attrs.items[i], cut->max_value);
     }
     if (scope_name_len)

@@ -202,25 +202,6 @@ static void put_ms(struct ctr_buf *b, uint64_t ns)
     ctr_buf_printf(b, "%" PRIu64 ".%03u ms", ns / 1000000u, (unsigned)(ns % 1000000u / 1000u));
 }
 
-static const char *kind_name(ctr_span_kind k)
-{
-    switch (k) {
-    case CTR_KIND_INTERNAL:
-        return "internal";
-    case CTR_KIND_SERVER:
-        return "server";
-    case CTR_KIND_CLIENT:
-        return "client";
-    case CTR_KIND_PRODUCER:
-        return "producer";
-    case CTR_KIND_CONSUMER:
-        return "consumer";
-    case CTR_KIND_UNSPECIFIED:
-    default:
-        return "unspecified";
-    }
-}
-
 /* Append one span: its line, attributes, events and links. */
 static void put_span(struct ctr_buf *b, const struct ctr_span *s, size_t depth)
 {
@@ -228,7 +209,7 @@ static void put_span(struct ctr_buf *b, const struct ctr_span *s, size_t depth)
     put_indent(b, indent);
     put_escaped(b, s->name.ptr ? s->name.ptr : "", s->name.ptr ? s->name.len : 0, false,
                 MAX_VALUE_BYTES);
-    ctr_buf_printf(b, "  [%s] ", kind_name(s->kind));
+    ctr_buf_printf(b, "  [%s] ", ctr_span_kind_name(s->kind));
     put_ms(b, s->end_ns > s->start_ns ? s->end_ns - s->start_ns : 0);
     switch (s->status) {
     case CTR_STATUS_OK:
