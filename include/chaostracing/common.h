@@ -107,9 +107,57 @@ struct ctr_str {
     size_t len;
 };
 
+/*
+ * Bump allocator (src/core/arena.c): memory comes in blocks released all at
+ * once. Spans, resources and decoded traces each own one. Initialise with
+ * {0}; `limit` (0 = none) caps the bytes held in blocks.
+ */
+struct ctr_arena_block;
+struct ctr_arena {
+    struct ctr_arena_block *head;
+    size_t used, cap; /* of head */
+    size_t total;     /* bytes held in blocks */
+    size_t limit;
+};
+/* `n` bytes aligned to 8; NULL when out of memory or over the limit. */
+void *ctr_arena_alloc(struct ctr_arena *a, size_t n);
+/* Copy `len` bytes and a NUL; NULL on out of memory. */
+char *ctr_arena_strndup(struct ctr_arena *a, const char *s, size_t len);
+/* Release every block but the first one allocated, which is kept for reuse. */
+void ctr_arena_reset(struct ctr_arena *a);
+/* Release everything; the arena can be used again (its limit is kept). */
+void ctr_arena_free(struct ctr_arena *a);
+
+/* Hex and base64 (src/core/codec.c). */
+/* The value of a hex digit of either case, or -1. */
+int ctr_hex_digit(int c);
 /* Lower-case hex of `n` bytes into `out` (2n chars + NUL). */
 void ctr_hex_encode(const uint8_t *in, size_t n, char *out);
 /* Strict lower-case hex decode of exactly 2n chars; 0 or CTR_EPARSE. */
 int ctr_hex_decode(const char *in, size_t n_bytes, uint8_t *out);
+/* Bytes needed to base64-encode `n` bytes (with padding, no NUL). */
+size_t ctr_base64_len(size_t n);
+/* Standard base64 with padding into `out` (ctr_base64_len(n) bytes, no NUL);
+ * returns the length written. */
+size_t ctr_base64_encode(const uint8_t *in, size_t n, char *out);
+/* Append the bytes that `n` chars of base64 (standard or URL-safe alphabet,
+ * padding optional) stand for to `out`. Returns 0, CTR_EPARSE or CTR_ENOMEM. */
+int ctr_base64_decode(const char *in, size_t n, struct ctr_buf *out);
+
+/* A name/value pair (HTTP header, gRPC metadata, key=value list member);
+ * both strings are NUL-terminated. */
+struct ctr_header {
+    char *name;
+    char *value;
+};
+
+/* TLS settings shared by the network exporters and transports. PEM file
+ * paths; NULL means the system trust store and no client certificate. */
+struct ctr_tls_options {
+    const char *ca_file;
+    const char *client_cert;
+    const char *client_key;
+    bool insecure_skip_verify; /* only when explicitly asked; logs a warning */
+};
 
 #endif

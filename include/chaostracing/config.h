@@ -7,8 +7,8 @@
 #ifndef CHAOSTRACING_CONFIG_H
 #define CHAOSTRACING_CONFIG_H
 
-#include "exporter.h"
 #include "processor.h"
+#include "propagate.h"
 
 typedef enum {
     CTR_SAMPLER_ALWAYS_ON = 0,
@@ -32,16 +32,6 @@ typedef enum {
     CTR_PROTOCOL_HTTP_JSON,
     CTR_PROTOCOL_GRPC,
 } ctr_otlp_protocol;
-
-/* Bit set of propagators, in OTEL_PROPAGATORS order of importance. */
-enum {
-    CTR_PROP_TRACECONTEXT = 1u << 0,
-    CTR_PROP_BAGGAGE = 1u << 1,
-    CTR_PROP_B3 = 1u << 2,
-    CTR_PROP_B3MULTI = 1u << 3,
-    CTR_PROP_JAEGER = 1u << 4,
-    CTR_PROP_XRAY = 1u << 5,
-};
 
 struct ctr_config {
     bool sdk_disabled;

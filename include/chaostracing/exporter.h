@@ -62,11 +62,6 @@ int ctr_exporter_export(struct ctr_exporter *e, const struct ctr_batch *batch,
 int ctr_exporter_shutdown(struct ctr_exporter *e, uint64_t deadline_ns);
 void ctr_exporter_destroy(struct ctr_exporter *e);
 
-struct ctr_header {
-    char *name;
-    char *value;
-};
-
 struct ctr_otlp_http_options {
     const char *url;                  /* full URL, path included */
     const struct ctr_header *headers; /* extra request headers */
@@ -98,15 +93,6 @@ int ctr_file_exporter_new(const char *path, struct ctr_exporter **out, char *err
 
 /* A readable span tree written to `stream` (stderr when NULL). */
 int ctr_console_exporter_new(FILE *stream, struct ctr_exporter **out);
-
-/* TLS settings shared by the network exporters. PEM file paths; NULL means
- * the system trust store and no client certificate. */
-struct ctr_tls_options {
-    const char *ca_file;
-    const char *client_cert;
-    const char *client_key;
-    bool insecure_skip_verify; /* only when explicitly asked; logs a warning */
-};
 
 struct ctr_otlp_grpc_options {
     /* "http://host:port" (cleartext HTTP/2, prior knowledge), "https://host:port"

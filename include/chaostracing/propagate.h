@@ -6,7 +6,16 @@
 #define CHAOSTRACING_PROPAGATE_H
 
 #include "span.h"
-#include "config.h"
+
+/* Bit set of propagators, in OTEL_PROPAGATORS order of importance. */
+enum {
+    CTR_PROP_TRACECONTEXT = 1u << 0,
+    CTR_PROP_BAGGAGE = 1u << 1,
+    CTR_PROP_B3 = 1u << 2,
+    CTR_PROP_B3MULTI = 1u << 3,
+    CTR_PROP_JAEGER = 1u << 4,
+    CTR_PROP_XRAY = 1u << 5,
+};
 
 #define CTR_TRACEPARENT_LEN 55
 #define CTR_TRACESTATE_MAX 512

@@ -110,17 +110,6 @@ struct ctr_limits {
 /* The spec defaults: 128 everywhere, unlimited value length. */
 void ctr_limits_default(struct ctr_limits *l);
 
-/* Bump allocator owned by one span (or resource); freed all at once. */
-struct ctr_arena_block;
-struct ctr_arena {
-    struct ctr_arena_block *head;
-    size_t used, cap; /* of head */
-};
-void *ctr_arena_alloc(struct ctr_arena *a, size_t n);
-/* Copy `len` bytes and a NUL; NULL on out of memory. */
-char *ctr_arena_strndup(struct ctr_arena *a, const char *s, size_t len);
-void ctr_arena_free(struct ctr_arena *a);
-
 /*
  * Set or replace `key` in `list`, deep-copying key and value into `arena`.
  * Applies the count limit `max_count` (a new key past it is dropped and

@@ -194,34 +194,3 @@ void ctr_buf_free(struct ctr_buf *b)
     b->len = b->cap = 0;
     b->err = 0;
 }
-
-void ctr_hex_encode(const uint8_t *in, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[in[i] >> 4];
-        out[2 * i + 1] = digits[in[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
-/* Value of a lower-case hex digit, or -1. */
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
-int ctr_hex_decode(const char *in, size_t n_bytes, uint8_t *out)
-{
-    for (size_t i = 0; i < n_bytes; i++) {
-        int hi = hexval(in[2 * i]), lo = hexval(in[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return CTR_EPARSE;
-        out[i] = (uint8_t)(hi << 4 | lo);
-    }
-    return 0;
-}

@@ -446,17 +446,6 @@ static int env_string(struct env *e, const char *const *names, size_t n, char **
 
 /* ---- key=value lists -------------------------------------------------------- */
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /*
  * Percent-decode `s[0..n)` into a malloc'd NUL-terminated string in *out.
  * Returns 0, CTR_EPARSE ('%' without two hex digits after it, or an escape
@@ -474,8 +463,8 @@ static int percent_decode(const char *s, size_t n, char **out)
             d[o++] = s[i];
             continue;
         }
-        int hi = i + 2 < n ? hex_digit(s[i + 1]) : -1;
-        int lo = i + 2 < n ? hex_digit(s[i + 2]) : -1;
+        int hi = i + 2 < n ? ctr_hex_digit(s[i + 1]) : -1;
+        int lo = i + 2 < n ? ctr_hex_digit(s[i + 2]) : -1;
         if (hi < 0 || lo < 0 || (hi | lo) == 0) {
             free(d);
             return CTR_EPARSE;

@@ -15,4 +15,7 @@ int ctr__span_init_name(struct ctr_span *s, const char *name, size_t nlen);
  */
 size_t ctr__utf8_valid_prefix(const char *s, size_t len, uint32_t max_chars, bool *valid);
 
+/* True when `p` points into one of the arena's blocks. */
+bool ctr__arena_owns(const struct ctr_arena *a, const void *p);
+
 #endif

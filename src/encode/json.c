@@ -349,41 +349,6 @@ void ctr__json_put_hex(struct ctr_buf *b, const uint8_t *p, size_t n)
     b->len += 2 * n + 2;
 }
 
-/* Encoded length of `n` bytes in padded base64. */
-size_t ctr__base64_len(size_t n)
-{
-    return (n + 2) / 3 * 4;
-}
-
-/* Standard base64 with padding into `out`; returns the length written. */
-size_t ctr__base64_encode(const uint8_t *in, size_t n, char *out)
-{
-    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    char *o = out;
-    size_t i = 0;
-    for (; i + 3 <= n; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-        *o++ = tab[v >> 18];
-        *o++ = tab[(v >> 12) & 63];
-        *o++ = tab[(v >> 6) & 63];
-        *o++ = tab[v & 63];
-    }
-    if (n - i == 1) {
-        uint32_t v = (uint32_t)in[i] << 16;
-        *o++ = tab[v >> 18];
-        *o++ = tab[(v >> 12) & 63];
-        *o++ = '=';
-        *o++ = '=';
-    } else if (n - i == 2) {
-        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
-        *o++ = tab[v >> 18];
-        *o++ = tab[(v >> 12) & 63];
-        *o++ = tab[(v >> 6) & 63];
-        *o++ = '=';
-    }
-    return (size_t)(o - out);
-}
-
 /* Append `n` bytes as a quoted padded base64 string. */
 void ctr__json_put_base64(struct ctr_buf *b, const uint8_t *p, size_t n)
 {
@@ -391,12 +356,12 @@ void ctr__json_put_base64(struct ctr_buf *b, const uint8_t *p, size_t n)
         n = 0;
     if (n > (SIZE_MAX / 4) * 3 - 3)
         return;
-    size_t m = ctr__base64_len(n);
+    size_t m = ctr_base64_len(n);
     if (ctr_buf_reserve(b, m + 2))
         return;
     char *o = (char *)b->data + b->len;
     o[0] = '"';
-    ctr__base64_encode(p, n, o + 1);
+    ctr_base64_encode(p, n, o + 1);
     o[m + 1] = '"';
     b->len += m + 2;
 }

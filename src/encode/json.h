@@ -38,10 +38,5 @@ void ctr__json_put_bool(struct ctr_buf *b, bool v);
 void ctr__json_put_hex(struct ctr_buf *b, const uint8_t *p, size_t n);
 /* Append `n` bytes as a quoted standard base64 string (with padding). */
 void ctr__json_put_base64(struct ctr_buf *b, const uint8_t *p, size_t n);
-/* Bytes needed to base64-encode `n` bytes (with padding, no NUL). */
-size_t ctr__base64_len(size_t n);
-/* Base64-encode `n` bytes into `out` (ctr__base64_len(n) bytes, no NUL);
- * returns the length written. */
-size_t ctr__base64_encode(const uint8_t *in, size_t n, char *out);
 
 #endif

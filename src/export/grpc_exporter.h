@@ -10,6 +10,8 @@
 #ifndef CTR_EXPORT_GRPC_EXPORTER_H
 #define CTR_EXPORT_GRPC_EXPORTER_H
 
+#include <chaostracing/exporter.h>
+
 #include "transport/grpc.h"
 
 struct ctr__grpc_exporter_def {

@@ -11,19 +11,6 @@
 
 #include "propagate/internal.h"
 
-/* Value of a hex digit of either case, or -1. Jaeger writes lower case but
- * does not forbid upper case, and its own clients accept both. */
-static int jaeger_hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /*
  * Decode 1..2*size hex digits into `size` bytes, right-aligned (the id is
  * left-padded with zeros). Returns false on an empty or too long field or a
@@ -35,7 +22,7 @@ static bool jaeger_hex_padded(const char *s, size_t n, uint8_t *out, size_t size
         return false;
     memset(out, 0, size);
     for (size_t i = 0; i < n; i++) {
-        int v = jaeger_hexval(s[n - 1 - i]);
+        int v = ctr_hex_digit(s[n - 1 - i]);
         if (v < 0)
             return false;
         out[size - 1 - i / 2] |= (uint8_t)(i % 2 ? v << 4 : v);

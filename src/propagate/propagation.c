@@ -167,17 +167,6 @@ static bool baggage_octet(unsigned char c)
            (c >= 0x3c && c <= 0x5b) || (c >= 0x5d && c <= 0x7e);
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* State for collecting Jaeger's prefixed baggage headers. */
 struct jaeger_bag {
     struct bag *bag;
@@ -218,7 +207,8 @@ static void jaeger_bag_pair(void *arg, const char *name, const char *value)
         if (dn == sizeof dec)
             return;
         if (v[i] == '%') {
-            int hi = i + 2 < vn ? hexval(v[i + 1]) : -1, lo = i + 2 < vn ? hexval(v[i + 2]) : -1;
+            int hi = i + 2 < vn ? ctr_hex_digit(v[i + 1]) : -1,
+                lo = i + 2 < vn ? ctr_hex_digit(v[i + 2]) : -1;
             if (hi < 0 || lo < 0)
                 return;
             dec[dn++] = (char)(hi << 4 | lo);

@@ -4,7 +4,6 @@
  */
 #include "transport/grpc.h"
 
-#include "encode/json.h"
 #include "encode/pb.h"
 #include "transport/gzip.h"
 
@@ -118,26 +117,15 @@ size_t ctr__grpc_format_timeout(uint64_t ns, char out[CTR__GRPC_TIMEOUT_MAX])
     return (size_t)snprintf(out, CTR__GRPC_TIMEOUT_MAX, "%" PRIu64 "H", h);
 }
 
-/* The value of a hex digit, or -1. */
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 size_t ctr__grpc_percent_decode(const char *in, size_t n, char *out, size_t size)
 {
     size_t o = 0;
     if (size == 0)
         return 0;
     for (size_t i = 0; i < n && o + 1 < size; i++) {
-        if (in[i] == '%' && i + 2 < n && hexval(in[i + 1]) >= 0 && hexval(in[i + 2]) >= 0) {
-            out[o++] = (char)(hexval(in[i + 1]) << 4 | hexval(in[i + 2]));
+        if (in[i] == '%' && i + 2 < n && ctr_hex_digit(in[i + 1]) >= 0 &&
+            ctr_hex_digit(in[i + 2]) >= 0) {
+            out[o++] = (char)(ctr_hex_digit(in[i + 1]) << 4 | ctr_hex_digit(in[i + 2]));
             i += 2;
         } else {
             out[o++] = in[i];
@@ -145,44 +133,6 @@ size_t ctr__grpc_percent_decode(const char *in, size_t n, char *out, size_t size
     }
     out[o] = '\0';
     return o;
-}
-
-/* The 6-bit value of a base64 character of either alphabet, or -1. */
-static int b64val(char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+' || c == '-')
-        return 62;
-    if (c == '/' || c == '_')
-        return 63;
-    return -1;
-}
-
-int ctr__grpc_base64_decode(const char *in, size_t n, struct ctr_buf *out)
-{
-    while (n > 0 && in[n - 1] == '=')
-        n--;
-    if (n % 4 == 1)
-        return CTR_EPARSE;
-    uint32_t acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < n; i++) {
-        int v = b64val(in[i]);
-        if (v < 0)
-            return CTR_EPARSE;
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            ctr_buf_putc(out, (uint8_t)(acc >> bits));
-        }
-    }
-    return out->err ? CTR_ENOMEM : 0;
 }
 
 /* ---- RetryInfo ---- */
@@ -550,7 +500,7 @@ static char *metadata_line(const struct ctr_header *h, size_t index, const char 
         }
     }
     *skip = false;
-    size_t enc_len = bin ? ctr__base64_len(vl) : vl;
+    size_t enc_len = bin ? ctr_base64_len(vl) : vl;
     size_t n = nl + 2 + enc_len + 1;
     char *line = malloc(n);
     if (!line)
@@ -564,7 +514,7 @@ static char *metadata_line(const struct ctr_header *h, size_t index, const char 
     line[nl] = ':';
     line[nl + 1] = ' ';
     if (bin) {
-        size_t w = ctr__base64_encode((const uint8_t *)value, vl, line + nl + 2);
+        size_t w = ctr_base64_encode((const uint8_t *)value, vl, line + nl + 2);
         while (w > 0 && line[nl + 2 + w - 1] == '=')
             w--;
         line[nl + 2 + w] = '\0';
@@ -859,7 +809,7 @@ static void read_status(struct ctr__grpc_result *r)
     if (r->details.len > 0) {
         ctr_buf_reset(&r->tmp);
         int64_t ms = -1;
-        if (ctr__grpc_base64_decode((const char *)r->details.data, r->details.len, &r->tmp) == 0 &&
+        if (ctr_base64_decode((const char *)r->details.data, r->details.len, &r->tmp) == 0 &&
             ctr__grpc_parse_retry_info(r->tmp.data, r->tmp.len, &ms) == 0 && ms >= 0) {
             r->has_retry_info = true;
             r->retry_delay_ms = ms;

@@ -18,7 +18,7 @@
 #ifndef CTR_TRANSPORT_GRPC_H
 #define CTR_TRANSPORT_GRPC_H
 
-#include <chaostracing/exporter.h>
+#include <chaostracing/common.h>
 
 #include "transport/http.h"
 
@@ -75,13 +75,6 @@ size_t ctr__grpc_format_timeout(uint64_t ns, char out[CTR__GRPC_TIMEOUT_MAX]);
  * is kept as it is, as the protocol asks. Returns the decoded length.
  */
 size_t ctr__grpc_percent_decode(const char *in, size_t n, char *out, size_t size);
-
-/*
- * Append the base64 data of `n` chars (standard or URL-safe alphabet, padding
- * optional: what grpc-status-details-bin carries) decoded to `out`.
- * Returns 0, CTR_EPARSE or CTR_ENOMEM.
- */
-int ctr__grpc_base64_decode(const char *in, size_t n, struct ctr_buf *out);
 
 /*
  * Find a google.rpc.RetryInfo in a serialized google.rpc.Status (the decoded

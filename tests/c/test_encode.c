@@ -880,7 +880,7 @@ static void test_base64(void)
         ctr__json_put_base64(&b, (const uint8_t *)in[i], strlen(in[i]));
         ctr_buf_putc(&b, 0);
         ASSERT_STREQ((char *)b.data, want[i]);
-        ASSERT_EQ(ctr__base64_len(strlen(in[i])) + 3, b.len);
+        ASSERT_EQ(ctr_base64_len(strlen(in[i])) + 3, b.len);
         ctr_buf_free(&b);
     }
 }

@@ -191,23 +191,23 @@ static void test_status_tables(void)
 static void test_base64_decode(void)
 {
     struct ctr_buf b = {0};
-    ASSERT_EQ(ctr__grpc_base64_decode("aGVsbG8=", 8, &b), 0);
+    ASSERT_EQ(ctr_base64_decode("aGVsbG8=", 8, &b), 0);
     ASSERT_UEQ(b.len, 5);
     ASSERT_MEMEQ(b.data, "hello", 5);
     ctr_buf_reset(&b);
-    ASSERT_EQ(ctr__grpc_base64_decode("aGVsbG8", 7, &b), 0); /* unpadded */
+    ASSERT_EQ(ctr_base64_decode("aGVsbG8", 7, &b), 0); /* unpadded */
     ASSERT_UEQ(b.len, 5);
     ctr_buf_reset(&b);
-    ASSERT_EQ(ctr__grpc_base64_decode("-_8", 3, &b), 0); /* URL-safe alphabet */
+    ASSERT_EQ(ctr_base64_decode("-_8", 3, &b), 0); /* URL-safe alphabet */
     ASSERT_UEQ(b.len, 2);
     ASSERT_EQ(b.data[0], 0xfb);
     ASSERT_EQ(b.data[1], 0xff);
     ctr_buf_reset(&b);
-    ASSERT_EQ(ctr__grpc_base64_decode("+/8=", 4, &b), 0);
+    ASSERT_EQ(ctr_base64_decode("+/8=", 4, &b), 0);
     ASSERT_EQ(b.data[0], 0xfb);
     ctr_buf_reset(&b);
-    ASSERT_EQ(ctr__grpc_base64_decode("aGV*bG8", 7, &b), CTR_EPARSE);
-    ASSERT_EQ(ctr__grpc_base64_decode("a", 1, &b), CTR_EPARSE);
+    ASSERT_EQ(ctr_base64_decode("aGV*bG8", 7, &b), CTR_EPARSE);
+    ASSERT_EQ(ctr_base64_decode("a", 1, &b), CTR_EPARSE);
     ctr_buf_free(&b);
 }
 
