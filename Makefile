@@ -14,7 +14,10 @@ CTESTS  := $(sort $(basename $(notdir $(wildcard tests/c/test_*.c))))
 TSAN_TESTS := test_batch test_otlp_http test_grpc
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-missing-field-initializers
-BASE    := -std=c11 -D_GNU_SOURCE -Iinclude -Isrc $(WARN) -g
+BASE    := -std=c11 -D_GNU_SOURCE -Iinclude $(WARN) -g
+# The library, its C tests and tools see its internals (src/, struct layouts);
+# the command-line tool sees only include/.
+INTERNAL := -Isrc -DCHAOSTRACING_INTERNAL
 LIBS    := -lcurl -lz -lpthread -lm
 ASAN    := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 TSAN    := -O1 -fsanitize=thread
@@ -25,13 +28,13 @@ all: lib cli
 
 build/release/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE) -O2 -fPIC -c $< -o $@
+	$(CC) $(BASE) $(INTERNAL) -O2 -fPIC -c $< -o $@
 build/asan/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE) $(ASAN) -c $< -o $@
+	$(CC) $(BASE) $(INTERNAL) $(ASAN) -c $< -o $@
 build/tsan/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE) $(TSAN) -c $< -o $@
+	$(CC) $(BASE) $(INTERNAL) $(TSAN) -c $< -o $@
 
 build/release/libchaostracing.a: $(SRCS:%.c=build/release/%.o)
 	rm -f $@ && ar rcs $@ $^
@@ -51,15 +54,15 @@ cli: $(if $(CLI_SRCS),build/chaostracing)
 TOOLS := $(basename $(notdir $(wildcard tests/c/tools/*.c)))
 build/tools/%: tests/c/tools/%.c build/release/libchaostracing.a $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE) -O2 $< build/release/libchaostracing.a $(LIBS) -o $@
+	$(CC) $(BASE) $(INTERNAL) -O2 $< build/release/libchaostracing.a $(LIBS) -o $@
 tools: $(TOOLS:%=build/tools/%)
 
 build/asan/tests/%: tests/c/%.c $(wildcard tests/c/*.h) build/asan/libchaostracing.a
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE) $(ASAN) $< build/asan/libchaostracing.a $(LIBS) -o $@
+	$(CC) $(BASE) $(INTERNAL) $(ASAN) $< build/asan/libchaostracing.a $(LIBS) -o $@
 build/tsan/tests/%: tests/c/%.c $(wildcard tests/c/*.h) build/tsan/libchaostracing.a
 	@mkdir -p $(dir $@)
-	$(CC) $(BASE) $(TSAN) $< build/tsan/libchaostracing.a $(LIBS) -o $@
+	$(CC) $(BASE) $(INTERNAL) $(TSAN) $< build/tsan/libchaostracing.a $(LIBS) -o $@
 
 # Each test binary runs in its own process with a time limit.
 ctest: $(CTESTS:%=build/asan/tests/%)

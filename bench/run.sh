@@ -89,7 +89,7 @@ P_GO=$!
 # read from the Makefile itself so they cannot drift.
 MAKE=${MAKE:-make}
 "$MAKE" -s --no-print-directory lib >"$LOGS/lib.log" 2>&1 || fail "make lib" "$LOGS/lib.log"
-FLAGS=$("$MAKE" -s --no-print-directory --eval 'bench-print-flags: ; @echo "$(CC)|$(BASE) -O2|$(LIBS)"' bench-print-flags)
+FLAGS=$("$MAKE" -s --no-print-directory --eval 'bench-print-flags: ; @echo "$(CC)|$(BASE) $(INTERNAL) -O2|$(LIBS)"' bench-print-flags)
 IFS='|' read -r CC_ CFLAGS_ LIBS_ <<<"$FLAGS"
 if [ ! -x "$B/bench_core" ] || [ bench/c/bench_core.c -nt "$B/bench_core" ] ||
     [ build/release/libchaostracing.a -nt "$B/bench_core" ]; then

@@ -10,6 +10,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * Struct layouts of the library's objects (spans, tracers, exporters,
+ * processors) are visible only to code built with CHAOSTRACING_INTERNAL: the
+ * library itself and its C tests. Everyone else (the Python binding, the
+ * command-line tool) holds pointers and calls accessors, so a layout change
+ * can never be misread outside the library.
+ */
 #define CTR_VERSION "0.1.0"
 #define CTR_SCOPE_NAME "chaostracing"
 

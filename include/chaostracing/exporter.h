@@ -31,6 +31,7 @@ struct ctr_exporter_ops {
     void (*destroy)(struct ctr_exporter *e);
 };
 
+#ifdef CHAOSTRACING_INTERNAL /* the library's own view; see common.h */
 /* Counters an exporter keeps; read from any thread. */
 struct ctr_exporter_stats {
     atomic_uint_fast64_t spans_exported; /* delivered and accepted */
@@ -51,6 +52,10 @@ struct ctr_exporter {
     atomic_bool final;
     char destination[512]; /* for log lines: URL, path, "stderr" */
 };
+#endif
+
+/* Where the exporter sends (URL, path, "stderr"), for log lines; never NULL. */
+const char *ctr_exporter_destination(const struct ctr_exporter *e);
 
 /* Set up the embedded base of a new exporter: ops, zeroed counters, final
  * cleared, empty destination. */

@@ -20,6 +20,7 @@ struct ctr_processor_stats {
 
 struct ctr_processor;
 
+#ifdef CHAOSTRACING_INTERNAL /* the library's own view; see common.h */
 struct ctr_processor_ops {
     /* Take ownership of an ended, recording span. Never blocks on I/O. */
     void (*on_end)(struct ctr_processor *p, struct ctr_span *s);
@@ -38,6 +39,7 @@ struct ctr_processor {
     const struct ctr_processor_ops *ops;
     struct ctr_exporter *exporter; /* owned */
 };
+#endif
 
 struct ctr_bsp_options {
     uint32_t max_queue_size;        /* 2048 */
@@ -49,7 +51,8 @@ void ctr_bsp_options_default(struct ctr_bsp_options *o);
 
 /*
  * A batch processor exporting through `exporter` (owned from here on, even on
- * error). `resource` and `scope` must outlive the processor. The worker thread
+ * error). The processor keeps its own copy of `resource`; `scope` must
+ * outlive it (the library's scope is static). The worker thread
  * starts lazily on the first span. After fork(), the child drops the spans it
  * inherited (the parent exports them), resets its exporter through
  * after_fork_child and starts its own worker on its first span.

@@ -27,6 +27,9 @@ struct ctr_config;
  * "chaostoolkit"). Returns 0 or CTR_ENOMEM; free with ctr_resource_free().
  */
 int ctr_resource_init(struct ctr_resource *r, const struct ctr_config *cfg);
+/* Deep-copy `src` (NULL: an empty resource) into `dst`. Returns 0 or
+ * CTR_ENOMEM (then `dst` is empty). Free with ctr_resource_free(). */
+int ctr_resource_copy(struct ctr_resource *dst, const struct ctr_resource *src);
 /* Set one resource attribute (replaces an existing key). */
 int ctr_resource_set(struct ctr_resource *r, const struct ctr_attr *attr);
 void ctr_resource_free(struct ctr_resource *r);

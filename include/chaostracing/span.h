@@ -124,8 +124,29 @@ int ctr_attr_list_set(struct ctr_attr_list *list, struct ctr_arena *arena,
 const struct ctr_attr *ctr_attr_list_get(const struct ctr_attr_list *list, const char *key,
                                          size_t klen);
 
-struct ctr_tracer;
+/*
+ * Attributes gathered before there is a span to put them on (an event's
+ * attributes, say): the same copies, UTF-8 repair and value checks as span
+ * attributes, in an arena of its own and through no sampler. No count or
+ * length limit applies here; the span applies its own when they are copied
+ * in. Initialise with {0}; free with ctr_attr_builder_free().
+ */
+struct ctr_attr_builder {
+    struct ctr_attr_list list;
+    struct ctr_arena arena;
+};
+/* Set or replace one attribute. Returns 0, CTR_EINVAL (empty key, bad value;
+ * not kept) or CTR_ENOMEM. */
+int ctr_attr_builder_set(struct ctr_attr_builder *b, const struct ctr_attr *attr);
+/* The attributes gathered so far, in the order first set; *n gets the count. */
+const struct ctr_attr *ctr_attr_builder_items(const struct ctr_attr_builder *b, size_t *n);
+/* Release the attributes; the builder can be used again. */
+void ctr_attr_builder_free(struct ctr_attr_builder *b);
 
+struct ctr_tracer;
+struct ctr_span;
+
+#ifdef CHAOSTRACING_INTERNAL /* the library's own view; see common.h */
 struct ctr_span {
     struct ctr_span_context ctx;
     uint8_t parent_span_id[CTR_SPAN_ID_LEN];
@@ -147,6 +168,7 @@ struct ctr_span {
     struct ctr_tracer *tracer;
     struct ctr_arena arena;
 };
+#endif
 
 /* The lower-case name of a span kind ("internal", "client", ...; "unspecified"
  * for anything else). Never NULL. */
@@ -154,6 +176,17 @@ const char *ctr_span_kind_name(ctr_span_kind k);
 
 /* The OTLP Span.flags value of a span (trace flags + remote-parent bits). */
 uint32_t ctr_span_otlp_flags(const struct ctr_span *s);
+
+/* Accessors: what a caller outside the library may know of a span. */
+/* True while the span records (sampled and not yet ended). */
+bool ctr_span_is_recording(const struct ctr_span *s);
+/* Copy the span's context into `out`: ids, flags, remote-ness, and its
+ * trace_state, which points into the span and is valid only while the span
+ * is neither ended nor freed. A NULL span gives an invalid (all-zero)
+ * context. */
+void ctr_span_get_context(const struct ctr_span *s, struct ctr_span_context *out);
+ctr_span_kind ctr_span_get_kind(const struct ctr_span *s);
+ctr_status_code ctr_span_get_status(const struct ctr_span *s);
 
 /* Attribute setters. No-ops returning 0 on non-recording or ended spans. */
 int ctr_span_set_attr(struct ctr_span *s, const struct ctr_attr *attr);

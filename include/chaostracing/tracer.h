@@ -5,11 +5,15 @@
 #ifndef CHAOSTRACING_TRACER_H
 #define CHAOSTRACING_TRACER_H
 
+#include <stdatomic.h>
+
 #include "config.h"
 #include "processor.h"
 #include "resource.h"
 
+#ifdef CHAOSTRACING_INTERNAL /* the library's own view; see common.h */
 struct ctr_tracer {
+    atomic_int refs; /* the owner + every span it started that is not yet ended or freed */
     struct ctr_resource resource;
     const struct ctr_scope *scope;
     struct ctr_limits limits;
@@ -18,6 +22,7 @@ struct ctr_tracer {
     bool disabled;                   /* OTEL_SDK_DISABLED: every span is non-recording */
     struct ctr_processor *processor; /* owned; NULL = drop every span */
 };
+#endif
 
 /*
  * Create a tracer from `cfg`. `exporter` is owned from here on (even on
@@ -43,7 +48,12 @@ struct ctr_span *ctr_tracer_start_span(struct ctr_tracer *t, const char *name, s
 int ctr_tracer_shutdown(struct ctr_tracer *t, uint64_t deadline_ns);
 int ctr_tracer_force_flush(struct ctr_tracer *t, uint64_t deadline_ns);
 void ctr_tracer_stats(struct ctr_tracer *t, struct ctr_processor_stats *out);
-/* Shut down with a zero deadline if needed, then free. */
+/*
+ * Shut down with a zero deadline if needed and drop the caller's reference.
+ * Spans the tracer started that are still open hold references of their own,
+ * so they stay safe to use: their setters work on the span alone, and ending
+ * one after shutdown drops it (counted). The memory goes with the last span.
+ */
 void ctr_tracer_free(struct ctr_tracer *t);
 
 /* Fresh random ids from the calling thread's generator (xoshiro256**, seeded

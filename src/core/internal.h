@@ -15,6 +15,8 @@ int ctr__span_init_name(struct ctr_span *s, const char *name, size_t nlen);
  */
 size_t ctr__utf8_valid_prefix(const char *s, size_t len, uint32_t max_chars, bool *valid);
 
+/* Drop one reference to the tracer; the last one frees it (see tracer.c). */
+void ctr__tracer_release(struct ctr_tracer *t);
 /* True when `p` points into one of the arena's blocks. */
 bool ctr__arena_owns(const struct ctr_arena *a, const void *p);
 

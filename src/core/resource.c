@@ -67,6 +67,21 @@ int ctr_resource_init(struct ctr_resource *r, const struct ctr_config *cfg)
     return 0;
 }
 
+int ctr_resource_copy(struct ctr_resource *dst, const struct ctr_resource *src)
+{
+    memset(dst, 0, sizeof *dst);
+    for (uint32_t i = 0; src && i < src->attrs.len; i++) {
+        if (ctr_attr_list_set(&dst->attrs, &dst->arena, &src->attrs.items[i], UINT32_MAX,
+                              UINT32_MAX) == CTR_ENOMEM) {
+            ctr_resource_free(dst);
+            return CTR_ENOMEM;
+        }
+    }
+    dst->dropped = src ? src->dropped : 0;
+    dst->attrs.dropped = src ? src->attrs.dropped : 0;
+    return 0;
+}
+
 void ctr_resource_free(struct ctr_resource *r)
 {
     ctr_arena_free(&r->arena);

@@ -242,6 +242,23 @@ int ctr_attr_list_set(struct ctr_attr_list *list, struct ctr_arena *arena,
     return 0;
 }
 
+int ctr_attr_builder_set(struct ctr_attr_builder *b, const struct ctr_attr *attr)
+{
+    return ctr_attr_list_set(&b->list, &b->arena, attr, UINT32_MAX, UINT32_MAX);
+}
+
+const struct ctr_attr *ctr_attr_builder_items(const struct ctr_attr_builder *b, size_t *n)
+{
+    *n = b->list.len;
+    return b->list.items;
+}
+
+void ctr_attr_builder_free(struct ctr_attr_builder *b)
+{
+    ctr_arena_free(&b->arena);
+    memset(&b->list, 0, sizeof b->list);
+}
+
 /* The limits that apply to a span: its tracer's, else the defaults. */
 static const struct ctr_limits *span_limits(const struct ctr_span *s)
 {
@@ -425,21 +442,53 @@ void ctr_span_end(struct ctr_span *s, uint64_t end_ns)
         s->end_ns = s->start_ns;
     s->ended = true;
     struct ctr_tracer *t = s->tracer;
-    if (s->recording && t && t->processor)
-        t->processor->ops->on_end(t->processor, s);
-    else
+    if (!t || !t->processor) {
         ctr_span_free(s);
+        return;
+    }
+    /* The processor owns the span from here on and never needs the tracer:
+     * give the span's reference back once it is handed over. */
+    s->tracer = NULL;
+    t->processor->ops->on_end(t->processor, s);
+    ctr__tracer_release(t);
 }
 
 void ctr_span_free(struct ctr_span *s)
 {
     if (!s)
         return;
+    struct ctr_tracer *t = s->tracer;
     struct ctr_arena a = s->arena;
     bool inside = ctr__arena_owns(&a, s);
     ctr_arena_free(&a);
     if (!inside)
         free(s);
+    if (t)
+        ctr__tracer_release(t);
+}
+
+bool ctr_span_is_recording(const struct ctr_span *s)
+{
+    return s && s->recording && !s->ended;
+}
+
+void ctr_span_get_context(const struct ctr_span *s, struct ctr_span_context *out)
+{
+    if (!s) {
+        memset(out, 0, sizeof *out);
+        return;
+    }
+    *out = s->ctx;
+}
+
+ctr_span_kind ctr_span_get_kind(const struct ctr_span *s)
+{
+    return s ? s->kind : CTR_KIND_UNSPECIFIED;
+}
+
+ctr_status_code ctr_span_get_status(const struct ctr_span *s)
+{
+    return s ? s->status : CTR_STATUS_UNSET;
 }
 
 struct ctr_span *ctr__span_alloc(void)

@@ -25,6 +25,7 @@ int ctr_tracer_new(const struct ctr_config *cfg, struct ctr_exporter *exporter, 
         ctr_exporter_destroy(exporter);
         return rc;
     }
+    atomic_init(&t->refs, 1);
     t->scope = ctr_scope_default();
     t->limits = cfg->limits;
     t->sampler = cfg->sampler;
@@ -116,6 +117,7 @@ struct ctr_span *ctr_tracer_start_span(struct ctr_tracer *t, const char *name, s
         ctr_new_trace_id(s->ctx.trace_id);
     }
     ctr_new_span_id(s->ctx.span_id);
+    atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
     s->tracer = t;
     s->kind = kind >= CTR_KIND_UNSPECIFIED && kind <= CTR_KIND_CONSUMER ? kind : CTR_KIND_INTERNAL;
     bool sampled = !t->disabled && should_sample(t, s->ctx.trace_id, parent);
@@ -151,12 +153,21 @@ void ctr_tracer_stats(struct ctr_tracer *t, struct ctr_processor_stats *out)
         t->processor->ops->stats(t->processor, out);
 }
 
-void ctr_tracer_free(struct ctr_tracer *t)
+void ctr__tracer_release(struct ctr_tracer *t)
 {
-    if (!t)
+    if (atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) != 1)
         return;
     if (t->processor)
         t->processor->ops->destroy(t->processor);
     ctr_resource_free(&t->resource);
     free(t);
+}
+
+void ctr_tracer_free(struct ctr_tracer *t)
+{
+    if (!t)
+        return;
+    /* Spans still open keep the tracer (not its processor's queue) alive. */
+    ctr_tracer_shutdown(t, ctr_monotonic_ns());
+    ctr__tracer_release(t);
 }

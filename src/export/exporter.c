@@ -39,3 +39,8 @@ void ctr_exporter_init(struct ctr_exporter *e, const struct ctr_exporter_ops *op
     atomic_init(&e->final, false);
     e->destination[0] = '\0';
 }
+
+const char *ctr_exporter_destination(const struct ctr_exporter *e)
+{
+    return e ? e->destination : "nowhere";
+}

@@ -53,8 +53,8 @@
 #define SHUTDOWN_GRACE_NS 20000000u
 
 struct bsp {
-    struct ctr_processor base; /* first: the public handle */
-    const struct ctr_resource *resource;
+    struct ctr_processor base;    /* first: the public handle */
+    struct ctr_resource resource; /* our own copy: a detached worker may outlive the tracer */
     const struct ctr_scope *scope;
     struct ctr_bsp_options opt;
 
@@ -234,6 +234,7 @@ static void bsp_free(struct bsp *b)
     pthread_mutex_destroy(&b->mu);
     free(b->ring);
     free(b->inflight);
+    ctr_resource_free(&b->resource);
     free(b);
 }
 
@@ -282,7 +283,7 @@ static bool bsp_export_round(struct bsp *b, uint32_t n)
 
         struct ctr_exporter *e = b->base.exporter;
         struct ctr_batch batch = {
-            .resource = b->resource, .scope = b->scope, .spans = b->inflight, .len = k};
+            .resource = &b->resource, .scope = b->scope, .spans = b->inflight, .len = k};
         uint64_t rej0 = atomic_load(&e->stats.spans_rejected);
         int rc = ctr_exporter_export(e, &batch, deadline);
         uint64_t rej = atomic_load(&e->stats.spans_rejected) - rej0;
@@ -653,6 +654,11 @@ int ctr_batch_processor_new(struct ctr_exporter *exporter, const struct ctr_reso
         ctr_exporter_destroy(exporter);
         return CTR_ENOMEM;
     }
+    if (ctr_resource_copy(&b->resource, resource)) {
+        free(b);
+        ctr_exporter_destroy(exporter);
+        return CTR_ENOMEM;
+    }
     b->ring = calloc(o.max_queue_size, sizeof *b->ring);
     b->inflight = calloc(o.max_export_batch_size, sizeof *b->inflight);
     bool mu_ok = false, work_ok = false, done_ok = false;
@@ -668,13 +674,13 @@ int ctr_batch_processor_new(struct ctr_exporter *exporter, const struct ctr_reso
             pthread_mutex_destroy(&b->mu);
         free(b->ring);
         free(b->inflight);
+        ctr_resource_free(&b->resource);
         free(b);
         ctr_exporter_destroy(exporter);
         return CTR_ENOMEM;
     }
     b->base.ops = &bsp_ops;
     b->base.exporter = exporter;
-    b->resource = resource;
     b->scope = scope;
     b->opt = o;
     b->refs = 1;

@@ -16,8 +16,8 @@
 #define SIMPLE_EXPORT_TIMEOUT_MS 30000u
 
 struct simple {
-    struct ctr_processor base; /* first: the public handle */
-    const struct ctr_resource *resource;
+    struct ctr_processor base;    /* first: the public handle */
+    struct ctr_resource resource; /* our own copy */
     const struct ctr_scope *scope;
     pthread_mutex_t mu; /* held around every exporter call */
     bool shut;          /* guarded by mu */
@@ -41,7 +41,8 @@ static void simple_on_end(struct ctr_processor *p, struct ctr_span *s)
     }
     struct ctr_exporter *e = sp->base.exporter;
     struct ctr_span *one[1] = {s};
-    struct ctr_batch batch = {.resource = sp->resource, .scope = sp->scope, .spans = one, .len = 1};
+    struct ctr_batch batch = {
+        .resource = &sp->resource, .scope = sp->scope, .spans = one, .len = 1};
     atomic_fetch_add(&sp->busy, 1);
     uint64_t rej0 = atomic_load(&e->stats.spans_rejected);
     int rc = ctr_exporter_export(e, &batch, ctr_deadline_after_ms(SIMPLE_EXPORT_TIMEOUT_MS));
@@ -108,6 +109,7 @@ static void simple_destroy(struct ctr_processor *p)
     simple_shutdown(p, ctr_monotonic_ns());
     ctr_exporter_destroy(sp->base.exporter);
     pthread_mutex_destroy(&sp->mu);
+    ctr_resource_free(&sp->resource);
     free(sp);
 }
 
@@ -128,14 +130,19 @@ int ctr_simple_processor_new(struct ctr_exporter *exporter, const struct ctr_res
     if (!exporter)
         return CTR_EINVAL;
     struct simple *sp = calloc(1, sizeof *sp);
-    if (!sp || pthread_mutex_init(&sp->mu, NULL) != 0) {
+    if (!sp || ctr_resource_copy(&sp->resource, resource) != 0) {
+        free(sp);
+        ctr_exporter_destroy(exporter);
+        return CTR_ENOMEM;
+    }
+    if (pthread_mutex_init(&sp->mu, NULL) != 0) {
+        ctr_resource_free(&sp->resource);
         free(sp);
         ctr_exporter_destroy(exporter);
         return CTR_ENOMEM;
     }
     sp->base.ops = &simple_ops;
     sp->base.exporter = exporter;
-    sp->resource = resource;
     sp->scope = scope;
     *out = &sp->base;
     return 0;

@@ -114,7 +114,11 @@ static int texp_export(struct ctr_exporter *e, const struct ctr_batch *batch, ui
         t->sizes[call - 1] = batch->len;
     if (batch->len > t->max_size)
         t->max_size = batch->len;
-    if (batch->len == 0 || batch->resource != t->resource || batch->scope != t->scope)
+    /* The processor exports with its own copy of the resource. */
+    const struct ctr_attr *marker =
+        batch->resource ? ctr_attr_list_get(&batch->resource->attrs, "test.marker", 11) : NULL;
+    if (batch->len == 0 || batch->resource == t->resource || !marker ||
+        marker->value.type != CTR_VALUE_INT || marker->value.u.i != 42 || batch->scope != t->scope)
         t->batch_ok = false;
     for (size_t i = 0; i < batch->len; i++) {
         const struct ctr_span *s = batch->spans[i];
@@ -191,8 +195,19 @@ static const struct ctr_exporter_ops texp_ops = {
 static struct ctr_resource test_resource;
 static const struct ctr_scope test_scope = {{"chaostracing", 12}, {CTR_VERSION, 5}};
 
+/* The resource every test processor gets: one marker attribute. */
+static void test_resource_init(void)
+{
+    if (test_resource.attrs.len)
+        return;
+    struct ctr_attr a = {{"test.marker", 11}, {.type = CTR_VALUE_INT, .u.i = 42}};
+    if (ctr_resource_set(&test_resource, &a))
+        abort();
+}
+
 static struct texp *texp_new(struct watch *w)
 {
+    test_resource_init();
     struct texp *t = calloc(1, sizeof *t);
     if (!t)
         abort();

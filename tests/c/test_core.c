@@ -51,6 +51,22 @@ static void test_arena_blocks(void)
     ASSERT(a.head == NULL);
 }
 
+static void test_arena_limit_and_reset(void)
+{
+    struct ctr_arena a = {.limit = 8192};
+    ASSERT(ctr_arena_alloc(&a, 1000) != NULL);
+    ASSERT(ctr_arena_alloc(&a, 5000) != NULL);
+    ASSERT(ctr_arena_alloc(&a, 9000) == NULL); /* over the limit */
+    ASSERT(a.total <= a.limit);
+    ctr_arena_reset(&a); /* keeps the first block only */
+    ASSERT(a.head != NULL);
+    ASSERT_EQ(a.total, 2048);
+    char *p = ctr_arena_strndup(&a, "again", 5);
+    ASSERT_STREQ(p, "again");
+    ctr_arena_free(&a);
+    ASSERT(a.head == NULL && a.limit == 8192);
+}
+
 static void test_attr_limits_and_replace(void)
 {
     static const char *const env[] = {"OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "3",
@@ -289,6 +305,65 @@ static void test_resource(void)
     ctr_tracer_free(t);
 }
 
+/* A span keeps its tracer alive: setters, events and end after the tracer
+ * was shut down and freed are safe (ASan checks), and the late span is
+ * dropped, never exported. */
+static void test_span_outlives_tracer(void)
+{
+    static const char *const env[] = {"OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "3", NULL};
+    struct ctr_config cfg;
+    test_env = env;
+    ASSERT_EQ(ctr_config_from_env(&cfg, env_get, NULL), 0);
+    struct ctr_exporter *e = NULL;
+    char err[128];
+    ASSERT_EQ(ctr_file_exporter_new("/dev/null", &e, err, sizeof err), 0);
+    struct ctr_tracer *t = NULL;
+    ASSERT_EQ(ctr_tracer_new(&cfg, e, true, &t), 0);
+    ctr_config_free(&cfg);
+    struct ctr_span *a = ctr_tracer_start_span(t, "a", 1, NULL, CTR_KIND_INTERNAL, 0);
+    struct ctr_span *b = ctr_tracer_start_span(t, "b", 1, NULL, CTR_KIND_INTERNAL, 0);
+    ASSERT(a && b);
+    ctr_tracer_free(t);
+    ASSERT(ctr_span_is_recording(a));
+    ASSERT_EQ(ctr_span_set_str(a, "k", "abcdef", 6), 0);
+    const struct ctr_attr *k = ctr_attr_list_get(&a->attrs, "k", 1);
+    ASSERT(k && k->value.u.s.len == 3); /* the tracer's limits still apply */
+    ASSERT_EQ(ctr_span_add_event(a, "ev", 2, 0, NULL, 0), 0);
+    ASSERT_EQ(ctr_span_set_status(a, CTR_STATUS_ERROR, "late", 4), 0);
+    ctr_span_end(a, 0); /* after shutdown: dropped */
+    ctr_span_free(b);   /* the last reference: the tracer goes now */
+}
+
+/* Event attributes gathered in a builder reach a recorded event whatever
+ * the sampler would say of a root span. */
+static void test_attr_builder(void)
+{
+    static const char *const env[] = {"OTEL_TRACES_SAMPLER", "parentbased_always_off", NULL};
+    struct ctr_tracer *t = tracer_with(env);
+    ASSERT(t != NULL);
+    struct ctr_span_context parent = {
+        .trace_id = {1}, .span_id = {2}, .is_remote = true, .trace_flags = CTR_TRACE_FLAG_SAMPLED};
+    struct ctr_span *s = ctr_tracer_start_span(t, "s", 1, &parent, CTR_KIND_INTERNAL, 0);
+    ASSERT(ctr_span_is_recording(s));
+    struct ctr_attr_builder b = {0};
+    struct ctr_attr one = {{"one", 3}, {.type = CTR_VALUE_INT, .u.i = 1}};
+    struct ctr_attr bad = {{"x\xff", 2}, {.type = CTR_VALUE_STRING, .u.s = {"v\xfe", 2}}};
+    struct ctr_attr empty = {{"", 0}, {.type = CTR_VALUE_BOOL, .u.b = true}};
+    ASSERT_EQ(ctr_attr_builder_set(&b, &one), 0);
+    ASSERT_EQ(ctr_attr_builder_set(&b, &bad), 0);
+    ASSERT_EQ(ctr_attr_builder_set(&b, &empty), CTR_EINVAL);
+    size_t n;
+    const struct ctr_attr *items = ctr_attr_builder_items(&b, &n);
+    ASSERT_EQ(n, 2);
+    ASSERT_EQ(ctr_span_add_event(s, "ev", 2, 0, items, n), 0);
+    ctr_attr_builder_free(&b);
+    ASSERT_EQ(s->events_len, 1);
+    ASSERT_EQ(s->events[0].attrs.len, 2);
+    ASSERT_STREQ(s->events[0].attrs.items[1].key.ptr, "x\xef\xbf\xbd");
+    ctr_span_free(s);
+    ctr_tracer_free(t);
+}
+
 static void test_errors_and_buf(void)
 {
     ASSERT_STREQ(ctr_err_name(CTR_ETIMEOUT), "CTR_ETIMEOUT");
@@ -307,8 +382,10 @@ static void test_errors_and_buf(void)
     ASSERT_EQ(out[0], 0xab);
 }
 
-TEST_MAIN(TEST_CASE(test_arena_blocks), TEST_CASE(test_attr_limits_and_replace),
-          TEST_CASE(test_utf8_truncation_and_repair), TEST_CASE(test_bad_attributes_are_counted),
-          TEST_CASE(test_events_links_status), TEST_CASE(test_parent_and_flags),
-          TEST_CASE(test_samplers), TEST_CASE(test_ids_unique_and_fork), TEST_CASE(test_resource),
+TEST_MAIN(TEST_CASE(test_arena_blocks), TEST_CASE(test_arena_limit_and_reset),
+          TEST_CASE(test_span_outlives_tracer), TEST_CASE(test_attr_builder),
+          TEST_CASE(test_attr_limits_and_replace), TEST_CASE(test_utf8_truncation_and_repair),
+          TEST_CASE(test_bad_attributes_are_counted), TEST_CASE(test_events_links_status),
+          TEST_CASE(test_parent_and_flags), TEST_CASE(test_samplers),
+          TEST_CASE(test_ids_unique_and_fork), TEST_CASE(test_resource),
           TEST_CASE(test_errors_and_buf))

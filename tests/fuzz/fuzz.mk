@@ -18,7 +18,7 @@ FUZZ_ALL     := $(patsubst tests/fuzz/fuzz_%.c,%,$(sort $(wildcard tests/fuzz/fu
 FUZZ_TARGETS ?= $(FUZZ_ALL)
 
 FUZZ_WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-missing-field-initializers
-FUZZ_BASE := -std=c11 -D_GNU_SOURCE -Iinclude -Isrc $(FUZZ_WARN) -g -O1 -fno-omit-frame-pointer
+FUZZ_BASE := -std=c11 -D_GNU_SOURCE -Iinclude -Isrc -DCHAOSTRACING_INTERNAL $(FUZZ_WARN) -g -O1 -fno-omit-frame-pointer
 FUZZ_SAN  := -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_LIBS := -lcurl -lz -lpthread -lm
 
