@@ -4,6 +4,8 @@
  */
 #include "export/http_exporter.h"
 
+#include <chaostracing/endpoint.h>
+
 #include "export/retry.h"
 #include "transport/gzip.h"
 #include "transport/http.h"
@@ -103,11 +105,11 @@ static void on_success(struct http_exporter *x, size_t n_spans)
         x->def->decode_response(body->data, body->len, &rejected, msg, sizeof msg) != 0) {
         ctr_log(CTR_LOG_DEBUG,
                 "chaostracing: export to %s: could not decode the response body (%zu bytes)",
-                x->url, body->len);
+                x->base.destination, body->len);
         rejected = 0;
         msg[0] = '\0';
     }
-    ctr__retry_delivered(&x->retry, &x->base, x->url, n_spans, rejected, msg);
+    ctr__retry_delivered(&x->retry, &x->base, x->base.destination, n_spans, rejected, msg);
 }
 
 /*
@@ -157,7 +159,7 @@ static int send_with_retries(struct http_exporter *x, const uint8_t *body, size_
                                 stop_on_final))
             break;
     }
-    return ctr__retry_give_up(&x->retry, &x->base, x->url, &f, attempts, n_spans);
+    return ctr__retry_give_up(&x->retry, &x->base, x->base.destination, &f, attempts, n_spans);
 }
 
 /* ---- the ops ---- */
@@ -192,7 +194,8 @@ static int http_export(struct ctr_exporter *e, const struct ctr_batch *batch, ui
     if (rc == 0 && len > MAX_REQUEST)
         rc = CTR_ETOOBIG;
     if (rc != 0)
-        ctr__retry_encode_failed(&x->retry, &x->base, x->url, rc, MAX_REQUEST, batch->len);
+        ctr__retry_encode_failed(&x->retry, &x->base, x->base.destination, rc, MAX_REQUEST,
+                                 batch->len);
     else
         rc = send_with_retries(x, body, len, batch->len, deadline_ns);
 
@@ -238,26 +241,6 @@ static void http_destroy(struct ctr_exporter *e)
 }
 
 /* ---- creation ---- */
-
-/* True when `url` is http:// or https:// with a host and no blanks or
- * control characters. */
-static bool url_ok(const char *url)
-{
-    size_t skip;
-    if (strncasecmp(url, "http://", 7) == 0)
-        skip = 7;
-    else if (strncasecmp(url, "https://", 8) == 0)
-        skip = 8;
-    else
-        return false;
-    if (url[skip] == '\0' || url[skip] == '/')
-        return false;
-    for (const unsigned char *p = (const unsigned char *)url; *p; p++) {
-        if (*p <= 0x20 || *p == 0x7f)
-            return false;
-    }
-    return true;
-}
 
 /* True when `name` is a valid header token (RFC 9110 tchar). */
 static bool header_name_ok(const char *name)
@@ -352,10 +335,13 @@ int ctr__http_exporter_new(const struct ctr__http_exporter_def *def,
     *out = NULL;
     if (err && errlen)
         err[0] = '\0';
-    if (!url_ok(o->url)) {
-        if (err && errlen)
-            snprintf(err, errlen, "%s endpoint must be an http:// or https:// URL, got: %s",
-                     def->what, o->url);
+    struct ctr_endpoint ep;
+    char why[128];
+    int prc = ctr_endpoint_parse(o->url, &ep, why, sizeof why);
+    if (prc == 0 && !ep.scheme[0])
+        snprintf(why, sizeof why, "it needs an http:// or https:// scheme");
+    if (prc || !ep.scheme[0]) {
+        ctr_endpoint_error(err, errlen, def->what, o->url, "an http:// or https:// URL", why);
         return CTR_EINVAL;
     }
 
@@ -402,7 +388,13 @@ int ctr__http_exporter_new(const struct ctr__http_exporter_def *def,
         .destroy = http_destroy,
     };
     ctr_exporter_init(&x->base, &x->ops);
-    snprintf(x->base.destination, sizeof x->base.destination, "%s", o->url);
+    /* Log lines name the destination: never with its credentials. */
+    struct ctr_buf dest = {0};
+    ctr_url_redact(&dest, o->url, strlen(o->url));
+    ctr_buf_putc(&dest, 0);
+    snprintf(x->base.destination, sizeof x->base.destination, "%s",
+             dest.err ? "(url)" : (const char *)dest.data);
+    ctr_buf_free(&dest);
     x->def = def;
     x->gzip = o->gzip;
     x->timeout_ms = o->timeout_ms ? o->timeout_ms : DEFAULT_TIMEOUT_MS;

@@ -78,7 +78,9 @@ struct slot {
 
 struct jaeger_agent {
     struct ctr_exporter base;
-    struct ctr__udp *udp;
+    char host[256];
+    uint16_t port;
+    struct ctr__udp *udp;   /* opened on the first export, in the worker thread */
     uint32_t max_packet;    /* as configured */
     uint32_t limit;         /* in force: lowered after EMSGSIZE */
     int32_t seq;            /* next sequence id, 0..INT32_MAX */
@@ -359,9 +361,20 @@ static int jaeger_export(struct ctr_exporter *e, const struct ctr_batch *batch,
     size_t n = batch ? batch->len : 0;
     if (n == 0)
         return 0;
-    if (x->shut || !x->udp) {
+    if (x->shut) {
         note_failure(&f, CTR_ESHUTDOWN, "shutdown", "the exporter is shut down");
         return finish(x, 0, n, &f);
+    }
+    if (!x->udp) {
+        /* Name resolution may wait on DNS: it happens here, on the export
+         * path, never in the thread that configures tracing. */
+        char uerr[256] = "";
+        int orc = ctr__udp_open(x->host, x->port, &x->udp, uerr, sizeof uerr);
+        if (orc) {
+            note_failure(&f, orc, orc == CTR_ENOMEM ? "nomem" : "open",
+                         uerr[0] ? uerr : ctr_strerror(orc));
+            return finish(x, 0, n, &f);
+        }
     }
 
     /* 1. The process, then every span on its own. */
@@ -540,14 +553,15 @@ int ctr_jaeger_agent_exporter_new(const struct ctr_jaeger_agent_options *opt,
     struct jaeger_agent *x = calloc(1, sizeof *x);
     if (!x)
         return CTR_ENOMEM;
-    char uerr[256] = "";
-    int rc = ctr__udp_open(host, port, &x->udp, uerr, sizeof uerr);
-    if (rc) {
+    if (strlen(host) >= sizeof x->host) {
         if (err && errlen)
-            snprintf(err, errlen, "Jaeger agent: %s", uerr[0] ? uerr : ctr_strerror(rc));
+            snprintf(err, errlen, "Jaeger agent: the host name is too long");
         free(x);
-        return rc == CTR_ENOMEM ? CTR_ENOMEM : CTR_EINVAL;
+        return CTR_EINVAL;
     }
+    /* Resolved on the first export (ctr__udp_open), not here. */
+    snprintf(x->host, sizeof x->host, "%s", host);
+    x->port = port;
     ctr_exporter_init(&x->base, &jaeger_agent_ops);
     bool v6 = strchr(host, ':') && host[0] != '[';
     snprintf(x->base.destination, sizeof x->base.destination, "udp://%s%s%s:%u", v6 ? "[" : "",

@@ -4,6 +4,8 @@
  */
 #include "transport/grpc.h"
 
+#include <chaostracing/endpoint.h>
+
 #include "encode/pb.h"
 #include "transport/gzip.h"
 
@@ -364,53 +366,33 @@ static char *dupn(const char *s, size_t n)
     return d;
 }
 
-/* True when every byte is printable ASCII other than space. */
-static bool no_blanks(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c <= 0x20 || c >= 0x7f)
-            return false;
-    }
-    return true;
-}
-
 /*
- * Split an endpoint into "scheme://authority". Returns the malloc'ed target,
- * NULL with *bad set on a malformed endpoint, NULL with *bad clear when out of
- * memory.
+ * The "scheme://authority" a channel calls, from an endpoint: http:// is
+ * cleartext (prior knowledge), https:// is TLS, a bare host:port is TLS
+ * unless `insecure`. A path is ignored (gRPC uses the method path).
+ * Returns the malloc'ed target; NULL with the reason in `why` for an endpoint
+ * that is not one of those forms (user:password@ included: gRPC credentials
+ * go in metadata), NULL with `why` empty when out of memory.
  */
-static char *parse_endpoint(const char *ep, bool insecure, bool *bad, bool *tls)
+static char *parse_endpoint(const char *ep, bool insecure, bool *tls, char *why, size_t whylen)
 {
-    *bad = false;
-    const char *auth = ep;
-    const char *scheme;
-    const char *sep = strstr(ep, "://");
-    if (sep) {
-        size_t sl = (size_t)(sep - ep);
-        if (sl == 4 && strncasecmp(ep, "http", 4) == 0)
-            scheme = "http";
-        else if (sl == 5 && strncasecmp(ep, "https", 5) == 0)
-            scheme = "https";
-        else {
-            *bad = true;
-            return NULL;
-        }
-        auth = sep + 3;
-    } else {
-        scheme = insecure ? "http" : "https";
-    }
-    size_t al = strcspn(auth, "/?#");
-    if (al == 0 || !no_blanks(auth, al) || !no_blanks(auth + al, strlen(auth + al)) ||
-        memchr(auth, '@', al)) {
-        *bad = true;
+    struct ctr_endpoint e;
+    why[0] = '\0';
+    if (ctr_endpoint_parse(ep, &e, why, whylen))
+        return NULL;
+    if (e.has_userinfo) {
+        snprintf(why, whylen, "user:password@ is not allowed (send credentials as metadata)");
         return NULL;
     }
-    *tls = scheme[4] == 's';
-    size_t n = strlen(scheme) + 3 + al + 1;
+    const char *scheme = e.scheme[0] ? e.scheme : insecure ? "http" : "https";
+    *tls = strcmp(scheme, "https") == 0;
+    char port[8] = "";
+    if (e.port)
+        snprintf(port, sizeof port, ":%u", (unsigned)e.port);
+    size_t n = strlen(scheme) + 3 + strlen(e.host) + 2 + strlen(port) + 1;
     char *t = malloc(n);
     if (t)
-        snprintf(t, n, "%s://%.*s", scheme, (int)al, auth);
+        snprintf(t, n, "%s://%s%s%s%s", scheme, e.ipv6 ? "[" : "", e.host, e.ipv6 ? "]" : "", port);
     return t;
 }
 
@@ -549,23 +531,20 @@ int ctr__grpc_channel_new(const struct ctr__grpc_options *o, struct ctr__grpc_ch
         return CTR_EINVAL;
     }
 
-    bool bad = false, tls = false;
+    bool tls = false;
+    char why[128];
     int rc = 0;
     char **lines = NULL;
     size_t n_lines = 0;
     struct ctr__grpc_channel *ch = calloc(1, sizeof *ch);
     if (!ch)
         return CTR_ENOMEM;
-    ch->target = parse_endpoint(o->endpoint, o->insecure, &bad, &tls);
+    ch->target = parse_endpoint(o->endpoint, o->insecure, &tls, why, sizeof why);
     if (!ch->target) {
-        if (bad) {
-            set_err(err, errlen, what,
-                    "endpoint must be host:port, http://host:port or https://host:port, got: ",
-                    o->endpoint);
-            rc = CTR_EINVAL;
-        } else {
-            rc = CTR_ENOMEM;
-        }
+        if (why[0])
+            ctr_endpoint_error(err, errlen, what, o->endpoint,
+                               "host:port, http://host:port or https://host:port", why);
+        rc = why[0] ? CTR_EINVAL : CTR_ENOMEM;
         goto out;
     }
     size_t ul = strlen(ch->target) + strlen(o->method) + 1;

@@ -386,9 +386,19 @@ def test_huge_resource_attribute_is_cut_down(cli, thrift):
         assert big.startswith(value)
 
 
-def test_bad_endpoint_is_a_usage_error(cli):
+def test_unresolvable_agent_fails_the_export_by_name(cli):
+    # The agent's name is resolved on the export path (never in the thread
+    # that configures tracing, which holds Python's GIL): a name that does not
+    # resolve fails the export, and the message names it.
     proc = run_cli(
         cli, "check", "-e", "jaeger-thrift", "-u", "no-such-host.invalid:6831", "-n", "1"
     )
+    assert proc.returncode == 1, proc.stderr
+    assert "cannot resolve no-such-host.invalid" in proc.stderr
+    assert "exported=0 failed=1" in proc.stdout
+
+
+def test_bad_endpoint_is_a_usage_error(cli):
+    proc = run_cli(cli, "check", "-e", "jaeger-thrift", "-u", "localhost:99999", "-n", "1")
     assert proc.returncode == 64, proc.stderr
-    assert "no-such-host.invalid" in proc.stderr
+    assert "port 99999 is outside 1-65535" in proc.stderr
