@@ -11,5 +11,7 @@
 #include "config.h"
 #include "propagate.h"
 #include "tracer.h"
+#include "endpoint.h"
+#include "settings.h"
 
 #endif

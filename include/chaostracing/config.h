@@ -19,12 +19,19 @@ typedef enum {
     CTR_SAMPLER_PARENTBASED_TRACEIDRATIO,
 } ctr_sampler_kind;
 
+/* Exporters. OTEL_TRACES_EXPORTER names the first five; settings (the
+ * control, the command-line tool) name every one. */
 typedef enum {
     CTR_EXPORTER_OTLP = 0, /* protocol decides http/protobuf, http/json, grpc */
     CTR_EXPORTER_CONSOLE,
     CTR_EXPORTER_FILE,
     CTR_EXPORTER_ZIPKIN,
     CTR_EXPORTER_NONE,
+    CTR_EXPORTER_OTLP_HTTP, /* http/protobuf, or http/json when the protocol says so */
+    CTR_EXPORTER_OTLP_JSON,
+    CTR_EXPORTER_OTLP_GRPC,
+    CTR_EXPORTER_JAEGER_THRIFT,
+    CTR_EXPORTER_JAEGER_GRPC,
 } ctr_exporter_kind;
 
 typedef enum {
@@ -54,6 +61,11 @@ struct ctr_config {
      * protocol's default. Always set after ctr_config_from_env(). */
     char *otlp_endpoint;
     bool otlp_endpoint_set; /* true when it came from the environment */
+    /* The same resolved for each transport whatever the protocol: the URL for
+     * OTLP/HTTP ("v1/traces" appended to the base variable) and the endpoint
+     * for OTLP/gRPC (as given). Always set after ctr_config_from_env(). */
+    char *otlp_http_endpoint;
+    char *otlp_grpc_endpoint;
     struct ctr_header *otlp_headers;
     size_t n_otlp_headers;
     uint32_t otlp_timeout_ms;

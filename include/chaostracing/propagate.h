@@ -104,4 +104,22 @@ int ctr_propagation_extract(const struct ctr_propagation *p, const struct ctr_ca
                             struct ctr_span_context *out, char *ts_buf, size_t ts_size,
                             char *bag_buf, size_t bag_size);
 
+/*
+ * The environment carrier (src/propagate/env_carrier.c). Header "x-b3-traceid"
+ * travels as variable X_B3_TRACEID: ctr_env_var_name() writes that name into
+ * `out` (0, or CTR_EINVAL when empty or longer than `size` - 1).
+ */
+int ctr_env_var_name(const char *header, char *out, size_t size);
+/* A carrier reading the process environment (get only; empty = unset). */
+void ctr_carrier_env(struct ctr_carrier *c);
+/*
+ * Extract the context a parent process passed in the environment (a CI
+ * pipeline's trace), trying W3C tracecontext and baggage besides the formats
+ * of `p`. Fills the outputs as ctr_propagation_extract() does. Returns 0, or
+ * CTR_EPARSE when there is no valid context (a malformed TRACEPARENT is
+ * logged as a WARNING).
+ */
+int ctr_propagation_extract_env(const struct ctr_propagation *p, struct ctr_span_context *out,
+                                char *ts_buf, size_t ts_size, char *bag_buf, size_t bag_size);
+
 #endif

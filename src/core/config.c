@@ -27,6 +27,8 @@
 
 #include "chaostracing/config.h"
 
+#include "core/names.h"
+
 /* What a timeout of 0 ("indefinite" in the spec) becomes: the largest number
  * of milliseconds a signed 32-bit integer holds, about 24.8 days. */
 #define CTR_CONFIG_TIMEOUT_INDEFINITE_MS 2147483647u
@@ -649,24 +651,28 @@ char *ctr_otlp_http_traces_url(const char *endpoint)
 }
 
 /*
- * Resolve cfg->otlp_endpoint (cfg->protocol must be set): the per-signal
- * variable as given; else the general one, with "v1/traces" appended for the
- * HTTP protocols; else the protocol's default. Returns 0 or CTR_ENOMEM.
+ * Resolve the OTLP endpoints: for HTTP, the per-signal variable as given,
+ * else the general one with "v1/traces" appended, else the default URL; for
+ * gRPC, either variable as given, else the default. cfg->otlp_endpoint is the
+ * one for cfg->protocol (which must be set). Returns 0 or CTR_ENOMEM.
  */
 static int resolve_endpoint(struct env *e, struct ctr_config *cfg)
 {
     const char *traces = env_value(e, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
     const char *base = env_value(e, "OTEL_EXPORTER_OTLP_ENDPOINT");
-    bool grpc = cfg->protocol == CTR_PROTOCOL_GRPC;
-    const char *v = traces ? traces : base;
-    cfg->otlp_endpoint_set = v != NULL;
-    if (!v)
-        v = grpc ? DEFAULT_GRPC_ENDPOINT : DEFAULT_HTTP_ENDPOINT;
-    if (!traces && base && !grpc)
-        cfg->otlp_endpoint = join_path(base, TRACES_PATH);
-    else
-        cfg->otlp_endpoint = dup_n(v, strlen(v));
-    return cfg->otlp_endpoint ? 0 : CTR_ENOMEM;
+    const char *given = traces ? traces : base;
+    cfg->otlp_endpoint_set = given != NULL;
+    cfg->otlp_http_endpoint = traces ? dup_n(traces, strlen(traces))
+                              : base ? join_path(base, TRACES_PATH)
+                                     : dup_n(DEFAULT_HTTP_ENDPOINT, strlen(DEFAULT_HTTP_ENDPOINT));
+    if (!given)
+        given = DEFAULT_GRPC_ENDPOINT;
+    cfg->otlp_grpc_endpoint = dup_n(given, strlen(given));
+    const char *mine =
+        cfg->protocol == CTR_PROTOCOL_GRPC ? cfg->otlp_grpc_endpoint : cfg->otlp_http_endpoint;
+    cfg->otlp_endpoint = mine ? dup_n(mine, strlen(mine)) : NULL;
+    return cfg->otlp_endpoint && cfg->otlp_http_endpoint && cfg->otlp_grpc_endpoint ? 0
+                                                                                    : CTR_ENOMEM;
 }
 
 /* ---- lists of names: exporters and propagators ------------------------------- */
@@ -682,11 +688,6 @@ static int resolve_endpoint(struct env *e, struct ctr_config *cfg)
  */
 static void parse_exporters(struct env *e, struct ctr_config *cfg)
 {
-    static const struct enum_name known[] = {
-        {"otlp", CTR_EXPORTER_OTLP},     {"console", CTR_EXPORTER_CONSOLE},
-        {"zipkin", CTR_EXPORTER_ZIPKIN}, {"file", CTR_EXPORTER_FILE},
-        {"none", CTR_EXPORTER_NONE},
-    };
     const char *v = env_value(e, "OTEL_TRACES_EXPORTER");
     bool have = false, saw_none = false;
     cfg->exporter = CTR_EXPORTER_OTLP;
@@ -695,18 +696,21 @@ static void parse_exporters(struct env *e, struct ctr_config *cfg)
     const char *pos = v, *b;
     size_t len;
     while (next_member(&pos, &b, &len)) {
-        const struct enum_name *k = find_name(known, N_ELEMS(known), b, len);
+        const struct ctr__exporter_name *k = ctr__exporter_lookup(b, len, CTR__IN_ENV);
         char shown[ECHO_MAX + 1];
         echo(b, len, shown);
         if (!k) {
-            warn(e, "OTEL_TRACES_EXPORTER: \"%s\" is not a supported exporter; ignored", shown);
-        } else if (k->value == CTR_EXPORTER_NONE) {
+            char names[256];
+            ctr__exporter_names(CTR__IN_ENV, names, sizeof names);
+            warn(e, "OTEL_TRACES_EXPORTER: \"%s\" is not a supported exporter (%s); ignored", shown,
+                 names);
+        } else if (k->kind == CTR_EXPORTER_NONE) {
             saw_none = true;
         } else if (have) {
             warn(e, "OTEL_TRACES_EXPORTER: \"%s\" ignored, only one exporter is used", shown);
         } else {
             have = true;
-            cfg->exporter = (ctr_exporter_kind)k->value;
+            cfg->exporter = k->kind;
         }
     }
     if (saw_none && have)
@@ -724,15 +728,6 @@ static void parse_exporters(struct env *e, struct ctr_config *cfg)
  */
 static void parse_propagators(struct env *e, struct ctr_config *cfg)
 {
-    static const struct enum_name known[] = {
-        {"tracecontext", CTR_PROP_TRACECONTEXT},
-        {"baggage", CTR_PROP_BAGGAGE},
-        {"b3", CTR_PROP_B3},
-        {"b3multi", CTR_PROP_B3MULTI},
-        {"jaeger", CTR_PROP_JAEGER},
-        {"xray", CTR_PROP_XRAY},
-        {"none", 0},
-    };
     const char *v = env_value(e, "OTEL_PROPAGATORS");
     unsigned bits = 0;
     bool saw_none = false;
@@ -742,15 +737,17 @@ static void parse_propagators(struct env *e, struct ctr_config *cfg)
     const char *pos = v, *b;
     size_t len;
     while (next_member(&pos, &b, &len)) {
-        const struct enum_name *k = find_name(known, N_ELEMS(known), b, len);
+        const struct ctr__propagator_name *k = ctr__propagator_lookup(b, len, CTR__IN_ENV);
         if (!k) {
-            char shown[ECHO_MAX + 1];
+            char shown[ECHO_MAX + 1], names[256];
             echo(b, len, shown);
-            warn(e, "OTEL_PROPAGATORS: \"%s\" is not a supported propagator; ignored", shown);
-        } else if (k->value == 0) {
+            ctr__propagator_names(CTR__IN_ENV, names, sizeof names);
+            warn(e, "OTEL_PROPAGATORS: \"%s\" is not a supported propagator (%s); ignored", shown,
+                 names);
+        } else if (k->env_bits == 0) {
             saw_none = true;
         } else {
-            bits |= (unsigned)k->value;
+            bits |= k->env_bits;
         }
     }
     if (saw_none && bits)
@@ -973,6 +970,8 @@ void ctr_config_free(struct ctr_config *cfg)
     free(cfg->service_name);
     ctr_headers_free(cfg->resource_attrs, cfg->n_resource_attrs);
     free(cfg->otlp_endpoint);
+    free(cfg->otlp_http_endpoint);
+    free(cfg->otlp_grpc_endpoint);
     ctr_headers_free(cfg->otlp_headers, cfg->n_otlp_headers);
     free(cfg->otlp_certificate);
     free(cfg->otlp_client_key);

@@ -990,7 +990,9 @@ static void test_propagators(void)
     }
     struct ctr_config c;
     ASSERT_EQ(load1(&c, "OTEL_PROPAGATORS", "tracecontext,w3c"), 0);
-    ASSERT_STREQ(c.warnings, "OTEL_PROPAGATORS: \"w3c\" is not a supported propagator; ignored");
+    ASSERT_STREQ(c.warnings, "OTEL_PROPAGATORS: \"w3c\" is not a supported propagator "
+                             "(tracecontext, baggage, b3, b3multi, "
+                             "jaeger, xray, none); ignored");
     ctr_config_free(&c);
 }
 
@@ -1088,11 +1090,13 @@ static void test_warnings_joined_by_newlines(void)
     ASSERT_EQ(LOAD(&c, {"OTEL_SDK_DISABLED", "maybe"}, {"OTEL_TRACES_SAMPLER", "bogus"},
                    {"OTEL_PROPAGATORS", "nope"}),
               0);
-    ASSERT_STREQ(c.warnings,
-                 "OTEL_SDK_DISABLED=maybe is not true or false; using false\n"
-                 "OTEL_TRACES_SAMPLER=bogus is not supported; using parentbased_always_on\n"
-                 "OTEL_PROPAGATORS: \"nope\" is not a supported propagator; ignored\n"
-                 "OTEL_PROPAGATORS names no supported propagator; using tracecontext,baggage");
+    ASSERT_STREQ(
+        c.warnings,
+        "OTEL_SDK_DISABLED=maybe is not true or false; using false\n"
+        "OTEL_TRACES_SAMPLER=bogus is not supported; using parentbased_always_on\n"
+        "OTEL_PROPAGATORS: \"nope\" is not a supported propagator (tracecontext, baggage, b3, "
+        "b3multi, jaeger, xray, none); ignored\n"
+        "OTEL_PROPAGATORS names no supported propagator; using tracecontext,baggage");
     ctr_config_free(&c);
 }
 

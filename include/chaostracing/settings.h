@@ -1,0 +1,133 @@
+/*
+ * chaostracing: from what a user wrote to a working tracer.
+ *
+ * Every rule about settings lives here and in src/export/settings.c: which
+ * names exist (control arguments, experiment configuration keys, options of
+ * the command-line tool), their precedence (command line, then control
+ * arguments, then the experiment's configuration, then OTEL_* variables),
+ * which exporter a name means, which endpoint is the default, and the one
+ * message per problem a user sees. The Python binding and the command-line
+ * tool only convert their values into ctr_setting_value and call this.
+ *
+ *   struct ctr_settings *s;  ctr_settings_new(&s);
+ *   ctr_settings_put(s, CTR_FROM_ARGUMENT, "exporter", 8, &value);   ...
+ *   struct ctr_setup *setup;  ctr_setup_build(s, 0, NULL, NULL, &setup);
+ *   for each problem: log it;  if (ctr_setup_enabled(setup)) ctr_setup_start(setup, NULL, &t);
+ */
+#ifndef CHAOSTRACING_SETTINGS_H
+#define CHAOSTRACING_SETTINGS_H
+
+#include "config.h"
+#include "propagate.h"
+#include "tracer.h"
+
+/* Where a value was written, highest precedence first. */
+enum ctr_setting_source {
+    CTR_FROM_COMMAND = 0,   /* an option of the chaostracing command */
+    CTR_FROM_ARGUMENT,      /* an argument of the control's declaration */
+    CTR_FROM_CONFIGURATION, /* a key of the experiment's configuration */
+};
+
+typedef enum {
+    CTR_SV_NULL = 0, /* absent or null: as if not written */
+    CTR_SV_STR,
+    CTR_SV_INT,
+    CTR_SV_FLOAT,
+    CTR_SV_BOOL,
+    CTR_SV_MAP,   /* name → string pairs */
+    CTR_SV_OTHER, /* any other type (a list, a mapping with non-string items...) */
+} ctr_setting_type;
+
+/* One value as the user wrote it. Strings are borrowed for the call. */
+struct ctr_setting_value {
+    ctr_setting_type type;
+    /* STR: the text (may hold NUL bytes, which a setting refuses). OTHER and
+     * every other type: optional display text for messages (e.g. Python's
+     * repr()); NULL lets the library describe the value itself. */
+    const char *text;
+    size_t len;
+    int64_t i;
+    double d;
+    bool b;
+    const struct ctr_header *map; /* MAP */
+    size_t n_map;
+};
+
+struct ctr_settings;
+
+/* A new, empty set of settings; 0 or CTR_ENOMEM. */
+int ctr_settings_new(struct ctr_settings **out);
+void ctr_settings_free(struct ctr_settings *s);
+
+/* True when `key` is a configuration key this library reads or reserves
+ * ("tracing_*", "baggage_prefix"): the binding converts only those. */
+bool ctr_settings_is_config_key(const char *key, size_t len);
+
+/*
+ * Record one value (copied). An unknown name is kept and reported by
+ * ctr_setup_build() with the closest known one. A later value for the same
+ * name and source replaces the earlier. Returns 0 or CTR_ENOMEM.
+ */
+int ctr_settings_put(struct ctr_settings *s, enum ctr_setting_source src, const char *key,
+                     size_t klen, const struct ctr_setting_value *v);
+/* Shorthand for a NUL-terminated string value. */
+int ctr_settings_put_str(struct ctr_settings *s, enum ctr_setting_source src, const char *key,
+                         const char *value);
+
+/* What the settings resolved to; see ctr_setup_build(). */
+struct ctr_setup;
+
+enum {
+    /* For `chaostracing check`: tracing is on whatever the provider says or
+     * OTEL_SDK_DISABLED, every span is sampled. */
+    CTR_SETUP_CHECK = 1,
+};
+
+/*
+ * Resolve `s` and the OTEL_* variables (read through `get`, getenv when
+ * NULL) into an exporter, propagators and tracer options. Never fails for a
+ * bad setting: *out is always made (unless out of memory) and says whether
+ * tracing is on and what was wrong. Returns 0 or CTR_ENOMEM.
+ */
+int ctr_setup_build(const struct ctr_settings *s, unsigned flags, ctr_getenv_fn get, void *ud,
+                    struct ctr_setup **out);
+void ctr_setup_free(struct ctr_setup *setup);
+
+/* True when spans are to be recorded; false for the noop provider, a
+ * disabled SDK, or a setting that made tracing impossible. */
+bool ctr_setup_enabled(const struct ctr_setup *setup);
+
+/*
+ * The problems found, in order: problem `i` (0-based) as one sentence,
+ * NUL-terminated, without a "chaostracing:" prefix; its log level
+ * (CTR_LOG_DEBUG, INFO or WARNING) and whether it turned tracing off (both
+ * outputs may be NULL). NULL past the last one. Messages never contain
+ * credentials.
+ */
+size_t ctr_setup_problem_count(const struct ctr_setup *setup);
+const char *ctr_setup_problem(const struct ctr_setup *setup, size_t i, int *level, bool *fatal);
+/* True when a problem turned tracing off (a user error, as the command-line
+ * tool reports it), rather than a choice such as the noop provider. */
+bool ctr_setup_failed(const struct ctr_setup *setup);
+
+/* Where spans go ("http://host:4318/v1/traces", "udp://host:6831", a path,
+ * "stderr", "nowhere"), credentials redacted; never NULL. */
+const char *ctr_setup_destination(const struct ctr_setup *setup);
+/* The propagation formats and header names for HTTP activities and the
+ * environment carrier. */
+const struct ctr_propagation *ctr_setup_propagation(const struct ctr_setup *setup);
+
+struct ctr_start_options {
+    uint32_t batch_size; /* > 0: queue and batch size (one request for a check) */
+    uint32_t timeout_ms; /* > 0: export timeout of the batch processor */
+};
+
+/*
+ * Make the tracer (batch processor, the chosen exporter). Can be called once;
+ * `o` may be NULL. Returns 0 with *out set, CTR_EINVAL when the setup is not
+ * enabled, or CTR_ENOMEM.
+ */
+int ctr_setup_start(struct ctr_setup *setup, const struct ctr_start_options *o,
+                    struct ctr_tracer **out);
+
+#endif

@@ -1,0 +1,90 @@
+/*
+ * Internals shared by settings.c (the names, the values as written, their
+ * precedence and types) and setup.c (what they resolve to).
+ */
+#ifndef CTR_EXPORT_SETTINGS_H
+#define CTR_EXPORT_SETTINGS_H
+
+#include <chaostracing/settings.h>
+
+/* Every setting the library knows. */
+enum ctr__setting_id {
+    CTR__S_PROVIDER,
+    CTR__S_EXPORTER,
+    CTR__S_ENDPOINT,
+    CTR__S_INSECURE,
+    CTR__S_HEADERS,
+    CTR__S_FILE_PATH,
+    CTR__S_HOST,
+    CTR__S_PORT,
+    CTR__S_PROPAGATION,
+    CTR__S_ID_NAME,
+    CTR__S_JAEGER_BAGGAGE_PREFIX,
+    CTR__S_OTEL_BAGGAGE_PREFIX,
+    CTR__S_GZIP,
+    CTR__S_CA_FILE,
+    CTR__S_CLIENT_CERT,
+    CTR__S_CLIENT_KEY,
+    CTR__S_TIMEOUT,
+    CTR__S_COUNT
+};
+
+/* One value as recorded (owned copies). */
+struct ctr__entry {
+    enum ctr_setting_source src;
+    char *key;
+    struct ctr_setting_value v; /* text and map owned */
+};
+
+struct ctr__problem {
+    int level;
+    bool fatal;
+    char *text;
+};
+
+struct ctr_setup {
+    struct ctr__problem *problems;
+    size_t n_problems, cap_problems;
+    bool enabled, failed, started, oom;
+    struct ctr_config cfg;
+    bool cfg_loaded;
+    struct ctr_exporter *exporter; /* owned until started */
+    struct ctr_propagation prop;
+    char destination[512];
+};
+
+/* Add a problem (formatted, at most 1 KiB); `fatal` turns tracing off. */
+void ctr__problem(struct ctr_setup *st, int level, bool fatal, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
+/*
+ * The value of setting `id` by precedence (command, argument, configuration),
+ * or NULL when none was written. *name (may be NULL) gets the name as written
+ * (the configuration key or the argument name).
+ */
+const struct ctr__entry *ctr__setting(const struct ctr_settings *s, enum ctr__setting_id id,
+                                      const char **name);
+
+/*
+ * Typed reads: 1 with the value, 0 when not written, -1 when written with the
+ * wrong type (a fatal problem naming the setting and the value was added).
+ * Strings are borrowed from `s`.
+ */
+int ctr__setting_str(struct ctr_setup *st, const struct ctr_settings *s, enum ctr__setting_id id,
+                     const char *expected, const char **out);
+int ctr__setting_bool(struct ctr_setup *st, const struct ctr_settings *s, enum ctr__setting_id id,
+                      bool *out);
+int ctr__setting_port(struct ctr_setup *st, const struct ctr_settings *s, enum ctr__setting_id id,
+                      uint16_t *out);
+int ctr__setting_uint(struct ctr_setup *st, const struct ctr_settings *s, enum ctr__setting_id id,
+                      uint32_t *out);
+int ctr__setting_map(struct ctr_setup *st, const struct ctr_settings *s, enum ctr__setting_id id,
+                     const struct ctr_header **map, size_t *n);
+
+/* One WARNING per name that no setting has, with the closest known name. */
+void ctr__report_unknown(struct ctr_setup *st, const struct ctr_settings *s);
+
+#endif
