@@ -7,6 +7,7 @@
 #include "check.h"
 
 #include <chaostracing/chaostracing.h>
+#include <chaostracing/settings.h>
 
 #include <getopt.h>
 #include <stdio.h>
@@ -40,123 +41,6 @@ void cli_check_usage(FILE *f)
           f);
 }
 
-struct check_opts {
-    const char *exporter;
-    const char *endpoint;
-    struct ctr_header headers[MAX_HEADERS];
-    size_t n_headers;
-    bool gzip, insecure;
-    struct ctr_tls_options tls;
-    long spans;
-    long timeout_ms;
-};
-
-/* Build the exporter the options name; 0 or a CTR_E* code with `err` set. */
-static int make_exporter(const struct check_opts *o, const struct ctr_config *cfg,
-                         struct ctr_exporter **out, char *err, size_t errlen)
-{
-    const char *name = o->exporter;
-    if (!name) {
-        switch (cfg->exporter) {
-        case CTR_EXPORTER_CONSOLE:
-            name = "console";
-            break;
-        case CTR_EXPORTER_ZIPKIN:
-            name = "zipkin";
-            break;
-        default:
-            name = cfg->protocol == CTR_PROTOCOL_GRPC        ? "otlp-grpc"
-                   : cfg->protocol == CTR_PROTOCOL_HTTP_JSON ? "otlp-json"
-                                                             : "otlp-http";
-        }
-    }
-    struct ctr_tls_options tls = o->tls;
-    if (!tls.ca_file)
-        tls.ca_file = cfg->otlp_certificate;
-    if (!tls.client_cert)
-        tls.client_cert = cfg->otlp_client_certificate;
-    if (!tls.client_key)
-        tls.client_key = cfg->otlp_client_key;
-    const struct ctr_header *hs = o->n_headers ? o->headers : cfg->otlp_headers;
-    size_t nh = o->n_headers ? o->n_headers : cfg->n_otlp_headers;
-    uint32_t timeout = (uint32_t)o->timeout_ms;
-
-    if (!strcmp(name, "otlp-http") || !strcmp(name, "otlp-json")) {
-        char *url = o->endpoint ? ctr_otlp_http_traces_url(o->endpoint) : NULL;
-        if (o->endpoint && !url) {
-            snprintf(err, errlen, "%s is not an http:// or https:// URL", o->endpoint);
-            return CTR_EINVAL;
-        }
-        struct ctr_otlp_http_options opt = {
-            .url = url ? url : cfg->otlp_endpoint,
-            .headers = hs,
-            .n_headers = nh,
-            .timeout_ms = timeout,
-            .gzip = o->gzip || cfg->otlp_gzip,
-            .json = !strcmp(name, "otlp-json"),
-            .ca_file = tls.ca_file,
-            .client_cert = tls.client_cert,
-            .client_key = tls.client_key,
-        };
-        int rc = ctr_otlp_http_exporter_new(&opt, out, err, errlen);
-        free(url);
-        return rc;
-    }
-    if (!strcmp(name, "otlp-grpc")) {
-        struct ctr_otlp_grpc_options opt = {
-            .endpoint = o->endpoint ? o->endpoint : cfg->otlp_endpoint,
-            .insecure = o->insecure || cfg->otlp_insecure,
-            .headers = hs,
-            .n_headers = nh,
-            .timeout_ms = timeout,
-            .gzip = o->gzip || cfg->otlp_gzip,
-            .tls = tls,
-        };
-        return ctr_otlp_grpc_exporter_new(&opt, out, err, errlen);
-    }
-    if (!strcmp(name, "jaeger-thrift")) {
-        struct ctr_jaeger_agent_options opt = {0};
-        char host[256] = "localhost";
-        opt.port = 6831;
-        if (o->endpoint) {
-            const char *colon = strrchr(o->endpoint, ':');
-            size_t hl = colon ? (size_t)(colon - o->endpoint) : strlen(o->endpoint);
-            if (hl && hl < sizeof host) {
-                memcpy(host, o->endpoint, hl);
-                host[hl] = '\0';
-            }
-            if (colon)
-                opt.port = (uint16_t)atoi(colon + 1);
-        }
-        opt.host = host;
-        return ctr_jaeger_agent_exporter_new(&opt, out, err, errlen);
-    }
-    if (!strcmp(name, "jaeger-grpc")) {
-        struct ctr_jaeger_grpc_options opt = {
-            .endpoint = o->endpoint ? o->endpoint : "localhost:14250",
-            .insecure = o->insecure,
-            .timeout_ms = timeout,
-            .tls = tls,
-        };
-        return ctr_jaeger_grpc_exporter_new(&opt, out, err, errlen);
-    }
-    if (!strcmp(name, "zipkin")) {
-        struct ctr_zipkin_options opt = {
-            .url = o->endpoint ? o->endpoint : cfg->zipkin_endpoint,
-            .timeout_ms = timeout,
-            .tls = tls,
-        };
-        return ctr_zipkin_exporter_new(&opt, out, err, errlen);
-    }
-    if (!strcmp(name, "file"))
-        return ctr_file_exporter_new(o->endpoint ? o->endpoint : "chaostracing-traces.jsonl", out,
-                                     err, errlen);
-    if (!strcmp(name, "console"))
-        return ctr_console_exporter_new(NULL, out);
-    snprintf(err, errlen, "unknown exporter '%s'", name);
-    return CTR_EINVAL;
-}
-
 /* The test trace: a root span and children carrying every attribute type,
  * an event, a link and an error status, so a receiver sees the whole model. */
 static void emit_trace(struct ctr_tracer *t, long n, uint8_t trace_id[CTR_TRACE_ID_LEN])
@@ -165,12 +49,14 @@ static void emit_trace(struct ctr_tracer *t, long n, uint8_t trace_id[CTR_TRACE_
         ctr_tracer_start_span(t, "chaostracing check", 18, NULL, CTR_KIND_SERVER, 0);
     if (!root)
         return;
-    memcpy(trace_id, root->ctx.trace_id, CTR_TRACE_ID_LEN);
+    struct ctr_span_context root_ctx;
+    ctr_span_get_context(root, &root_ctx);
+    memcpy(trace_id, root_ctx.trace_id, CTR_TRACE_ID_LEN);
     ctr_span_set_str(root, "chaostoolkit.type", "check", 5);
     for (long i = 1; i < n; i++) {
         char name[32];
         snprintf(name, sizeof name, "check span %ld", i);
-        struct ctr_span *s = ctr_tracer_start_span(t, name, strlen(name), &root->ctx,
+        struct ctr_span *s = ctr_tracer_start_span(t, name, strlen(name), &root_ctx,
                                                    i % 2 ? CTR_KIND_CLIENT : CTR_KIND_INTERNAL, 0);
         if (!s)
             break;
@@ -190,7 +76,7 @@ static void emit_trace(struct ctr_tracer *t, long n, uint8_t trace_id[CTR_TRACE_
         struct ctr_attr ev = {{"check.event.attr", 16},
                               {.type = CTR_VALUE_STRING, .u.s = {"v", 1}}};
         ctr_span_add_event(s, "check event", 11, 0, &ev, 1);
-        ctr_span_add_link(s, &root->ctx, NULL, 0);
+        ctr_span_add_link(s, &root_ctx, NULL, 0);
         if (i == n - 1)
             ctr_span_set_status(s, CTR_STATUS_ERROR, "check error", 11);
         ctr_span_end(s, 0);
@@ -206,6 +92,30 @@ static void log_stderr(void *ud, int level, const char *msg)
         fprintf(stderr, "%s\n", msg);
 }
 
+/* Record a command-line setting; false when out of memory. */
+static bool put(struct ctr_settings *s, const char *key, const struct ctr_setting_value *v)
+{
+    return ctr_settings_put(s, CTR_FROM_COMMAND, key, strlen(key), v) == 0;
+}
+
+static bool put_bool(struct ctr_settings *s, const char *key)
+{
+    struct ctr_setting_value v = {.type = CTR_SV_BOOL, .b = true};
+    return put(s, key, &v);
+}
+
+/* Print the setup's problems; true when tracing cannot start. */
+static bool report(const struct ctr_setup *setup)
+{
+    for (size_t i = 0; i < ctr_setup_problem_count(setup); i++) {
+        int level;
+        const char *msg = ctr_setup_problem(setup, i, &level, NULL);
+        if (level >= CTR_LOG_INFO)
+            fprintf(stderr, "chaostracing check: %s\n", msg);
+    }
+    return !ctr_setup_enabled(setup);
+}
+
 int cli_check_main(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -216,63 +126,71 @@ int cli_check_main(int argc, char **argv)
         {"spans", required_argument, NULL, 'n'},    {"timeout", required_argument, NULL, 't'},
         {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
     };
-    struct check_opts o = {.spans = 3, .timeout_ms = 10000};
+    struct ctr_header headers[MAX_HEADERS];
     char *header_copies[MAX_HEADERS] = {0};
+    size_t n_headers = 0;
+    long spans = 3, timeout_ms = 10000;
     int status = CLI_EXIT_USAGE;
+    struct ctr_settings *set = NULL;
+    struct ctr_setup *setup = NULL;
+    if (ctr_settings_new(&set))
+        return CLI_EXIT_IO;
+    bool ok = true;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "e:u:H:n:t:h", longopts, NULL)) != -1) {
+    while (ok && (c = getopt_long(argc, argv, "e:u:H:n:t:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'e':
-            o.exporter = optarg;
+            ok = ctr_settings_put_str(set, CTR_FROM_COMMAND, "exporter", optarg) == 0;
             break;
         case 'u':
-            o.endpoint = optarg;
+            ok = ctr_settings_put_str(set, CTR_FROM_COMMAND, "endpoint", optarg) == 0;
             break;
         case 'H': {
             char *eq = strchr(optarg, '=');
-            if (!eq || eq == optarg || o.n_headers == MAX_HEADERS) {
+            if (!eq || eq == optarg || n_headers == MAX_HEADERS) {
                 fprintf(stderr, "chaostracing check: --header wants NAME=VALUE\n");
                 goto out;
             }
             char *copy = strdup(optarg);
             if (!copy)
                 goto out;
-            header_copies[o.n_headers] = copy;
+            header_copies[n_headers] = copy;
             copy[eq - optarg] = '\0';
-            o.headers[o.n_headers].name = copy;
-            o.headers[o.n_headers].value = copy + (eq - optarg) + 1;
-            o.n_headers++;
+            headers[n_headers].name = copy;
+            headers[n_headers].value = copy + (eq - optarg) + 1;
+            n_headers++;
             break;
         }
         case 'z':
-            o.gzip = true;
+            ok = put_bool(set, "gzip");
             break;
         case 'k':
-            o.insecure = true;
+            ok = put_bool(set, "insecure");
             break;
         case 'C':
-            o.tls.ca_file = optarg;
+            ok = ctr_settings_put_str(set, CTR_FROM_COMMAND, "cacert", optarg) == 0;
             break;
         case 'c':
-            o.tls.client_cert = optarg;
+            ok = ctr_settings_put_str(set, CTR_FROM_COMMAND, "cert", optarg) == 0;
             break;
         case 'K':
-            o.tls.client_key = optarg;
+            ok = ctr_settings_put_str(set, CTR_FROM_COMMAND, "key", optarg) == 0;
             break;
         case 'n':
-            o.spans = strtol(optarg, NULL, 10);
-            if (o.spans < 1 || o.spans > 100000) {
+            spans = strtol(optarg, NULL, 10);
+            if (spans < 1 || spans > 100000) {
                 fprintf(stderr, "chaostracing check: --spans wants 1..100000\n");
                 goto out;
             }
             break;
         case 't':
-            o.timeout_ms = strtol(optarg, NULL, 10);
-            if (o.timeout_ms < 1 || o.timeout_ms > 600000) {
+            timeout_ms = strtol(optarg, NULL, 10);
+            if (timeout_ms < 1 || timeout_ms > 600000) {
                 fprintf(stderr, "chaostracing check: --timeout wants 1..600000 ms\n");
                 goto out;
             }
+            ok = ctr_settings_put_str(set, CTR_FROM_COMMAND, "timeout", optarg) == 0;
             break;
         case 'h':
             cli_check_usage(stdout);
@@ -283,45 +201,31 @@ int cli_check_main(int argc, char **argv)
             goto out;
         }
     }
-
     ctr_log_set_sink(log_stderr, NULL);
-    struct ctr_config cfg;
-    if (ctr_config_from_env(&cfg, NULL, NULL)) {
-        ctr_config_free(&cfg);
+    struct ctr_setting_value hv = {.type = CTR_SV_MAP, .map = headers, .n_map = n_headers};
+    if (ok && n_headers)
+        ok = put(set, "headers", &hv);
+    if (!ok || ctr_setup_build(set, CTR_SETUP_CHECK, NULL, NULL, &setup)) {
+        fprintf(stderr, "chaostracing check: out of memory\n");
         status = CLI_EXIT_IO;
         goto out;
     }
-    if (cfg.warnings)
-        fprintf(stderr, "%s\n", cfg.warnings);
-    cfg.sdk_disabled = false;
-    cfg.sampler = CTR_SAMPLER_ALWAYS_ON;
-    /* One request for the whole trace. */
-    cfg.bsp.max_queue_size = (uint32_t)o.spans;
-    cfg.bsp.max_export_batch_size = (uint32_t)o.spans;
-    cfg.bsp.export_timeout_ms = (uint32_t)o.timeout_ms;
-
-    char err[512] = "";
-    struct ctr_exporter *exporter = NULL;
-    int rc = make_exporter(&o, &cfg, &exporter, err, sizeof err);
-    if (rc) {
-        fprintf(stderr, "chaostracing check: %s\n", err[0] ? err : ctr_strerror(rc));
-        ctr_config_free(&cfg);
-        status = rc == CTR_EINVAL ? CLI_EXIT_USAGE : 1;
+    if (report(setup))
         goto out;
-    }
-    char destination[sizeof exporter->destination];
-    snprintf(destination, sizeof destination, "%s", exporter->destination);
+    char destination[512];
+    snprintf(destination, sizeof destination, "%s", ctr_setup_destination(setup));
+    struct ctr_start_options so = {.batch_size = (uint32_t)spans,
+                                   .timeout_ms = (uint32_t)timeout_ms};
     struct ctr_tracer *t = NULL;
-    rc = ctr_tracer_new(&cfg, exporter, true, &t);
-    ctr_config_free(&cfg);
+    int rc = ctr_setup_start(setup, &so, &t);
     if (rc) {
         fprintf(stderr, "chaostracing check: %s\n", ctr_strerror(rc));
         status = 1;
         goto out;
     }
     uint8_t trace_id[CTR_TRACE_ID_LEN] = {0};
-    emit_trace(t, o.spans, trace_id);
-    ctr_tracer_shutdown(t, ctr_deadline_after_ms((uint64_t)o.timeout_ms));
+    emit_trace(t, spans, trace_id);
+    ctr_tracer_shutdown(t, ctr_deadline_after_ms((uint64_t)timeout_ms));
     struct ctr_processor_stats ps;
     ctr_tracer_stats(t, &ps);
     ctr_tracer_free(t);
@@ -331,8 +235,10 @@ int cli_check_main(int argc, char **argv)
            (unsigned long long)ps.spans_exported,
            (unsigned long long)(ps.spans_failed + ps.spans_rejected),
            (unsigned long long)ps.spans_dropped, destination);
-    status = ps.spans_exported == (uint64_t)o.spans ? CLI_EXIT_OK : 1;
+    status = ps.spans_exported == (uint64_t)spans ? CLI_EXIT_OK : 1;
 out:
+    ctr_setup_free(setup);
+    ctr_settings_free(set);
     for (size_t i = 0; i < MAX_HEADERS; i++)
         free(header_copies[i]);
     return status;
