@@ -1,26 +1,48 @@
-# Build glue: the C extension modules and the C library they embed.
-# Everything else about the package is declared in pyproject.toml.
+# Build glue: the C library (a static archive built first) and the extension
+# modules linked against it. Everything else about the package is declared in
+# pyproject.toml.
+#
+# The library is compiled with its internals visible (-Isrc,
+# CHAOSTRACING_INTERNAL); the binding only with include/, so it can reach the
+# library through its public functions alone.
 import os
 from glob import glob
 
 from setuptools import Extension, setup
 
 LIBRARY = sorted(glob("src/*/*.c"))
-CFLAGS = ["-std=c11", "-D_GNU_SOURCE", "-O2", "-Wall", "-Wextra",
-          "-Wno-missing-field-initializers", "-fvisibility=hidden"]
+BINDING = sorted(glob("python/chaostracing/*.c"))
+HEADERS = sorted(glob("include/chaostracing/*.h"))
+CFLAGS = ["-std=c11", "-O2", "-Wall", "-Wextra", "-Wno-missing-field-initializers",
+          "-fvisibility=hidden"]
 # Warnings are errors in the project's own builds (make, CI), not for users.
 if os.environ.get("CHAOSTRACING_WERROR") == "1":
     CFLAGS.append("-Werror")
+MACROS = [("_GNU_SOURCE", None)]
 
 setup(
+    libraries=[
+        (
+            "chaostracing",
+            {
+                "sources": LIBRARY,
+                "include_dirs": ["include", "src"],
+                "macros": MACROS + [("CHAOSTRACING_INTERNAL", None)],
+                "cflags": CFLAGS,
+                "obj_deps": {"": HEADERS + sorted(glob("src/*/*.h"))},
+            },
+        )
+    ],
     ext_modules=[
         Extension(
             "chaostracing.control",
-            sources=["python/chaostracing/control.c"] + LIBRARY,
-            include_dirs=["include", "src"],
-            libraries=["curl", "z", "pthread"],
+            sources=BINDING,
+            include_dirs=["include"],
+            define_macros=MACROS,
+            # The archive first: it is what needs libcurl and zlib.
+            libraries=["chaostracing", "curl", "z", "pthread"],
             extra_compile_args=CFLAGS,
-            depends=sorted(glob("include/chaostracing/*.h") + glob("src/*/*.h")),
+            depends=HEADERS + sorted(glob("python/chaostracing/*.h")),
         )
     ],
 )
