@@ -20,13 +20,18 @@ typedef struct {
     PyObject *module;
 } SpanObject;
 
-/* Copy what a builder gathered onto the span, if it still records. */
-static void apply(SpanObject *self, const struct ctr_attr_builder *b)
+/* Copy what a builder gathered onto the span (if the conversion worked and
+ * the span still records), then free the builder. NULL after an error. */
+static PyObject *apply(SpanObject *self, struct ctr_attr_builder *b, int rc)
 {
     size_t n;
     const struct ctr_attr *items = ctr_attr_builder_items(b, &n);
-    for (size_t i = 0; self->span && i < n; i++)
+    for (size_t i = 0; rc == 0 && self->span && i < n; i++)
         ctr_span_set_attr(self->span, &items[i]);
+    ctr_attr_builder_free(b);
+    if (rc < 0)
+        return NULL;
+    Py_RETURN_NONE;
 }
 
 static int span_traverse(SpanObject *self, visitproc visit, void *arg)
@@ -67,25 +72,13 @@ static PyObject *span_set_attribute(SpanObject *self, PyObject *const *args, Py_
         return NULL;
     }
     struct ctr_attr_builder b = {0};
-    int rc = ctl_attr_from_py(args[0], args[1], ctl_builder_sink, &b);
-    if (rc == 0)
-        apply(self, &b);
-    ctr_attr_builder_free(&b);
-    if (rc < 0)
-        return NULL;
-    Py_RETURN_NONE;
+    return apply(self, &b, ctl_attr_from_py(args[0], args[1], ctl_builder_sink, &b));
 }
 
 static PyObject *span_set_attributes(SpanObject *self, PyObject *mapping)
 {
     struct ctr_attr_builder b = {0};
-    int rc = ctl_attrs_from_py(mapping, ctl_builder_sink, &b);
-    if (rc == 0)
-        apply(self, &b);
-    ctr_attr_builder_free(&b);
-    if (rc < 0)
-        return NULL;
-    Py_RETURN_NONE;
+    return apply(self, &b, ctl_attrs_from_py(mapping, ctl_builder_sink, &b));
 }
 
 static PyObject *span_add_event(SpanObject *self, PyObject *args, PyObject *kwargs)
