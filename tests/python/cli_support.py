@@ -1,8 +1,8 @@
 """Building and running the project's programs for the end-to-end tests.
 
 - `build_cli()`: `make -C <root> cli tools` once per session (build/chaostracing
-  and build/tools/prop_tool); a failed build fails the calling test, never
-  skips it.
+  and build/tools/prop_tool; `cli-asan tools-asan` and build/asan/... under
+  `make pytest-asan`); a failed build fails the calling test, never skips it.
 - `clean_env()`: the environment every subprocess gets: no OTEL_*, no
   TRACEPARENT/TRACESTATE/BAGGAGE, no proxy for loopback.
 - `run_cli()`: run build/chaostracing with that environment and a timeout.
@@ -10,6 +10,10 @@
   "trace_id=<hex> exported=N failed=N dropped=N destination=<where>".
 
 The session fixtures `cli` and `version` (conftest.py) are built on these.
+
+Under `make pytest-asan` every process runs with the ASan+UBSan runtimes
+preloaded and writes any report to a file in CHAOSTRACING_SANITIZER_REPORTS:
+`SANITIZED` tells, `sanitizer_reports()` lists the report files.
 """
 
 import os
@@ -21,9 +25,17 @@ from typing import Any, Dict, Optional, Union
 
 import pytest
 
+# Set by `make pytest-asan`: the directory sanitizer reports are written to.
+SANITIZER_REPORTS = os.environ.get("CHAOSTRACING_SANITIZER_REPORTS") or None
+SANITIZED = SANITIZER_REPORTS is not None
+
 ROOT = Path(__file__).resolve().parents[2]
-CLI = ROOT / "build" / "chaostracing"
-PROP_TOOL = ROOT / "build" / "tools" / "prop_tool"
+# Under `make pytest-asan` the command and the tools are the ASan+UBSan builds
+# (a program built without them hangs at exit with the runtimes preloaded).
+_BUILD = ROOT / "build" / "asan" if SANITIZED else ROOT / "build"
+_MAKE_TARGETS = ["cli-asan", "tools-asan"] if SANITIZED else ["cli", "tools"]
+CLI = _BUILD / "chaostracing"
+PROP_TOOL = _BUILD / "tools" / "prop_tool"
 EXPERIMENTS = Path(__file__).resolve().parent / "experiments"
 LOOPBACK = "127.0.0.1,localhost,::1"
 
@@ -47,7 +59,7 @@ def build_cli() -> Path:
     """
     if "error" not in _build:
         proc = subprocess.run(
-            ["make", "-C", str(ROOT), "cli", "tools"],
+            ["make", "-C", str(ROOT), *_MAKE_TARGETS],
             capture_output=True,
             text=True,
             timeout=900,
@@ -56,10 +68,19 @@ def build_cli() -> Path:
             "" if proc.returncode == 0 else (proc.stdout[-4000:] + proc.stderr[-4000:])
         )
     if _build["error"]:
-        pytest.fail("make cli tools failed:\n" + _build["error"], pytrace=False)
-    assert CLI.is_file(), "make cli did not produce build/chaostracing"
-    assert PROP_TOOL.is_file(), "make tools did not produce build/tools/prop_tool"
+        pytest.fail(f"make {' '.join(_MAKE_TARGETS)} failed:\n" + _build["error"], pytrace=False)
+    assert CLI.is_file(), f"make did not produce {CLI}"
+    assert PROP_TOOL.is_file(), f"make did not produce {PROP_TOOL}"
     return CLI
+
+
+def sanitizer_reports() -> Dict[str, str]:
+    """{path: text} of every sanitizer report written so far (empty unless
+    SANITIZED)."""
+    if not SANITIZER_REPORTS:
+        return {}
+    d = Path(SANITIZER_REPORTS)
+    return {str(p): p.read_text(errors="replace") for p in sorted(d.iterdir()) if p.is_file()}
 
 
 # --------------------------------------------------------------------------
