@@ -133,8 +133,10 @@ install: $(VENV)/.deps $(SRCS) $(HDRS) $(wildcard python/chaostracing/*) setup.p
 	CHAOSTRACING_WERROR=1 $(VPY) -m pip install -q --no-build-isolation --force-reinstall --no-deps .
 	@touch $(VENV)/.installed
 
+# PYTEST_ARGS: what to run, e.g. make pytest-asan PYTEST_ARGS="tests/python -k binding"
+PYTEST_ARGS ?= tests/python
 pytest: install cli tools
-	$(VPY) -m pytest -q tests/python
+	$(VPY) -m pytest -q $(PYTEST_ARGS)
 
 # The same suite against the extension built with ASan+UBSan, in .venv-asan.
 # The interpreter is not instrumented, so the sanitizer runtimes are
@@ -158,7 +160,7 @@ pytest-asan: install-asan cli-asan tools-asan
 	LD_PRELOAD="$(ASAN_RUNTIMES)" PYTHONMALLOC=malloc CHAOSTRACING_SANITIZER_REPORTS=$(ASAN_REPORTS) \
 	ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:exitcode=86:log_path=$(ASAN_REPORTS)/asan \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:exitcode=86:log_path=$(ASAN_REPORTS)/ubsan \
-	  $(ASAN_VPY) -m pytest -q tests/python; rc=$$?; \
+	  $(ASAN_VPY) -m pytest -q $(PYTEST_ARGS); rc=$$?; \
 	if [ -n "$$(ls -A $(ASAN_REPORTS))" ]; then \
 	  echo "sanitizer reports (build/asan-reports):"; cat $(ASAN_REPORTS)/*; rc=1; fi; \
 	exit $$rc
