@@ -80,11 +80,13 @@ build/tsan/tests/%: tests/c/%.c $(wildcard tests/c/*.h) build/tsan/libchaostraci
 	@mkdir -p $(dir $@)
 	$(CC) $(BASE) $(TSAN) $< build/tsan/libchaostracing.a $(LIBS) -o $@
 
-# Each test binary runs in its own process with a time limit.
+# Each test binary runs in its own process with a time limit; all run, and
+# the failed ones are listed at the end.
 ctest: $(CTESTS:%=build/asan/tests/%)
-	@set -e; for t in $(CTESTS); do echo "== $$t (asan+ubsan)"; \
+	@failed=; for t in $(CTESTS); do echo "== $$t (asan+ubsan)"; \
 	  (cd tests/c && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	   timeout 120 ../../build/asan/tests/$$t); done
+	   timeout 120 ../../build/asan/tests/$$t) || failed="$$failed $$t"; done; \
+	if [ -n "$$failed" ]; then echo "failed C tests:$$failed"; exit 1; fi
 
 tsan: $(TSAN_TESTS:%=build/tsan/tests/%)
 	@set -e; for t in $(TSAN_TESTS); do echo "== $$t (tsan)"; \
@@ -158,11 +160,11 @@ pytest-asan: install-asan cli-asan tools-asan
 	@rm -rf $(ASAN_REPORTS) && mkdir -p $(ASAN_REPORTS)
 	@set +e; \
 	LD_PRELOAD="$(ASAN_RUNTIMES)" PYTHONMALLOC=malloc CHAOSTRACING_SANITIZER_REPORTS=$(ASAN_REPORTS) \
-	ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:exitcode=86:log_path=$(ASAN_REPORTS)/asan \
+	ASAN_OPTIONS=detect_leaks=0:halt_on_error=1:handle_abort=1:exitcode=86:log_path=$(ASAN_REPORTS)/asan \
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:exitcode=86:log_path=$(ASAN_REPORTS)/ubsan \
 	  $(ASAN_VPY) -m pytest -q $(PYTEST_ARGS); rc=$$?; \
 	if [ -n "$$(ls -A $(ASAN_REPORTS))" ]; then \
-	  echo "sanitizer reports (build/asan-reports):"; cat $(ASAN_REPORTS)/*; rc=1; fi; \
+	  for f in $(ASAN_REPORTS)/*; do echo "== sanitizer report $$f"; head -40 $$f; done; rc=1; fi; \
 	exit $$rc
 
 test: lint ctest tsan pytest pytest-asan
