@@ -89,9 +89,10 @@ ctest: $(CTESTS:%=build/asan/tests/%)
 	if [ -n "$$failed" ]; then echo "failed C tests:$$failed"; exit 1; fi
 
 tsan: $(TSAN_TESTS:%=build/tsan/tests/%)
-	@set -e; for t in $(TSAN_TESTS); do echo "== $$t (tsan)"; \
+	@failed=; for t in $(TSAN_TESTS); do echo "== $$t (tsan)"; \
 	  (cd tests/c && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
-	   setarch $$(uname -m) -R timeout 300 ../../build/tsan/tests/$$t); done
+	   setarch $$(uname -m) -R timeout 300 ../../build/tsan/tests/$$t) || failed="$$failed $$t"; \
+	done; if [ -n "$$failed" ]; then echo "failed TSan tests:$$failed"; exit 1; fi
 
 BANNED := '\b(sprintf|vsprintf|strcpy|strcat|strtok|gets|strncpy)\s*\('
 lint:
