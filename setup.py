@@ -19,6 +19,17 @@ CFLAGS = ["-std=c11", "-O2", "-Wall", "-Wextra", "-Wno-missing-field-initializer
 if os.environ.get("CHAOSTRACING_WERROR") == "1":
     CFLAGS.append("-Werror")
 MACROS = [("_GNU_SOURCE", None)]
+# `make pytest-asan`: the extension built with ASan+UBSan (the interpreter is
+# not, so the runtimes are LD_PRELOADed), in its own build directory so that
+# setuptools never reuses objects of the normal build.
+SANITIZE = os.environ.get("CHAOSTRACING_SANITIZE") == "1"
+LDFLAGS = []
+OPTIONS = {}
+if SANITIZE:
+    SAN = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer"]
+    CFLAGS += ["-O1", "-g", "-fno-sanitize-recover=all"] + SAN
+    LDFLAGS += SAN
+    OPTIONS = {"build": {"build_base": "build/py-asan"}}
 
 setup(
     libraries=[
@@ -42,7 +53,9 @@ setup(
             # The archive first: it is what needs libcurl and zlib.
             libraries=["chaostracing", "curl", "z", "pthread"],
             extra_compile_args=CFLAGS,
+            extra_link_args=LDFLAGS,
             depends=HEADERS + sorted(glob("python/chaostracing/*.h")),
         )
     ],
+    options=OPTIONS,
 )

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <chaostracing/processor.h>
+#include <chaostracing/tracer.h>
 
 #include "test.h"
 
@@ -61,6 +62,9 @@ struct watch {
     atomic_int destroyed;
     atomic_int shutdown_calls;
     atomic_bool final_at_shutdown;
+    /* With texp.read_resource: the export, once unblocked, found
+     * service.name=lifetime-test in the batch's resource. */
+    atomic_int resource_read, service_name_ok;
 };
 
 #define SIZES_KEPT 64
@@ -86,6 +90,7 @@ struct texp {
     const struct ctr_resource *resource;
     const struct ctr_scope *scope;
     int after_fork_calls;
+    bool read_resource; /* read batch->resource after blocking, as a retry would */
     struct watch *w;
 };
 
@@ -139,6 +144,17 @@ static int texp_export(struct ctr_exporter *e, const struct ctr_batch *batch, ui
     struct timespec dl = {(time_t)(deadline_ns / 1000000000u), (long)(deadline_ns % 1000000000u)};
     while (t->block && now_ns() < deadline_ns)
         pthread_cond_timedwait(&t->cv, &t->mu, &dl);
+    if (t->read_resource) {
+        const struct ctr_attr_list *ra = &batch->resource->attrs;
+        for (size_t i = 0; i < ra->len; i++) {
+            const struct ctr_attr *a = &ra->items[i];
+            if (a->key.len == 12 && memcmp(a->key.ptr, "service.name", 12) == 0 &&
+                a->value.type == CTR_VALUE_STRING && a->value.u.s.len == 13 &&
+                memcmp(a->value.u.s.ptr, "lifetime-test", 13) == 0)
+                atomic_store(&t->w->service_name_ok, 1);
+        }
+        atomic_store(&t->w->resource_read, 1);
+    }
     bool fail = t->fail_every && call % t->fail_every == 0;
     int reject = fail ? 0 : t->reject_each;
     if (!fail)
@@ -673,6 +689,51 @@ static void test_destroy_detached(void)
     ASSERT(atomic_load(&w.final_at_shutdown));
 }
 
+/* The configuration of test_detached_export_outlives_the_tracer. */
+static const char *lifetime_env(void *ud, const char *name)
+{
+    (void)ud;
+    return strcmp(name, "OTEL_SERVICE_NAME") == 0 ? "lifetime-test" : NULL;
+}
+
+/* A batch points to the tracer's resource. Shutdown gives up on an export
+ * that outlives its deadline and detaches the worker; the tracer is then
+ * freed while that export still holds the batch, and reads the resource
+ * when it is released (as a retry re-encoding it would). Intended: what a
+ * batch points to lives as long as the export holding it (ASan reports the
+ * read of freed memory otherwise). */
+static void test_detached_export_outlives_the_tracer(void)
+{
+    struct watch w;
+    struct texp *t = texp_new(&w);
+    t->read_resource = true;
+    t->block = true;
+    struct ctr_config cfg;
+    ASSERT_EQ(ctr_config_from_env(&cfg, lifetime_env, NULL), 0);
+    cfg.bsp.schedule_delay_ms = 1;
+    struct ctr_tracer *tracer = NULL;
+    int rc = ctr_tracer_new(&cfg, &t->base, true, &tracer);
+    ctr_config_free(&cfg);
+    ASSERT_EQ(rc, 0);
+    pthread_mutex_lock(&t->mu);
+    t->resource = &tracer->resource;
+    t->scope = tracer->scope;
+    pthread_mutex_unlock(&t->mu);
+
+    struct ctr_span *s = ctr_tracer_start_span(tracer, "held", 4, NULL, CTR_KIND_INTERNAL, 0);
+    ASSERT(s != NULL);
+    ctr_span_end(s, 0);
+    ASSERT(wait_atomic_at_least(&t->calls_started, 1, 2000));
+    ASSERT_EQ(ctr_tracer_shutdown(tracer, ctr_deadline_after_ms(50)), CTR_ETIMEOUT);
+    ctr_tracer_free(tracer); /* the worker is still inside texp_export */
+    ASSERT_EQ(atomic_load(&w.resource_read), 0);
+
+    texp_set_block(t, false); /* t lives until the worker destroys it */
+    ASSERT(wait_atomic_at_least(&w.resource_read, 1, 2000));
+    ASSERT(wait_atomic_at_least(&w.destroyed, 1, 2000));
+    ASSERT(atomic_load(&w.service_name_ok));
+}
+
 /* Shutdown flushes, is idempotent, and spans ended after it are dropped. */
 static void test_shutdown_idempotent(void)
 {
@@ -994,4 +1055,6 @@ TEST_MAIN(TEST_CASE(test_options), TEST_CASE(test_lazy_worker), TEST_CASE(test_b
           TEST_CASE(test_shutdown_deadline_to_export), TEST_CASE(test_destroy_detached),
           TEST_CASE(test_shutdown_idempotent), TEST_CASE(test_failed_and_rejected),
           TEST_CASE(test_concurrent), TEST_CASE(test_concurrent_no_drop), TEST_CASE(test_fork),
-          TEST_CASE(test_simple))
+          TEST_CASE(test_simple),
+          /* Last: on today's code ASan aborts the binary in it. */
+          TEST_CASE(test_detached_export_outlives_the_tracer))

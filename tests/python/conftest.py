@@ -30,7 +30,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
-from cli_support import EXPERIMENTS, build_cli, clean_env, run_cli
+from cli_support import EXPERIMENTS, SANITIZED, build_cli, clean_env, run_cli, sanitizer_reports
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -46,6 +46,42 @@ KIND_CLIENT = 3
 STATUS_UNSET = 0
 STATUS_OK = 1
 STATUS_ERROR = 2
+
+# --------------------------------------------------------------------------
+# Sanitizers (`make pytest-asan`)
+# --------------------------------------------------------------------------
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "timing: asserts wall-clock bounds that the ASan+UBSan build cannot meet; "
+        "skipped by `make pytest-asan` (say why in the test's docstring)",
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    if not SANITIZED:
+        return
+    skip = pytest.mark.skip(reason="timing-bound: not run against the ASan+UBSan build")
+    for item in items:
+        if item.get_closest_marker("timing"):
+            item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def no_sanitizer_report():
+    """Under `make pytest-asan`: fail the test during which any process (the
+    test itself, a `chaos run`, the CLI...) wrote a sanitizer report, whatever
+    that process's exit status or output. A no-op otherwise."""
+    before = set(sanitizer_reports())
+    yield
+    new = {p: t for p, t in sanitizer_reports().items() if p not in before}
+    if new:
+        pytest.fail(
+            "sanitizer report(s) written during this test:\n"
+            + "\n".join(f"--- {p}\n{t[-6000:]}" for p, t in new.items()),
+            pytrace=False,
+        )
+
 
 # --------------------------------------------------------------------------
 # The command-line tool (cli_support.py)

@@ -4,6 +4,7 @@ Chaos Toolkit imports this module by name, so the tests put this directory on
 the PYTHONPATH of the `chaos run` subprocess.
 """
 
+import decimal
 import os
 import time
 
@@ -49,3 +50,40 @@ def rollback_ok() -> str:
 def big_output(size: int = 10000) -> str:
     """A large output: the control truncates its JSON text to 4096 chars."""
     return "x" * int(size)
+
+
+class SlowStr(decimal.Decimal):
+    """A number whose str() sleeps (releasing the GIL) before answering.
+
+    str() is what the control's JSON encoding (default=str) and chaostoolkit's
+    journal encoder call for a Decimal, so serialising an output holding these
+    runs Python code and lets other threads run in the middle."""
+
+    def __str__(self) -> str:
+        time.sleep(0.002)
+        return decimal.Decimal.__str__(self)
+
+
+def slow_output(index: int, delay: float = 0.0, items: int = 8) -> dict:
+    """Sleep `delay` s, then return an output that is slow to serialise:
+    {"index": i, "values": ["i.0", ...], "nested": {"deep": [{"v": "i"}]}}
+    once each SlowStr is turned into its str()."""
+    time.sleep(float(delay))
+    i = int(index)
+    return {
+        "index": i,
+        "values": [SlowStr(f"{i}.{k}") for k in range(int(items))],
+        "nested": {"deep": [{"v": SlowStr(i)}]},
+    }
+
+
+def rich_output() -> dict:
+    """An output with every JSON type, non-ASCII text and a value JSON cannot
+    encode (a Decimal: encoded as its str())."""
+    return {
+        "answer": 42,
+        "list": [1, 2.5, None, True, False],
+        "text": "h\u00e9llo \u2603",
+        "nested": {"empty": {}, "tuple": (1, "two")},
+        "amount": decimal.Decimal("1.50"),
+    }

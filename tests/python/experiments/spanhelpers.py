@@ -53,3 +53,11 @@ def keep_open_span() -> str:
     span = start_span("left-open")
     _kept.append(span)
     return span.span_id
+
+
+def many_events(count: int = 24) -> str:
+    """A span with `count` events, each with two attributes."""
+    with start_span("with-events") as span:
+        for i in range(int(count)):
+            span.add_event(f"event-{i}", {"event.index": i, "event.text": f"text {i}"})
+        return span.span_id
