@@ -54,7 +54,8 @@ setup(
             libraries=["chaostracing", "curl", "z", "pthread"],
             extra_compile_args=CFLAGS,
             extra_link_args=LDFLAGS,
-            depends=HEADERS + sorted(glob("python/chaostracing/*.h")),
+            # The archive's sources too: a library change must relink.
+            depends=HEADERS + LIBRARY + sorted(glob("src/*/*.h") + glob("python/chaostracing/*.h")),
         )
     ],
     options=OPTIONS,

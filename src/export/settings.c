@@ -313,20 +313,26 @@ static int whole(struct ctr_setup *st, const struct ctr_settings *s, enum ctr__s
     return 1;
 }
 
-int ctr__setting_port(struct ctr_setup *st, const struct ctr_settings *s, enum ctr__setting_id id,
-                      uint16_t *out)
+int ctr__setting_text(struct ctr_setup *st, const struct ctr_settings *s, enum ctr__setting_id id,
+                      const char *expected, char *out, size_t size)
 {
-    long long v;
-    int r = whole(st, s, id, 1, 65535, "a port number (1-65535)", &v);
-    if (r > 0)
-        *out = (uint16_t)v;
-    return r;
+    const char *name;
+    const struct ctr__entry *e = ctr__setting(s, id, &name);
+    if (!e)
+        return 0;
+    if (e->v.type == CTR_SV_INT)
+        snprintf(out, size, "%lld", (long long)e->v.i);
+    else if (e->v.type == CTR_SV_STR && e->v.text && strlen(e->v.text) == e->v.len)
+        snprintf(out, size, "%s", e->v.text);
+    else
+        return bad(st, name, e, expected);
+    return 1;
 }
 
 int ctr__setting_uint(struct ctr_setup *st, const struct ctr_settings *s, enum ctr__setting_id id,
                       uint32_t *out)
 {
-    long long v;
+    long long v = 0;
     int r = whole(st, s, id, 1, 3600000, "a number of milliseconds (1-3600000)", &v);
     if (r > 0)
         *out = (uint32_t)v;

@@ -77,8 +77,9 @@ int ctr__setting_str(struct ctr_setup *st, const struct ctr_settings *s, enum ct
                      const char *expected, const char **out);
 int ctr__setting_bool(struct ctr_setup *st, const struct ctr_settings *s, enum ctr__setting_id id,
                       bool *out);
-int ctr__setting_port(struct ctr_setup *st, const struct ctr_settings *s, enum ctr__setting_id id,
-                      uint16_t *out);
+/* An int or a string, as text (a port to be checked with its host). */
+int ctr__setting_text(struct ctr_setup *st, const struct ctr_settings *s, enum ctr__setting_id id,
+                      const char *expected, char *out, size_t size);
 int ctr__setting_uint(struct ctr_setup *st, const struct ctr_settings *s, enum ctr__setting_id id,
                       uint32_t *out);
 int ctr__setting_map(struct ctr_setup *st, const struct ctr_settings *s, enum ctr__setting_id id,

@@ -117,9 +117,10 @@ static int resolve_kind(struct ctr_setup *st, const struct ctr_settings *s, bool
     return 0;
 }
 
-/* Check a user-given endpoint; a refused one is a fatal problem. `url`: it
- * must carry an http(s) scheme. */
-static bool endpoint_ok(struct ctr_setup *st, const struct ctr_settings *s, ctr_exporter_kind kind,
+/* Check a user-given endpoint; a refused one is a fatal problem, naming
+ * `key` (the settings it came from; NULL on the command line). `url`: it must
+ * carry an http(s) scheme. */
+static bool endpoint_ok(struct ctr_setup *st, const char *key, ctr_exporter_kind kind,
                         const char *ep, bool url)
 {
     struct ctr_endpoint e;
@@ -142,10 +143,8 @@ static bool endpoint_ok(struct ctr_setup *st, const struct ctr_settings *s, ctr_
     if (rc == 0)
         return true;
     char msg[512];
-    const char *key = NULL;
-    const struct ctr__entry *given = ctr__setting(s, CTR__S_ENDPOINT, &key);
     ctr_endpoint_error(msg, sizeof msg, what_of(kind), ep, expected, why);
-    if (given && given->src != CTR_FROM_COMMAND)
+    if (key)
         ctr__problem(st, CTR_LOG_WARNING, true, "%s (%s)", msg, key);
     else
         ctr__problem(st, CTR_LOG_WARNING, true, "%s", msg);
@@ -203,38 +202,55 @@ static int read_net(struct ctr_setup *st, const struct ctr_settings *s, ctr_expo
         ctr__setting_str(st, s, CTR__S_CLIENT_KEY, "a file path", &n->tls.client_key) < 0 ||
         ctr__setting_map(st, s, CTR__S_HEADERS, &n->headers, &n->n_headers) < 0)
         return -1;
-    if (n->endpoint &&
-        !endpoint_ok(st, s, kind, n->endpoint,
-                     kind != CTR_EXPORTER_OTLP_GRPC && kind != CTR_EXPORTER_JAEGER_GRPC))
+    const char *key = NULL;
+    const struct ctr__entry *given = ctr__setting(s, CTR__S_ENDPOINT, &key);
+    if (given && given->src == CTR_FROM_COMMAND)
+        key = NULL; /* the command line's option is the endpoint itself */
+    bool url = kind != CTR_EXPORTER_OTLP_GRPC && kind != CTR_EXPORTER_JAEGER_GRPC;
+    if (n->endpoint && !endpoint_ok(st, key, kind, n->endpoint, url))
         return -1;
     return 0;
 }
 
-/* The Jaeger agent's host and port: tracing_host/tracing_port, else a
- * host:port endpoint, else localhost:6831. */
+/* The Jaeger agent's host and port: tracing_host/tracing_port (a missing
+ * one takes its default), else the command line's host:port, else
+ * localhost:6831. Checked as one endpoint, so every form of it is refused
+ * with the same words. */
 static int read_agent(struct ctr_setup *st, const struct ctr_settings *s, char *host, size_t hsize,
                       uint16_t *port)
 {
-    const char *h = NULL, *ep = NULL;
-    *port = 0;
+    const char *h = NULL, *ep = NULL, *hkey = NULL, *pkey = NULL;
+    char ptext[32] = "", composed[CTR_ENDPOINT_HOST_MAX + 40];
     if (ctr__setting_str(st, s, CTR__S_HOST, "a host name", &h) < 0 ||
-        ctr__setting_port(st, s, CTR__S_PORT, port) < 0 ||
+        ctr__setting_text(st, s, CTR__S_PORT, "a port number", ptext, sizeof ptext) < 0 ||
         ctr__setting_str(st, s, CTR__S_ENDPOINT, "host:port", &ep) < 0)
         return -1;
-    snprintf(host, hsize, "%s", h ? h : DEFAULT_AGENT_HOST);
+    ctr__setting(s, CTR__S_HOST, &hkey);
+    ctr__setting(s, CTR__S_PORT, &pkey);
+    const struct ctr__entry *given = ctr__setting(s, CTR__S_ENDPOINT, NULL);
+    char key[128] = "";
     /* Only the command line's one destination option names the agent: a
      * collector endpoint left in an experiment's configuration does not. */
-    const struct ctr__entry *given = ctr__setting(s, CTR__S_ENDPOINT, NULL);
-    if (ep && given->src == CTR_FROM_COMMAND && !h && !*port) {
-        struct ctr_endpoint e;
-        if (!endpoint_ok(st, s, CTR_EXPORTER_JAEGER_THRIFT, ep, false))
-            return -1;
-        ctr_endpoint_parse(ep, &e, NULL, 0);
-        snprintf(host, hsize, "%s%s%s", e.ipv6 ? "[" : "", e.host, e.ipv6 ? "]" : "");
-        *port = e.port;
-    }
-    if (!*port)
+    if (!h && !ptext[0] && !(ep && given->src == CTR_FROM_COMMAND)) {
+        snprintf(host, hsize, "%s", DEFAULT_AGENT_HOST);
         *port = DEFAULT_AGENT_PORT;
+        return 0;
+    }
+    if (h || ptext[0]) {
+        const char *hh = h ? h : DEFAULT_AGENT_HOST;
+        bool v6 = strchr(hh, ':') && hh[0] != '[';
+        snprintf(composed, sizeof composed, "%s%s%s%s%s", v6 ? "[" : "", hh, v6 ? "]" : "",
+                 ptext[0] ? ":" : "", ptext);
+        snprintf(key, sizeof key, "%s%s%s", h ? hkey : "", h && ptext[0] ? ", " : "",
+                 ptext[0] ? pkey : "");
+        ep = composed;
+    }
+    struct ctr_endpoint e;
+    if (!endpoint_ok(st, key[0] ? key : NULL, CTR_EXPORTER_JAEGER_THRIFT, ep, false))
+        return -1;
+    ctr_endpoint_parse(ep, &e, NULL, 0);
+    snprintf(host, hsize, "%s%s%s", e.ipv6 ? "[" : "", e.host, e.ipv6 ? "]" : "");
+    *port = e.port ? e.port : DEFAULT_AGENT_PORT;
     return 0;
 }
 
