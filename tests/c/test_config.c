@@ -878,6 +878,8 @@ static void test_zipkin_bad_values(void)
         {"http://", "http://", "has no host"},
         {"http://host/a b", "http://host/a b", "contains blanks or control characters"},
         {"http://host/a\tb", "http://host/a\\x09b", "contains blanks or control characters"},
+        {"http://u:pw@host/a b", "http://REDACTED:REDACTED@host/a b",
+         "contains blanks or control characters"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct ctr_config c;
