@@ -24,8 +24,9 @@ struct ctr_endpoint {
  * http or https scheme (any case), or a bare "host[:port]" / "[v6]:port".
  * Rejects blanks and control characters, a missing host, a port that is not
  * a number in 1..65535, an unknown scheme, and a bare endpoint with a path.
- * Returns 0, or CTR_EPARSE with the reason in `err` (a phrase such as
- * "port 99999 is outside 1-65535"; `err` may be NULL).
+ * The userinfo ends at the last '@' of the authority. Returns 0, or
+ * CTR_EPARSE with the reason in `err` (a phrase such as "port 99999 is
+ * outside 1-65535", never quoting the userinfo; `err` may be NULL).
  */
 int ctr_endpoint_parse(const char *s, struct ctr_endpoint *out, char *err, size_t errlen);
 
@@ -39,8 +40,10 @@ void ctr_endpoint_error(char *err, size_t errlen, const char *what, const char *
 /*
  * Append `url` to `out` with any "user:password@" replaced by
  * "REDACTED:REDACTED@", as the OpenTelemetry HTTP conventions ask for
- * url.full and as every log line about an endpoint needs. Text that is not a
- * URL is appended as it is.
+ * url.full and as every log line about an endpoint needs. The userinfo is
+ * what precedes the last '@' before the first '/', '?' or '#' after "://",
+ * or from the start in a bare "user:password@host:port" endpoint. Text with
+ * no such '@' is appended as it is.
  */
 void ctr_url_redact(struct ctr_buf *out, const char *url, size_t len);
 

@@ -26,6 +26,7 @@
 #include <strings.h>
 
 #include "chaostracing/config.h"
+#include "chaostracing/endpoint.h"
 
 #include "core/names.h"
 
@@ -219,8 +220,12 @@ static void report(struct env *e, const char *const *names, const struct lookup 
 {
     for (size_t i = 0; i < lk->chosen; i++) {
         if (lk->why[i]) {
+            /* A URL's user:password@ never reaches a warning. */
             char shown[ECHO_MAX + 1];
-            echo(lk->val[i], strlen(lk->val[i]), shown);
+            struct ctr_buf r = {0};
+            ctr_url_redact(&r, lk->val[i], strlen(lk->val[i]));
+            echo(r.err ? "" : (const char *)r.data, r.err ? 0 : r.len, shown);
+            ctr_buf_free(&r);
             warn(e, "%s=%s %s; %s", names[i], shown, lk->why[i], instead);
         }
     }

@@ -59,9 +59,14 @@ int ctr_endpoint_parse(const char *s, struct ctr_endpoint *out, char *err, size_
     out->rest = auth + al;
     if (!sep && *out->rest)
         return reject(err, errlen,
-                      "\"%.*s\" has a path but no scheme (write http:// or https:// before it)", s,
-                      strlen(s));
-    const char *at = memchr(auth, '@', al);
+                      "it has a path but no scheme (write http:// or https:// before it)%.*s", "",
+                      0);
+    /* The userinfo ends at the last '@' (a password may hold one), as in
+     * ctr_url_redact(). Reasons below never quote it. */
+    const char *at = NULL;
+    for (const char *c = auth; c < auth + al; c++)
+        if (*c == '@')
+            at = c;
     if (at) {
         out->has_userinfo = true;
         al -= (size_t)(at + 1 - auth);
@@ -90,7 +95,7 @@ int ctr_endpoint_parse(const char *s, struct ctr_endpoint *out, char *err, size_
         }
     }
     if (hl == 0)
-        return reject(err, errlen, "\"%.*s\" has no host", s, strlen(s));
+        return reject(err, errlen, "the host is missing%.*s", "", 0);
     if (hl > CTR_ENDPOINT_HOST_MAX)
         return reject(err, errlen, "the host name is longer than 255 characters%.*s", "", 0);
     memcpy(out->host, host, hl);
@@ -120,9 +125,9 @@ void ctr_url_redact(struct ctr_buf *out, const char *url, size_t len)
     for (const char *c = url; c + 2 < end && !sep; c++)
         if (c[0] == ':' && c[1] == '/' && c[2] == '/')
             sep = c;
-    const char *auth = sep ? sep + 3 : NULL;
+    const char *auth = sep ? sep + 3 : url; /* a bare "user:pw@host:port" too */
     const char *at = NULL;
-    for (const char *c = auth; c && c < end && *c != '/' && *c != '?' && *c != '#'; c++)
+    for (const char *c = auth; c < end && *c != '/' && *c != '?' && *c != '#'; c++)
         if (*c == '@')
             at = c;
     if (!at) {

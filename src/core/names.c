@@ -186,5 +186,9 @@ const char *ctr__closest(const char *word, size_t len, const char *const *candid
         }
     }
     size_t limit = len / 3 > 2 ? len / 3 : 2;
-    return best && best_d <= limit && best_d > 0 ? best : NULL;
+    /* A name that differs only in case is a suggestion (setting names are
+     * matched exactly); the word itself is not. */
+    if (!best || best_d > limit || (strlen(best) == len && memcmp(best, word, len) == 0))
+        return NULL;
+    return best;
 }

@@ -32,7 +32,7 @@ struct ctr__propagator_name {
 /* The entry named [p, p+len) (any case) that may be written `where`, or NULL. */
 const struct ctr__exporter_name *ctr__exporter_lookup(const char *p, size_t len, unsigned where);
 const struct ctr__propagator_name *ctr__propagator_lookup(const char *p, size_t len,
-                                                         unsigned where);
+                                                          unsigned where);
 
 /* Write the names valid `where` into `out` as "a, b, c" (aliases in
  * parentheses after their name for exporters). */
@@ -47,7 +47,8 @@ const char *ctr__propagator_closest(const char *p, size_t len, unsigned where);
 /*
  * The candidate closest to `word` by edit distance (insertions, deletions,
  * substitutions and swaps of neighbours, ignoring case), or NULL when even
- * the best is more than a third of the word's length (at least 2) away.
+ * the best is more than a third of the word's length (at least 2) away or is
+ * the word itself. A candidate that differs only in case is returned.
  */
 const char *ctr__closest(const char *word, size_t len, const char *const *candidates, size_t n);
 

@@ -15,7 +15,6 @@
 #include "core/names.h"
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
-#define SHOWN_MAX 120 /* characters of a value quoted in a message */
 
 /* The names of each setting: as a control argument, as a key of the
  * experiment's configuration (the upstream README's keys), and as an option
@@ -210,35 +209,12 @@ const struct ctr__entry *ctr__setting(const struct ctr_settings *s, enum ctr__se
     return NULL;
 }
 
-/* Describe a value for a message: its display text or its string, cut to
- * SHOWN_MAX characters with control characters escaped; else its type. */
-static void shown(const struct ctr__entry *e, char *out, size_t size)
+void ctr__shown(const char *t, size_t len, char *out, size_t size)
 {
-    const char *t = e->v.text;
-    size_t len = t ? strlen(t) : 0;
-    if (!t) {
-        switch (e->v.type) {
-        case CTR_SV_INT:
-            snprintf(out, size, "%lld", (long long)e->v.i);
-            return;
-        case CTR_SV_FLOAT:
-            snprintf(out, size, "%g", e->v.d);
-            return;
-        case CTR_SV_BOOL:
-            snprintf(out, size, "%s", e->v.b ? "true" : "false");
-            return;
-        case CTR_SV_MAP:
-            snprintf(out, size, "a mapping");
-            return;
-        default:
-            snprintf(out, size, "a value of another type");
-            return;
-        }
-    }
     size_t o = 0, chars = 0;
     for (size_t i = 0; i < len && o + 8 < size; i++) {
         unsigned char c = (unsigned char)t[i];
-        if ((c & 0xC0) != 0x80 && ++chars > SHOWN_MAX) {
+        if ((c & 0xC0) != 0x80 && ++chars > CTR__SHOWN_MAX) {
             o += (size_t)snprintf(out + o, size - o, "...");
             break;
         }
@@ -250,11 +226,38 @@ static void shown(const struct ctr__entry *e, char *out, size_t size)
     out[o < size ? o : size - 1] = '\0';
 }
 
+/* Describe a value for a message: its display text or its string (all
+ * `len` bytes) as ctr__shown() writes it; else its type. */
+static void shown(const struct ctr__entry *e, char *out, size_t size)
+{
+    if (e->v.text) {
+        ctr__shown(e->v.text, e->v.len, out, size);
+        return;
+    }
+    switch (e->v.type) {
+    case CTR_SV_INT:
+        snprintf(out, size, "%lld", (long long)e->v.i);
+        return;
+    case CTR_SV_FLOAT:
+        snprintf(out, size, "%g", e->v.d);
+        return;
+    case CTR_SV_BOOL:
+        snprintf(out, size, "%s", e->v.b ? "true" : "false");
+        return;
+    case CTR_SV_MAP:
+        snprintf(out, size, "a mapping");
+        return;
+    default:
+        snprintf(out, size, "a value of another type");
+        return;
+    }
+}
+
 /* A wrong-typed value: one fatal problem naming the setting and the value. */
 static int bad(struct ctr_setup *st, const char *name, const struct ctr__entry *e,
                const char *expected)
 {
-    char v[SHOWN_MAX * 4 + 16];
+    char v[CTR__SHOWN_SIZE];
     shown(e, v, sizeof v);
     ctr__problem(st, CTR_LOG_WARNING, true, "%s=%s is not %s", name, v, expected);
     return -1;
@@ -373,9 +376,8 @@ void ctr__report_unknown(struct ctr_setup *st, const struct ctr_settings *s)
         const char *what = e->src == CTR_FROM_ARGUMENT        ? "control argument"
                            : e->src == CTR_FROM_CONFIGURATION ? "configuration key"
                                                               : "option";
-        char key[SHOWN_MAX * 4 + 16];
-        struct ctr__entry as_text = {.v = {.type = CTR_SV_STR, .text = e->key}};
-        shown(&as_text, key, sizeof key);
+        char key[CTR__SHOWN_SIZE];
+        ctr__shown(e->key, strlen(e->key), key, sizeof key);
         if (close)
             ctr__problem(st, CTR_LOG_WARNING, false,
                          "unknown %s \"%s\" ignored; did you mean \"%s\"?", what, key, close);

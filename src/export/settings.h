@@ -85,6 +85,15 @@ int ctr__setting_uint(struct ctr_setup *st, const struct ctr_settings *s, enum c
 int ctr__setting_map(struct ctr_setup *st, const struct ctr_settings *s, enum ctr__setting_id id,
                      const struct ctr_header **map, size_t *n);
 
+/* Characters of a value quoted in a message, and a buffer that holds them. */
+#define CTR__SHOWN_MAX 120
+#define CTR__SHOWN_SIZE (CTR__SHOWN_MAX * 4 + 16)
+
+/* Write t[0..len) into `out` for a message: control characters (NUL
+ * included) escaped as \xHH, cut after CTR__SHOWN_MAX characters with
+ * "...". Always NUL-terminated. */
+void ctr__shown(const char *t, size_t len, char *out, size_t size);
+
 /* One WARNING per name that no setting has, with the closest known name. */
 void ctr__report_unknown(struct ctr_setup *st, const struct ctr_settings *s);
 

@@ -72,9 +72,10 @@ static int resolve_provider(struct ctr_setup *st, const struct ctr_settings *s, 
         }
     }
     const char *close = ctr__closest(p, strlen(p), providers, 3);
-    ctr__problem(st, CTR_LOG_WARNING, true,
-                 "%s=%.120s is not one of noop, opentelemetry, jaeger%s%s%s", name, p,
-                 close ? "; did you mean \"" : "", close ? close : "", close ? "\"?" : "");
+    char v[CTR__SHOWN_SIZE];
+    ctr__shown(p, strlen(p), v, sizeof v);
+    ctr__problem(st, CTR_LOG_WARNING, true, "%s=%s is not one of noop, opentelemetry, jaeger%s%s%s",
+                 name, v, close ? "; did you mean \"" : "", close ? close : "", close ? "\"?" : "");
     return -1;
 }
 
@@ -96,13 +97,13 @@ static int resolve_kind(struct ctr_setup *st, const struct ctr_settings *s, bool
         const struct ctr__exporter_name *x =
             ctr__exporter_lookup(name, strlen(name), CTR__IN_SETTING);
         if (!x) {
-            char valid[512];
+            char valid[512], v[CTR__SHOWN_SIZE];
             ctr__exporter_names(CTR__IN_SETTING, valid, sizeof valid);
             const char *close = ctr__exporter_closest(name, strlen(name), CTR__IN_SETTING);
             ctr__setting(s, CTR__S_EXPORTER, &key);
-            ctr__problem(st, CTR_LOG_WARNING, true, "%s=%.120s is not one of %s%s%s%s", key, name,
-                         valid, close ? "; did you mean \"" : "", close ? close : "",
-                         close ? "\"?" : "");
+            ctr__shown(name, strlen(name), v, sizeof v);
+            ctr__problem(st, CTR_LOG_WARNING, true, "%s=%s is not one of %s%s%s%s", key, v, valid,
+                         close ? "; did you mean \"" : "", close ? close : "", close ? "\"?" : "");
             return -1;
         }
         *kind = x->kind;
@@ -360,13 +361,14 @@ static void resolve_propagation(struct ctr_setup *st, const struct ctr_settings 
             const struct ctr__propagator_name *pn =
                 ctr__propagator_lookup(b, (size_t)(e - b), CTR__IN_SETTING);
             if (!pn) {
-                char valid[256];
+                char valid[256], shown[CTR__SHOWN_SIZE];
                 ctr__propagator_names(CTR__IN_SETTING, valid, sizeof valid);
                 const char *close = ctr__propagator_closest(b, (size_t)(e - b), CTR__IN_SETTING);
-                ctr__problem(st, CTR_LOG_WARNING, false,
-                             "%s=%.64s is not one of %s%s%s%s; using %s", key, v, valid,
-                             close ? "; did you mean \"" : "", close ? close : "",
-                             close ? "\"?" : "", jaeger ? "jaeger" : "OTEL_PROPAGATORS");
+                ctr__shown(v, strlen(v), shown, sizeof shown);
+                ctr__problem(st, CTR_LOG_WARNING, false, "%s=%s is not one of %s%s%s%s; using %s",
+                             key, shown, valid, close ? "; did you mean \"" : "",
+                             close ? close : "", close ? "\"?" : "",
+                             jaeger ? "jaeger" : "OTEL_PROPAGATORS");
                 ok = false;
             } else {
                 bits |= pn->setting_bits;

@@ -7,23 +7,10 @@
 #include <stdbool.h>
 
 #include "chaostracing/config.h"
+#include "env_table.h"
 #include "test.h"
 
 /* ---- a table-driven environment --------------------------------------------- */
-
-struct var {
-    const char *name;
-    const char *value;
-};
-
-/* Getter over a {NULL, NULL}-terminated table (`ud`, may be NULL). */
-static const char *table_get(void *ud, const char *name)
-{
-    for (const struct var *v = ud; v && v->name; v++)
-        if (strcmp(v->name, name) == 0)
-            return v->value;
-    return NULL;
-}
 
 static int load(struct ctr_config *cfg, const struct var *vars)
 {
@@ -891,6 +878,8 @@ static void test_zipkin_bad_values(void)
         {"http://", "http://", "has no host"},
         {"http://host/a b", "http://host/a b", "contains blanks or control characters"},
         {"http://host/a\tb", "http://host/a\\x09b", "contains blanks or control characters"},
+        {"http://u:pw@host/a b", "http://REDACTED:REDACTED@host/a b",
+         "contains blanks or control characters"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct ctr_config c;

@@ -4,6 +4,7 @@
  */
 #include <chaostracing/exporter.h>
 
+#include "scratch.h"
 #include "test.h"
 
 #include <errno.h>
@@ -148,37 +149,6 @@ static bool json_valid(const char *s)
 }
 
 /* ---- helpers ---- */
-
-static char tmpdir[256];
-
-static void make_tmpdir(void)
-{
-    if (tmpdir[0])
-        return;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/ctr_test_fc_XXXXXX");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
-        exit(2);
-    }
-}
-
-/* Read a whole file into a NUL-terminated malloc'd string. */
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    struct ctr_buf b = {0};
-    char chunk[65536];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        ctr_buf_append(&b, chunk, n);
-    fclose(f);
-    ctr_buf_putc(&b, '\0');
-    if (len)
-        *len = b.len - 1;
-    return (char *)b.data;
-}
 
 /* Split `s` into lines in place; returns the count, lines in `out`. A final
  * line without '\n' counts too. */
@@ -570,12 +540,6 @@ static void test_console_defaults(void)
     ASSERT_EQ(ctr_exporter_export(NULL, NULL, 0), CTR_EINVAL);
     ASSERT_EQ(ctr_exporter_shutdown(NULL, 0), 0);
     ctr_exporter_destroy(NULL);
-}
-
-static void cleanup_tmpdir(void)
-{
-    if (tmpdir[0])
-        rmdir(tmpdir);
 }
 
 static void test_zz_cleanup(void)
