@@ -43,7 +43,8 @@ struct ctr_setting_value {
     ctr_setting_type type;
     /* STR: the text (may hold NUL bytes, which a setting refuses). OTHER and
      * every other type: optional display text for messages (e.g. Python's
-     * repr()); NULL lets the library describe the value itself. */
+     * repr()); NULL lets the library describe the value itself. `len` is the
+     * byte length of `text` in every case. */
     const char *text;
     size_t len;
     int64_t i;
@@ -80,7 +81,7 @@ struct ctr_setup;
 enum {
     /* For `chaostracing check`: tracing is on whatever the provider says or
      * OTEL_SDK_DISABLED, every span is sampled. */
-    CTR_SETUP_CHECK = 1,
+    CTR_SETUP_CHECK = 1, /* the provider setting is not read */
 };
 
 /*

@@ -189,6 +189,10 @@ const char *ctr__closest(const char *word, size_t len, const char *const *candid
     /* A name that differs only in case is a suggestion (setting names are
      * matched exactly); the word itself is not. */
     if (!best || best_d > limit || (strlen(best) == len && memcmp(best, word, len) == 0))
-        return NULL;
+        best = NULL;
+    /* A name written only in part ("jaeger" for "jaeger-thrift"). */
+    for (size_t i = 0; !best && len >= 3 && len <= MAX_WORD / 2 && i < n; i++)
+        if (strlen(candidates[i]) > len && strncasecmp(candidates[i], word, len) == 0)
+            best = candidates[i];
     return best;
 }

@@ -56,18 +56,21 @@ static int resolve_provider(struct ctr_setup *st, const struct ctr_settings *s, 
 {
     static const char *const providers[] = {"noop", "opentelemetry", "jaeger"};
     const char *p = "noop", *name = NULL;
+    if (flags & CTR_SETUP_CHECK) /* a check always sends, as OpenTelemetry would */
+        return 0;
     int r =
         ctr__setting_str(st, s, CTR__S_PROVIDER, "a string (noop, opentelemetry or jaeger)", &p);
     if (r < 0)
         return -1;
-    if (r == 0 && (flags & CTR_SETUP_CHECK))
-        return 0;
     ctr__setting(s, CTR__S_PROVIDER, &name);
     for (int i = 0; i < 3; i++) {
         if (strcasecmp(p, providers[i]) == 0) {
-            if (i == 0)
+            if (i == 0 && name)
+                ctr__problem(st, CTR_LOG_DEBUG, false, "%s is noop: no spans are recorded", name);
+            else if (i == 0)
                 ctr__problem(st, CTR_LOG_DEBUG, false,
-                             "tracing_provider is noop: no spans are recorded");
+                             "tracing_provider is not set: no spans are recorded (set it to "
+                             "opentelemetry or jaeger)");
             return i == 0 ? -1 : i == 2;
         }
     }
@@ -221,23 +224,25 @@ static int read_agent(struct ctr_setup *st, const struct ctr_settings *s, char *
                       uint16_t *port)
 {
     const char *h = NULL, *ep = NULL, *hkey = NULL, *pkey = NULL;
-    char ptext[32] = "", composed[CTR_ENDPOINT_HOST_MAX + 40];
-    if (ctr__setting_str(st, s, CTR__S_HOST, "a host name", &h) < 0 ||
-        ctr__setting_text(st, s, CTR__S_PORT, "a port number", ptext, sizeof ptext) < 0 ||
-        ctr__setting_str(st, s, CTR__S_ENDPOINT, "host:port", &ep) < 0)
-        return -1;
-    ctr__setting(s, CTR__S_HOST, &hkey);
-    ctr__setting(s, CTR__S_PORT, &pkey);
+    char ptext[32] = "", composed[CTR_ENDPOINT_HOST_MAX + 40], key[128] = "";
+    /* Only the command line's one destination option names the agent (and
+     * wins, being first in precedence): a collector endpoint left in an
+     * experiment's configuration is not the agent's. */
     const struct ctr__entry *given = ctr__setting(s, CTR__S_ENDPOINT, NULL);
-    char key[128] = "";
-    /* Only the command line's one destination option names the agent: a
-     * collector endpoint left in an experiment's configuration does not. */
-    if (!h && !ptext[0] && !(ep && given->src == CTR_FROM_COMMAND)) {
-        snprintf(host, hsize, "%s", DEFAULT_AGENT_HOST);
-        *port = DEFAULT_AGENT_PORT;
-        return 0;
-    }
-    if (h || ptext[0]) {
+    if (given && given->src == CTR_FROM_COMMAND) {
+        if (ctr__setting_str(st, s, CTR__S_ENDPOINT, "host:port", &ep) < 0)
+            return -1;
+    } else {
+        if (ctr__setting_str(st, s, CTR__S_HOST, "a host name", &h) < 0 ||
+            ctr__setting_text(st, s, CTR__S_PORT, "a port number", ptext, sizeof ptext) < 0)
+            return -1;
+        if (!h && !ptext[0]) {
+            snprintf(host, hsize, "%s", DEFAULT_AGENT_HOST);
+            *port = DEFAULT_AGENT_PORT;
+            return 0;
+        }
+        ctr__setting(s, CTR__S_HOST, &hkey);
+        ctr__setting(s, CTR__S_PORT, &pkey);
         const char *hh = h ? h : DEFAULT_AGENT_HOST;
         bool v6 = strchr(hh, ':') && hh[0] != '[';
         snprintf(composed, sizeof composed, "%s%s%s%s%s", v6 ? "[" : "", hh, v6 ? "]" : "",
@@ -340,6 +345,23 @@ static int make_exporter(struct ctr_setup *st, const struct ctr_settings *s, ctr
  * tracing_id_name) and uberctx- baggage (baggage_prefix);
  * tracing_opentelemetry_baggage_prefix switches the opentelemetry provider to
  * b3, as upstream did. Bad values are warned about and the default kept. */
+/* A Jaeger header name or prefix into `out` (which holds the default); one
+ * that does not fit is refused with a warning and the default kept. */
+static void jaeger_name(struct ctr_setup *st, const struct ctr_settings *s, enum ctr__setting_id id,
+                        const char *expected, char *out, size_t size)
+{
+    const char *v = NULL, *key = NULL;
+    if (ctr__setting_str(st, s, id, expected, &v) <= 0 || !*v)
+        return;
+    if (strlen(v) >= size) {
+        ctr__setting(s, id, &key);
+        ctr__problem(st, CTR_LOG_WARNING, false, "%s is longer than %zu characters; using %s", key,
+                     size - 1, out);
+        return;
+    }
+    snprintf(out, size, "%s", v);
+}
+
 static void resolve_propagation(struct ctr_setup *st, const struct ctr_settings *s, bool jaeger)
 {
     unsigned formats = jaeger ? CTR_PROP_JAEGER : st->cfg.propagators;
@@ -347,7 +369,8 @@ static void resolve_propagation(struct ctr_setup *st, const struct ctr_settings 
     const struct ctr__entry *bp = jaeger ? NULL : ctr__setting(s, CTR__S_OTEL_BAGGAGE_PREFIX, NULL);
     if (bp && !(bp->v.type == CTR_SV_BOOL && !bp->v.b) && !(bp->v.type == CTR_SV_STR && !bp->v.len))
         formats = CTR_PROP_B3MULTI;
-    if (ctr__setting_str(st, s, CTR__S_PROPAGATION, "a propagation name", &v) > 0) {
+    /* An empty value is no choice: the default stays. */
+    if (ctr__setting_str(st, s, CTR__S_PROPAGATION, "a propagation name", &v) > 0 && *v) {
         ctr__setting(s, CTR__S_PROPAGATION, &key);
         unsigned bits = 0;
         bool ok = true;
@@ -379,12 +402,12 @@ static void resolve_propagation(struct ctr_setup *st, const struct ctr_settings 
             formats = bits;
     }
     ctr_propagation_default(&st->prop, formats);
-    if (!jaeger)
-        return;
-    if (ctr__setting_str(st, s, CTR__S_ID_NAME, "a header name", &v) > 0)
-        snprintf(st->prop.jaeger_trace_header, sizeof st->prop.jaeger_trace_header, "%s", v);
-    if (ctr__setting_str(st, s, CTR__S_JAEGER_BAGGAGE_PREFIX, "a header prefix", &v) > 0)
-        snprintf(st->prop.jaeger_baggage_prefix, sizeof st->prop.jaeger_baggage_prefix, "%s", v);
+    if (jaeger) {
+        jaeger_name(st, s, CTR__S_ID_NAME, "a header name", st->prop.jaeger_trace_header,
+                    sizeof st->prop.jaeger_trace_header);
+        jaeger_name(st, s, CTR__S_JAEGER_BAGGAGE_PREFIX, "a header prefix",
+                    st->prop.jaeger_baggage_prefix, sizeof st->prop.jaeger_baggage_prefix);
+    }
 }
 
 /* Split the environment's warnings (one per line) into problems. */
@@ -425,7 +448,7 @@ int ctr_setup_build(const struct ctr_settings *s, unsigned flags, ctr_getenv_fn 
     st->enabled = true;
     resolve_propagation(st, s, jaeger == 1);
     ctr_exporter_kind kind;
-    if (resolve_kind(st, s, jaeger == 1, &kind) < 0)
+    if (st->failed || resolve_kind(st, s, jaeger == 1, &kind) < 0)
         return st->oom ? CTR_ENOMEM : 0;
     rc = make_exporter(st, s, kind);
     if (rc == CTR_ENOMEM)
@@ -482,6 +505,11 @@ const char *ctr_setup_destination(const struct ctr_setup *st)
 
 const struct ctr_propagation *ctr_setup_propagation(const struct ctr_setup *st)
 {
+    static struct ctr_propagation w3c;
+    if (!st) {
+        ctr_propagation_default(&w3c, CTR_PROP_TRACECONTEXT | CTR_PROP_BAGGAGE);
+        return &w3c;
+    }
     return &st->prop;
 }
 

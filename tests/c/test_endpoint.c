@@ -225,6 +225,9 @@ static void test_closest_finds_typos(void)
         {"collectorendpoint", "collector_endpoint"},
         {"tracing_opentelemetry_exportr", "tracing_opentelemetry_exporter"},
         {"prot", "port"},
+        {"collector", "collector_endpoint"}, /* written in part */
+        {"tracing_opentelemetry", "tracing_opentelemetry_exporter"},
+        {"zz", NULL},
         {"banana", NULL},
         {"x", NULL},
         {"tracing_provider_of_other_things", NULL},

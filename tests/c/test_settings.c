@@ -449,31 +449,35 @@ static void test_wrong_types(void)
          CONF,
          "tracing_port",
          {CTR_SV_INT, .i = 0},
-         "tracing_port=0 is not a port number (1-65535)"},
+         "Jaeger agent endpoint \"localhost:0\" is not host:port: port 0 is outside 1-65535 "
+         "(tracing_port)"},
         {"jaeger",
          NULL,
          ARG,
          "port",
          {CTR_SV_INT, .i = 70000},
-         "port=70000 is not a port number (1-65535)"},
+         "Jaeger agent endpoint \"localhost:70000\" is not host:port: port 70000 is outside "
+         "1-65535 (port)"},
         {"opentelemetry",
          "jaeger-thrift",
          CONF,
          "tracing_port",
          {CTR_SV_STR, "68x31"},
-         "tracing_port=68x31 is not a port number (1-65535)"},
+         "Jaeger agent endpoint \"localhost:68x31\" is not host:port: port \"68x31\" is not a "
+         "number (tracing_port)"},
         {"jaeger",
          NULL,
          CONF,
          "tracing_port",
          {CTR_SV_FLOAT, .d = 6831.5},
-         "tracing_port=6831.5 is not a port number (1-65535)"},
+         "tracing_port=6831.5 is not a port number"},
         {"jaeger",
          NULL,
          CONF,
          "tracing_port",
          {CTR_SV_INT, .i = -1},
-         "tracing_port=-1 is not a port number (1-65535)"},
+         "Jaeger agent endpoint \"localhost:-1\" is not host:port: port \"-1\" is not a number "
+         "(tracing_port)"},
         {"jaeger",
          NULL,
          CONF,
@@ -538,7 +542,9 @@ static void test_wrong_types(void)
             v.len = strlen(v.text);
         ASSERT_EQ(ctr_settings_put(s, rows[i].src, rows[i].key, strlen(rows[i].key), &v), 0);
         struct outcome o;
-        outcome_of(build(s, rows[i].provider ? 0 : CTR_SETUP_CHECK, NULL), &o);
+        /* A check does not read the provider. */
+        bool check = !rows[i].provider && !strstr(rows[i].key, "provider");
+        outcome_of(build(s, check ? CTR_SETUP_CHECK : 0, NULL), &o);
         ASSERT(refused(&o, rows[i].want, i));
     }
 }
@@ -695,7 +701,15 @@ static void test_enabled_failed_and_disabled(void)
         ASSERT(!o.enabled && !o.failed && !o.exporter);
         ASSERT_EQ(o.n, 1);
         ASSERT_EQ(o.level, CTR_LOG_DEBUG);
-        ASSERT_STREQ(o.first, "tracing_provider is noop: no spans are recorded");
+        static const char *const said[] = {
+            "tracing_provider is not set: no spans are recorded (set it to opentelemetry or "
+            "jaeger)",
+            "tracing_provider is noop: no spans are recorded",
+            "provider is noop: no spans are recorded",
+            "tracing_provider is not set: no spans are recorded (set it to opentelemetry or "
+            "jaeger)",
+        };
+        ASSERT_STREQ(o.first, said[i]);
         ASSERT_STREQ(o.dest, "nowhere");
     }
     run(&o, 0, ENV({"OTEL_SDK_DISABLED", "true"}), OTEL, PUTS({ARG, "exporter", "zipkin"}));

@@ -46,6 +46,7 @@ static void test_propagation_formats(void)
         {"opentelemetry", "b3,carrot-cake", NULL, NULL, W3C,
          "tracing_propagation=b3,carrot-cake is not one of " PROPAGATORS
          "; using OTEL_PROPAGATORS"},
+        {"opentelemetry", "", "xray", NULL, CTR_PROP_XRAY, NULL}, /* empty: no choice */
         {"jaeger", NULL, NULL, NULL, CTR_PROP_JAEGER, NULL},
         {"jaeger", NULL, "b3", NULL, CTR_PROP_JAEGER, NULL},
         {"jaeger", "b3", NULL, NULL, CTR_PROP_B3MULTI, NULL},
@@ -112,6 +113,17 @@ static void test_jaeger_header_names(void)
         ASSERT_STREQ(o.prop.jaeger_trace_header, rows[i].trace);
         ASSERT_STREQ(o.prop.jaeger_baggage_prefix, rows[i].baggage);
     }
+    /* A name that does not fit is refused with a warning; tracing goes on. */
+    char long_name[80];
+    memset(long_name, 'h', sizeof long_name - 1);
+    long_name[sizeof long_name - 1] = '\0';
+    struct outcome o;
+    run(&o, 0, NULL,
+        PUTS({CONF, "tracing_provider", "jaeger"}, {CONF, "tracing_id_name", long_name}),
+        PUTS({ARG, "port", "9"}));
+    ASSERT(o.enabled && !o.failed && o.n == 1);
+    ASSERT_STREQ(o.first, "tracing_id_name is longer than 63 characters; using uber-trace-id");
+    ASSERT_STREQ(o.prop.jaeger_trace_header, "uber-trace-id");
 }
 
 /* ---- starting ----------------------------------------------------------------------- */
@@ -172,12 +184,12 @@ static void test_start_once_and_only_when_enabled(void)
     ASSERT_EQ(one_span(setup_of(0, NULL, PUTS({ARG, "exporter", "zipkn"})), NULL, "s"), CTR_EINVAL);
     ASSERT_EQ(ctr_setup_start(NULL, NULL, &t), CTR_EINVAL);
     ASSERT(t == NULL);
-    /* A setup that failed after its exporter was made: freed unstarted. */
+    /* A setup that failed: freed unstarted. */
     struct ctr_settings *s = settings_of(OTEL, PUTS({ARG, "exporter", "zipkin"}));
     struct ctr_setting_value one = {.type = CTR_SV_INT, .i = 1};
     ASSERT_EQ(ctr_settings_put(s, CONF, "tracing_propagation", 19, &one), 0);
     st = build(s, 0, NULL);
-    ASSERT(ctr_setup_failed(st) && st->exporter != NULL);
+    ASSERT(ctr_setup_failed(st) && st->exporter == NULL); /* not even made */
     ASSERT_EQ(one_span(st, NULL, "s"), CTR_EINVAL);
     ctr_setup_free(NULL);
     ctr_settings_free(NULL);
