@@ -6,6 +6,7 @@
 #include "span.h"
 #include "resource.h"
 #include "encode.h"
+#include "decode.h"
 #include "exporter.h"
 #include "processor.h"
 #include "config.h"
