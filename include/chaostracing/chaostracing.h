@@ -7,6 +7,7 @@
 #include "resource.h"
 #include "encode.h"
 #include "decode.h"
+#include "render.h"
 #include "exporter.h"
 #include "processor.h"
 #include "config.h"
