@@ -14,7 +14,10 @@ CTESTS  := $(sort $(basename $(notdir $(wildcard tests/c/test_*.c))))
 TSAN_TESTS := test_batch test_otlp_http test_grpc
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-missing-field-initializers
-BASE    := -std=c11 -D_GNU_SOURCE -Iinclude -Isrc $(WARN) -g
+# The command-line tool sees the public headers only; the library and its
+# tests also see the internal ones under src/.
+PUBLIC  := -std=c11 -D_GNU_SOURCE -Iinclude $(WARN) -g
+BASE    := $(PUBLIC) -Isrc
 LIBS    := -lcurl -lz -lpthread -lm
 ASAN    := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 TSAN    := -O1 -fsanitize=thread
@@ -44,7 +47,7 @@ lib: build/release/libchaostracing.a
 
 CLI_SRCS := $(wildcard cli/*.c)
 build/chaostracing: $(CLI_SRCS) $(wildcard cli/*.h) build/release/libchaostracing.a $(HDRS)
-	$(CC) $(BASE) -O2 -Icli $(CLI_SRCS) build/release/libchaostracing.a $(LIBS) -o $@
+	$(CC) $(PUBLIC) -O2 -Icli $(CLI_SRCS) build/release/libchaostracing.a $(LIBS) -o $@
 cli: $(if $(CLI_SRCS),build/chaostracing)
 
 # Small C programs the Python tests drive (tests/c/tools/NAME.c → build/tools/NAME).
