@@ -6,6 +6,8 @@
 #include "span.h"
 #include "resource.h"
 #include "encode.h"
+#include "decode.h"
+#include "render.h"
 #include "exporter.h"
 #include "processor.h"
 #include "config.h"

@@ -39,7 +39,8 @@
     X(PARSE, -11, "malformed input")                                                               \
     X(UNSUPPORTED, -12, "unsupported")                                                             \
     X(DISABLED, -13, "disabled")                                                                   \
-    X(TLS, -14, "TLS failure")
+    X(TLS, -14, "TLS failure")                                                                     \
+    X(FORMAT, -15, "well-formed input of another kind")
 
 enum ctr_errno {
     CTR_OK = 0,

@@ -96,7 +96,9 @@ int ctr_otlp_http_exporter_new(const struct ctr_otlp_http_options *opt, struct c
  */
 int ctr_file_exporter_new(const char *path, struct ctr_exporter **out, char *err, size_t errlen);
 
-/* A readable span tree written to `stream` (stderr when NULL). */
+/* Each batch as the span tree of chaostracing/render.h (the `chaostracing
+ * view` format, box drawing, no colour) written to `stream` (stderr when
+ * NULL), which it borrows. Returns 0 or CTR_ENOMEM. */
 int ctr_console_exporter_new(FILE *stream, struct ctr_exporter **out);
 
 struct ctr_otlp_grpc_options {

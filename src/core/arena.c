@@ -12,6 +12,8 @@
 
 #define ARENA_FIRST_BLOCK 2048
 #define ARENA_ALIGN 8
+/* Blocks double in size up to this; bigger requests get a block of their own. */
+#define ARENA_MAX_GROWTH ((size_t)64 * 1024 * 1024)
 
 struct ctr_arena_block {
     struct ctr_arena_block *next;
@@ -21,13 +23,19 @@ struct ctr_arena_block {
 
 void *ctr_arena_alloc(struct ctr_arena *a, size_t n)
 {
+    if (n > SIZE_MAX - ARENA_ALIGN)
+        return NULL;
     n = (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
     if (n == 0)
         n = ARENA_ALIGN;
     if (!a->head || a->cap - a->used < n) {
-        size_t cap = a->head ? a->cap * 2 : ARENA_FIRST_BLOCK;
+        size_t cap = !a->head                    ? ARENA_FIRST_BLOCK
+                     : a->cap < ARENA_MAX_GROWTH ? a->cap * 2
+                                                 : ARENA_MAX_GROWTH;
         if (cap < n)
             cap = n;
+        if (a->limit && (cap > a->limit || a->total > a->limit - cap))
+            cap = n; /* a last exact-size try within the limit */
         if (cap > SIZE_MAX - sizeof(struct ctr_arena_block) ||
             (a->limit && (cap > a->limit || a->total > a->limit - cap)))
             return NULL;

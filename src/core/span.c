@@ -31,63 +31,6 @@ bool ctr_span_context_is_valid(const struct ctr_span_context *ctx)
     return t && s;
 }
 
-/* Length of the valid UTF-8 sequence at s[0..n), or 0 when invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    if (c < 0x80)
-        return 1;
-    size_t len;
-    uint32_t min, cp;
-    if ((c & 0xE0) == 0xC0) {
-        len = 2, min = 0x80, cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-        len = 3, min = 0x800, cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-        len = 4, min = 0x10000, cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = cp << 6 | (s[i] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
-}
-
-size_t ctr__utf8_valid_prefix(const char *s, size_t len, uint32_t max_chars, bool *valid)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    size_t i = 0;
-    uint32_t chars = 0;
-    *valid = true;
-    while (i < len && chars < max_chars) {
-        /* Eight ASCII bytes at a time: the common case for names and keys. */
-        if (len - i >= 8 && max_chars - chars >= 8) {
-            uint64_t w;
-            memcpy(&w, u + i, 8);
-            if (!(w & 0x8080808080808080u)) {
-                i += 8;
-                chars += 8;
-                continue;
-            }
-        }
-        size_t k = utf8_seq(u + i, len - i);
-        if (!k) {
-            *valid = false;
-            k = 1;
-        }
-        i += k;
-        chars++;
-    }
-    return i;
-}
-
 /*
  * Copy a string into the arena, truncated to `max_chars` characters, with
  * invalid UTF-8 bytes replaced by U+FFFD. Returns 0 or CTR_ENOMEM.
@@ -109,10 +52,9 @@ static int copy_text(struct ctr_arena *a, const char *s, size_t len, uint32_t ma
     char *p = ctr_arena_alloc(a, keep * 3 + 1);
     if (!p)
         return CTR_ENOMEM;
-    const unsigned char *u = (const unsigned char *)s;
     size_t i = 0, o = 0;
     while (i < keep) {
-        size_t k = utf8_seq(u + i, keep - i);
+        size_t k = ctr__utf8_decode(s + i, keep - i, NULL);
         if (k) {
             memcpy(p + o, s + i, k);
             o += k;

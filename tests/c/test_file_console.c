@@ -1,9 +1,10 @@
 /*
  * The file exporter (OTLP JSON lines, O_APPEND, concurrent writers) and the
- * console exporter (span tree layout).
+ * console exporter (the span tree of src/render, one write per batch).
  */
 #include <chaostracing/exporter.h>
 
+#include "fixture.h"
 #include "scratch.h"
 #include "test.h"
 
@@ -16,7 +17,6 @@
 
 /* ---- spans built by hand (no tracer needed) ---- */
 
-#define MS 1000000ull
 #define T0 1700000000000000000ull
 
 static struct ctr_attr res_attrs[] = {
@@ -24,27 +24,6 @@ static struct ctr_attr res_attrs[] = {
 };
 static struct ctr_resource test_resource = {.attrs = {res_attrs, 1, 1, 0}};
 static struct ctr_scope test_scope = {{"chaostracing", 12}, {CTR_VERSION, sizeof CTR_VERSION - 1}};
-
-/* Fill `s` as an ended span of trace `t` with span id `id` and parent `parent`
- * (0 = root); ids are the byte repeated. */
-static void mk_span(struct ctr_span *s, uint8_t t, uint8_t id, uint8_t parent, const char *name,
-                    uint64_t start_ms, uint64_t end_ms)
-{
-    memset(s, 0, sizeof *s);
-    memset(s->ctx.trace_id, t, CTR_TRACE_ID_LEN);
-    memset(s->ctx.span_id, id, CTR_SPAN_ID_LEN);
-    s->ctx.trace_flags = CTR_TRACE_FLAG_SAMPLED;
-    if (parent) {
-        s->has_parent = true;
-        memset(s->parent_span_id, parent, CTR_SPAN_ID_LEN);
-    }
-    s->recording = true;
-    s->ended = true;
-    s->kind = CTR_KIND_INTERNAL;
-    s->name = (struct ctr_str){name, strlen(name)};
-    s->start_ns = T0 + start_ms * MS;
-    s->end_ns = T0 + end_ms * MS;
-}
 
 static struct ctr_batch mk_batch(struct ctr_span *const *spans, size_t n)
 {
@@ -432,45 +411,38 @@ static void test_console_tree(void)
     mk_span(&other, 0xbb, 0x06, 0, "later", 2000, 2000);
 
     struct ctr_attr exp_attrs[] = {
-        {{"chaos.title", 11}, {.type = CTR_VALUE_STRING, .u.s = {"my experiment", 13}}},
-        {{"runs", 4}, {.type = CTR_VALUE_INT, .u.i = 3}},
-        {{"dry", 3}, {.type = CTR_VALUE_BOOL, .u.b = false}},
-        {{"ratio", 5}, {.type = CTR_VALUE_DOUBLE, .u.d = 0.25}},
+        {S("chaos.title"), VSTR("my experiment")}, /* not a tag: not shown */
+        {S("chaostoolkit.type"), VSTR("experiment")},
     };
-    exp.attrs = (struct ctr_attr_list){exp_attrs, 4, 4, 0};
+    exp.attrs = (struct ctr_attr_list)ATTRS(exp_attrs);
     exp.status = CTR_STATUS_OK;
-    struct ctr_attr ev_attrs[] = {
-        {{"phase", 5}, {.type = CTR_VALUE_STRING, .u.s = {"setup", 5}}},
-    };
-    struct ctr_event events[] = {{T0 + 250000ull, {"started", 7}, {ev_attrs, 1, 1, 0}}};
-    exp.events = events;
-    exp.events_len = 1;
     method.status = CTR_STATUS_ERROR;
-    method.status_message = (struct ctr_str){"probe failed", 12};
+    method.status_message = (struct ctr_str)S("probe failed");
     probe.kind = CTR_KIND_CLIENT;
-    struct ctr_value items[] = {{.type = CTR_VALUE_INT, .u.i = 1},
-                                {.type = CTR_VALUE_STRING, .u.s = {"two", 3}}};
     struct ctr_attr probe_attrs[] = {
-        {{"list", 4}, {.type = CTR_VALUE_ARRAY, .u.array = {items, 2}}},
+        {S("chaostoolkit.type"), VSTR("activity")},
+        {S("chaostoolkit.activity.status"), VSTR("succeeded")},
+        {S("http.response.status_code"), VINT(503)},
     };
-    probe.attrs = (struct ctr_attr_list){probe_attrs, 1, 1, 2};
+    probe.attrs = (struct ctr_attr_list)ATTRS_D(probe_attrs, 2);
 
     struct ctr_span *spans[] = {&probe, &other, &orphan, &action, &method, &exp};
     struct ctr_batch b = mk_batch(spans, 6);
     int rc = -1;
     char *out = console_render(&b, &rc);
     ASSERT(out != NULL);
-    const char *want = "trace aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"
-                       "  experiment  [internal] 1500.000 ms  OK\n"
-                       "      chaos.title=\"my experiment\" runs=3 dry=false ratio=0.25\n"
-                       "      event started +0.250 ms  phase=setup\n"
-                       "    method  [internal] 900.000 ms  ERROR: \"probe failed\"\n"
-                       "      action b  [internal] 10.000 ms  UNSET\n"
-                       "      probe-a  [client] 100.000 ms  UNSET\n"
-                       "          list=[1,two] (2 dropped)\n"
-                       "  rollback  [internal] 100.000 ms  UNSET\n"
-                       "trace bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\n"
-                       "  later  [internal] 0.000 ms  UNSET\n";
+    const char *want =
+        "trace aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa  service=chaostoolkit  5 spans  "
+        "start=2023-11-14T22:13:20.000Z\n"
+        "experiment      1500.0 ms  ok  [experiment]\n"
+        "\xe2\x94\x94\xe2\x94\x80 method        900.0 ms  ERROR  \"probe failed\"\n"
+        "   \xe2\x94\x9c\xe2\x94\x80 action b    10.0 ms\n"
+        "   \xe2\x94\x94\xe2\x94\x80 probe-a    100.0 ms  client  [activity succeeded http 503]\n"
+        "rollback         100.0 ms  (remote parent)\n"
+        "\n"
+        "trace bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb  service=chaostoolkit  1 span  "
+        "start=2023-11-14T22:13:22.000Z\n"
+        "later  0.0 ms\n";
     int same = strcmp(out, want) == 0;
     if (!same)
         fprintf(stderr, "got:\n%s\nwant:\n%s\n", out, want);
@@ -479,21 +451,18 @@ static void test_console_tree(void)
     ASSERT(same);
 }
 
-static void test_console_ascii_safe_and_wrapping(void)
+/* Span text cannot drive the terminal; parent cycles are shown once. */
+static void test_console_display_safe_and_cycles(void)
 {
     struct ctr_span s;
     mk_span(&s, 0xcc, 0x01, 0, "caf\xc3\xa9\n\x1b[31m", 0, 1);
     static char longv[300];
     memset(longv, 'v', sizeof longv - 1);
     struct ctr_attr attrs[] = {
-        {{"a", 1},
-         {.type = CTR_VALUE_STRING, .u.s = {"0123456789012345678901234567890123456789", 40}}},
-        {{"b", 1},
-         {.type = CTR_VALUE_STRING, .u.s = {"0123456789012345678901234567890123456789", 40}}},
-        {{"c", 1}, {.type = CTR_VALUE_STRING, .u.s = {"x\"yzzzzzzzzzz", 13}}},
-        {{"d", 1}, {.type = CTR_VALUE_STRING, .u.s = {longv, sizeof longv - 1}}},
+        {S("chaostoolkit.type"), {.type = CTR_VALUE_STRING, .u.s = {longv, sizeof longv - 1}}},
+        {S("chaostoolkit.activity.status"), VSTR("x\"y\x07")},
     };
-    s.attrs = (struct ctr_attr_list){attrs, 4, 4, 0};
+    s.attrs = (struct ctr_attr_list)ATTRS(attrs);
     /* A span that is its own parent and a two-span parent cycle must still
      * be printed, once each. */
     struct ctr_span self, c1, c2;
@@ -507,25 +476,22 @@ static void test_console_ascii_safe_and_wrapping(void)
     ASSERT(out != NULL);
     char want[2048];
     snprintf(want, sizeof want,
-             "trace cccccccccccccccccccccccccccccccc\n"
-             "  caf\\xc3\\xa9\\n\\x1b[31m  [internal] 1.000 ms  UNSET\n"
-             "      a=0123456789012345678901234567890123456789 "
-             "b=0123456789012345678901234567890123456789\n"
-             "      c=\"x\\\"yzzzzzzzzzz\"\n"
-             "      d=\"%.200s...\"\n"
-             "  self  [internal] 1.000 ms  UNSET\n"
-             "  cycle1  [internal] 1.000 ms  UNSET\n"
-             "    cycle2  [internal] 1.000 ms  UNSET\n",
+             "trace cccccccccccccccccccccccccccccccc  service=chaostoolkit  4 spans  "
+             "start=2023-11-14T22:13:20.000Z\n"
+             "caf\xc3\xa9\\x0a\\x1b[31m  1.0 ms  [%.63s\xe2\x80\xa6 x\"y\\x07]\n"
+             "self              1.0 ms  (parent cycle)\n"
+             "cycle1            1.0 ms  (parent cycle)\n"
+             "\xe2\x94\x94\xe2\x94\x80 cycle2         1.0 ms\n",
              longv);
     int same = strcmp(out, want) == 0;
     if (!same)
         fprintf(stderr, "got:\n%s\nwant:\n%s\n", out, want);
-    int ascii = 1;
+    int controls = 0;
     for (const char *p = out; *p; p++)
-        ascii &= (*p == '\n') || ((unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f);
+        controls += *p != '\n' && ((unsigned char)*p < 0x20 || *p == 0x7f);
     free(out);
     ASSERT_EQ(rc, 0);
-    ASSERT(ascii);
+    ASSERT_EQ(controls, 0);
     ASSERT(same);
 }
 
@@ -550,5 +516,5 @@ static void test_zz_cleanup(void)
 TEST_MAIN(TEST_CASE(test_file_two_batches_two_lines), TEST_CASE(test_file_appends_to_existing),
           TEST_CASE(test_file_destination_is_absolute), TEST_CASE(test_file_bad_path_is_eio),
           TEST_CASE(test_file_concurrent_processes), TEST_CASE(test_console_tree),
-          TEST_CASE(test_console_ascii_safe_and_wrapping), TEST_CASE(test_console_defaults),
+          TEST_CASE(test_console_display_safe_and_cycles), TEST_CASE(test_console_defaults),
           TEST_CASE(test_zz_cleanup))
