@@ -94,10 +94,15 @@ static PyGetSetDef hook_getset[] = {
 };
 
 static PyType_Slot hook_slots[] = {
-    {Py_tp_dealloc, hook_dealloc}, {Py_tp_traverse, hook_traverse},
-    {Py_tp_clear, hook_clear},     {Py_tp_call, PyVectorcall_Call},
-    {Py_tp_repr, hook_repr},       {Py_tp_members, hook_members},
-    {Py_tp_getset, hook_getset},   {0, NULL},
+    {Py_tp_dealloc, hook_dealloc},
+    {Py_tp_traverse, hook_traverse},
+    {Py_tp_clear, hook_clear},
+    {Py_tp_call, PyVectorcall_Call},
+    {Py_tp_repr, hook_repr},
+    {Py_tp_members, hook_members},
+    {Py_tp_getset, hook_getset},
+    CTL_COMPAT_NO_NEW /* 3.9: no Py_TPFLAGS_DISALLOW_INSTANTIATION */
+    {0, NULL},
 };
 
 PyType_Spec ctl_hook_spec = {

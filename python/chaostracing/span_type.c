@@ -293,6 +293,7 @@ static PyType_Slot span_slots[] = {
     {Py_tp_methods, span_methods},
     {Py_tp_getset, span_getset},
     {Py_tp_doc, "A span started by start_span(); use it as a context manager or call end()."},
+    CTL_COMPAT_NO_NEW /* 3.9: no Py_TPFLAGS_DISALLOW_INSTANTIATION */
     {0, NULL},
 };
 

@@ -104,3 +104,38 @@ def test_python_sources_stay_small():
     total = sum(counts.values())
     assert total <= 100, f"python/chaostracing/*.py has {total} non-blank lines: {counts}"
     assert list(PACKAGE_SRC.glob("*.c")), "the control's C sources are not in python/chaostracing"
+
+
+SUBINTERP = """
+import _testcapi, sys
+code = '''
+try:
+    import chaostracing.control
+    outcome = "imported"
+except ImportError as e:
+    outcome = "refused: " + str(e)
+open(%r, "w").write(outcome)
+'''
+_testcapi.run_in_subinterp(code % sys.argv[1])
+import chaostracing.control  # the main interpreter still can
+print("main ok")
+"""
+
+
+def test_sub_interpreters_are_refused_and_the_main_one_works(tmp_path):
+    # The library's log sink and fork handlers are per process: a second
+    # interpreter would share them, so the module says no, clearly.
+    result = tmp_path / "outcome.txt"
+    proc = subprocess.run(
+        [sys.executable, "-c", SUBINTERP, str(result)],
+        env=clean_env(),
+        cwd=str(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "main ok"
+    outcome = result.read_text()
+    assert outcome.startswith("refused: "), outcome
+    assert "main interpreter" in outcome or "does not support loading in subinterpreters" in outcome
