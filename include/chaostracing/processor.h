@@ -8,14 +8,25 @@
 
 #include "exporter.h"
 
+/*
+ * Counters. At any time spans_ended = exported + failed + rejected + dropped
+ * + spooled + lost + queue_len: every span handed to the processor is
+ * accounted for.
+ */
 struct ctr_processor_stats {
     uint64_t spans_ended;    /* handed to the processor */
-    uint64_t spans_dropped;  /* queue full, or ended after shutdown */
+    uint64_t spans_dropped;  /* queue full, ended after shutdown, or (without a
+                                spool) left when the shutdown deadline passed */
     uint64_t spans_exported; /* accepted by the exporter */
-    uint64_t spans_failed;   /* in batches the exporter did not deliver */
+    uint64_t spans_failed;   /* in batches the exporter did not deliver (a final
+                                refusal, or any failure without retry_failed) */
     uint64_t spans_rejected; /* partial success rejections */
     uint64_t batches_failed;
-    uint64_t queue_len; /* now */
+    uint64_t spans_spooled;  /* written to the spool at shutdown */
+    uint64_t spans_lost;     /* to be spooled, but the spool was full or failed */
+    uint64_t spans_replayed; /* of earlier runs, sent from the spool (not ended here) */
+    uint64_t spool_corrupt;  /* spool files set aside as unreadable */
+    uint64_t queue_len;      /* now */
 };
 
 struct ctr_processor;
@@ -41,11 +52,24 @@ struct ctr_processor {
 };
 #endif
 
+struct ctr_spool;
+
 struct ctr_bsp_options {
     uint32_t max_queue_size;        /* 2048 */
     uint32_t schedule_delay_ms;     /* 5000 */
     uint32_t export_timeout_ms;     /* 30000 */
     uint32_t max_export_batch_size; /* 512, at most max_queue_size */
+    /* Keep a batch whose export failed for a reason that may pass (the
+     * collector unreachable, slow, or asking to come back) at the head of the
+     * queue and try again after a pause (1 s doubling up to the schedule
+     * delay), instead of counting it failed. Default false. */
+    bool retry_failed;
+    /* Owned by the processor made with these options (closed on error too):
+     * at shutdown, what was not delivered by the deadline (queued, kept for
+     * a retry, or still in an export) is written there as OTLP JSON instead
+     * of being dropped; while the queue is empty the worker sends what
+     * earlier runs left there. NULL (the default): neither. */
+    struct ctr_spool *spool;
 };
 void ctr_bsp_options_default(struct ctr_bsp_options *o);
 

@@ -153,6 +153,7 @@ struct ctr_span {
     bool has_parent;
     bool parent_is_remote;
     bool recording; /* false for unsampled / disabled spans: setters are no-ops */
+    bool essential; /* never dropped for a full queue (see ctr_span_set_essential) */
     bool ended;
     ctr_span_kind kind;
     ctr_status_code status;
@@ -187,6 +188,10 @@ bool ctr_span_is_recording(const struct ctr_span *s);
 void ctr_span_get_context(const struct ctr_span *s, struct ctr_span_context *out);
 ctr_span_kind ctr_span_get_kind(const struct ctr_span *s);
 ctr_status_code ctr_span_get_status(const struct ctr_span *s);
+
+/* Mark a span the trace cannot do without (an experiment, a phase): the batch
+ * processor keeps room for such spans when the queue is full of others. */
+void ctr_span_set_essential(struct ctr_span *s);
 
 /* Attribute setters. No-ops returning 0 on non-recording or ended spans. */
 int ctr_span_set_attr(struct ctr_span *s, const struct ctr_attr *attr);

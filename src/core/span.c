@@ -423,6 +423,12 @@ void ctr_span_get_context(const struct ctr_span *s, struct ctr_span_context *out
     *out = s->ctx;
 }
 
+void ctr_span_set_essential(struct ctr_span *s)
+{
+    if (s)
+        s->essential = true;
+}
+
 ctr_span_kind ctr_span_get_kind(const struct ctr_span *s)
 {
     return s ? s->kind : CTR_KIND_UNSPECIFIED;

@@ -48,15 +48,25 @@
 #include <time.h>
 
 #include <chaostracing/processor.h>
+#include <chaostracing/spool.h>
 
 /* How long past its deadline shutdown waits for an export that is returning. */
 #define SHUTDOWN_GRACE_NS 20000000u
+/* Ring slots beyond max_queue_size that only essential spans (the
+ * experiment and its phases) may take: they are never dropped for a full
+ * queue of activity spans. */
+#define RESERVE 64u
+/* After a failed replay of the spool, wait this long before the next try
+ * (unless a live export succeeds first). */
+#define REPLAY_PAUSE_MS 30000u
 
 struct bsp {
     struct ctr_processor base;    /* first: the public handle */
     struct ctr_resource resource; /* our own copy: a detached worker may outlive the tracer */
     const struct ctr_scope *scope;
     struct ctr_bsp_options opt;
+    uint32_t cap;            /* ring slots: max_queue_size + RESERVE */
+    struct ctr_spool *spool; /* owned; NULL: nothing is spooled or replayed */
 
     pthread_mutex_t mu;
     pthread_cond_t work_cv; /* the worker waits here */
@@ -86,7 +96,12 @@ struct bsp {
     uint64_t flush_ok;   /* generations completed by exporting */
 
     uint64_t spans_ended, spans_dropped, spans_exported, spans_failed, spans_rejected,
-        batches_failed;
+        batches_failed, spans_spooled, spans_lost, spans_replayed, spool_corrupt;
+    uint64_t retry_at;       /* after a retryable failure: no export before (monotonic) */
+    uint64_t retry_delay_ms; /* the wait after the next failure */
+    uint64_t replay_at;      /* no replay of the spool before (monotonic) */
+    bool replay_done;        /* the spool was empty once this run */
+    bool inflight_settled;   /* shutdown accounted for the in-flight batch */
     uint64_t overflow_drops; /* spans dropped because the queue was full */
     uint64_t fork_discarded; /* spans inherited from the parent at fork */
 
@@ -144,7 +159,7 @@ static void bsp_child_reset(struct bsp *b)
     b->worker_idle = false;
     for (uint32_t i = 0; i < b->inflight_len; i++)
         ctr_span_free(b->inflight[i]);
-    uint32_t cap = b->opt.max_queue_size;
+    uint32_t cap = b->cap;
     for (uint32_t i = 0; i < b->len; i++)
         ctr_span_free(b->ring[(b->head + i) % cap]);
     b->fork_discarded += (uint64_t)b->inflight_len + b->len;
@@ -223,7 +238,7 @@ static void bsp_free(struct bsp *b)
     }
     pthread_mutex_unlock(&reg_mu);
 
-    uint32_t cap = b->opt.max_queue_size;
+    uint32_t cap = b->cap;
     for (uint32_t i = 0; i < b->len; i++)
         ctr_span_free(b->ring[(b->head + i) % cap]);
     for (uint32_t i = 0; i < b->inflight_len; i++)
@@ -235,6 +250,7 @@ static void bsp_free(struct bsp *b)
     free(b->ring);
     free(b->inflight);
     ctr_resource_free(&b->resource);
+    ctr_spool_close(b->spool);
     free(b);
 }
 
@@ -250,12 +266,50 @@ static void bsp_unref_unlock(struct bsp *b)
 
 /* --- the worker ------------------------------------------------------- */
 
+/* True for failures worth another try: the collector was not reached, was
+ * too slow, or asked to come back later. A refusal (HTTP 400, a bad
+ * request) is final. */
+static bool retryable(int rc)
+{
+    return rc == CTR_ECONNECT || rc == CTR_ETIMEOUT || rc == CTR_ERETRYABLE || rc == CTR_EIO ||
+           rc == CTR_ETLS || rc == CTR_ESHUTDOWN;
+}
+
+/* Put the `k` spans of a batch that failed back at the head of the queue,
+ * essential ones first, as far as room allows; the rest are dropped and
+ * counted. The caller holds mu. On return b->inflight[0..] holds the spans
+ * not kept, and their number is returned (the caller frees them). */
+static uint32_t requeue(struct bsp *b, uint32_t k)
+{
+    for (int pass = 0; pass < 2; pass++) {
+        for (uint32_t i = k; i-- > 0;) {
+            struct ctr_span *s = b->inflight[i];
+            if (!s || (pass == 0) != s->essential)
+                continue;
+            uint32_t limit = s->essential ? b->cap : b->opt.max_queue_size;
+            if (b->len < limit) {
+                b->head = (b->head + b->cap - 1) % b->cap;
+                b->ring[b->head] = s;
+                b->len++;
+                b->inflight[i] = NULL;
+            }
+        }
+    }
+    uint32_t left = 0;
+    for (uint32_t i = 0; i < k; i++)
+        if (b->inflight[i])
+            b->inflight[left++] = b->inflight[i];
+    b->spans_dropped += left;
+    return left;
+}
+
 /* Export `n` spans from the head of the queue in batches; the caller holds mu
  * and holds it again on return. Returns true when all `n` were handled, false
- * when shutdown's deadline or abandonment cut the round short. */
+ * when shutdown's deadline, abandonment or a failure to retry later cut the
+ * round short. */
 static bool bsp_export_round(struct bsp *b, uint32_t n)
 {
-    uint32_t cap = b->opt.max_queue_size;
+    uint32_t cap = b->cap;
     while (n > 0) {
         if (b->abandoned)
             return false;
@@ -279,6 +333,7 @@ static bool bsp_export_round(struct bsp *b, uint32_t n)
         b->len -= k;
         b->inflight_len = k;
         b->inflight_deadline = deadline;
+        b->inflight_settled = false;
         pthread_mutex_unlock(&b->mu);
 
         struct ctr_exporter *e = b->base.exporter;
@@ -291,9 +346,23 @@ static bool bsp_export_round(struct bsp *b, uint32_t n)
             rej = k;
 
         pthread_mutex_lock(&b->mu);
-        if (rc == 0) {
+        uint32_t n_free = k;
+        bool again = false;
+        if (b->inflight_settled) {
+            /* Shutdown gave up on this export and accounted for it. */
+        } else if (rc == 0) {
             b->spans_exported += k - rej;
             b->spans_rejected += rej;
+            b->retry_delay_ms = 0;
+            b->replay_at = 0; /* the collector is back: the spool may go too */
+        } else if (b->opt.retry_failed && retryable(rc) && !b->abandoned) {
+            /* Kept for another try after a pause (or for the spool). */
+            n_free = requeue(b, k);
+            b->retry_delay_ms = b->retry_delay_ms ? b->retry_delay_ms * 2 : 1000;
+            if (b->retry_delay_ms > b->opt.schedule_delay_ms)
+                b->retry_delay_ms = b->opt.schedule_delay_ms ? b->opt.schedule_delay_ms : 1000;
+            b->retry_at = add_ms(ctr_monotonic_ns(), (uint32_t)b->retry_delay_ms);
+            again = true;
         } else {
             b->spans_failed += k;
             b->batches_failed++;
@@ -303,14 +372,49 @@ static bool bsp_export_round(struct bsp *b, uint32_t n)
         b->inflight_len = 0;
         pthread_mutex_unlock(&b->mu);
         if (rc != 0)
-            ctr_log(CTR_LOG_DEBUG, "chaostracing: exporting %u spans to %s failed: %s", (unsigned)k,
-                    e->destination, ctr_strerror(rc));
-        for (uint32_t i = 0; i < k; i++)
+            ctr_log(CTR_LOG_DEBUG, "chaostracing: exporting %u spans to %s failed: %s%s",
+                    (unsigned)k, e->destination, ctr_strerror(rc), again ? "; kept to retry" : "");
+        for (uint32_t i = 0; i < n_free; i++)
             ctr_span_free(b->inflight[i]);
         pthread_mutex_lock(&b->mu);
+        if (again)
+            return false;
         n -= k;
     }
     return true;
+}
+
+/* Keep replaying? Asked by the spool between batches. */
+static bool replay_keep_going(void *ud)
+{
+    struct bsp *b = ud;
+    pthread_mutex_lock(&b->mu);
+    bool go = !b->stop && !b->abandoned;
+    pthread_mutex_unlock(&b->mu);
+    return go;
+}
+
+/* Send one file of the spool while nothing live waits; the caller holds mu
+ * and holds it again on return. */
+static void bsp_replay_step(struct bsp *b)
+{
+    uint64_t deadline = add_ms(ctr_monotonic_ns(), b->opt.export_timeout_ms);
+    pthread_mutex_unlock(&b->mu);
+    struct ctr_replay_stats st = {0};
+    int r = ctr_spool_replay_one(b->spool, b->base.exporter, deadline, replay_keep_going, b, &st);
+    if (st.files_sent || st.files_corrupt)
+        ctr_log(CTR_LOG_INFO,
+                "chaostracing: %" PRIu64 " spans of an earlier run sent from the "
+                "spool %s%s",
+                st.spans_sent, ctr_spool_dir(b->spool),
+                st.files_corrupt ? " (a corrupt file was set aside)" : "");
+    pthread_mutex_lock(&b->mu);
+    b->spans_replayed += st.spans_sent;
+    b->spool_corrupt += st.files_corrupt;
+    if (r <= 0)
+        b->replay_done = true; /* empty, or unreadable */
+    else if (st.last_error)
+        b->replay_at = add_ms(ctr_monotonic_ns(), REPLAY_PAUSE_MS);
 }
 
 /* The worker thread: wait for a reason to export, export, repeat; on stop,
@@ -326,10 +430,19 @@ static void *bsp_worker(void *arg)
         /* Wait for a reason to export. */
         bool expired = false;
         for (;;) {
-            if (b->abandoned || b->stop || b->flush_req > b->flush_done)
+            if (b->abandoned || b->stop)
                 break;
-            if (b->len >= b->opt.max_export_batch_size)
+            uint64_t now = ctr_monotonic_ns();
+            if (b->retry_at > now) { /* a failure asked for a pause */
+                cond_wait_until(&b->work_cv, &b->mu, b->retry_at);
+                continue;
+            }
+            if (b->flush_req > b->flush_done || b->len >= b->opt.max_export_batch_size)
                 break;
+            if (b->len == 0 && b->spool && !b->replay_done && b->replay_at <= now) {
+                bsp_replay_step(b); /* the spool goes while nothing live waits */
+                continue;
+            }
             if (b->len == 0) {
                 timer_armed = false;
                 b->worker_idle = true;
@@ -337,7 +450,6 @@ static void *bsp_worker(void *arg)
                 b->worker_idle = false;
                 continue;
             }
-            uint64_t now = ctr_monotonic_ns();
             if (!timer_armed) {
                 timer_armed = true;
                 timer_at = add_ms(now, b->opt.schedule_delay_ms);
@@ -425,7 +537,7 @@ static void bsp_on_end(struct ctr_processor *p, struct ctr_span *s)
         ctr_span_free(s);
         return;
     }
-    if (b->len == b->opt.max_queue_size) {
+    if (b->len >= (s->essential ? b->cap : b->opt.max_queue_size)) {
         b->spans_dropped++;
         overflows = ++b->overflow_drops;
         if (!b->overflow_warned)
@@ -442,7 +554,7 @@ static void bsp_on_end(struct ctr_processor *p, struct ctr_span *s)
                     "chaostracing: span queue full, %" PRIu64 " spans dropped so far", overflows);
         return;
     }
-    b->ring[(b->head + b->len) % b->opt.max_queue_size] = s;
+    b->ring[(b->head + b->len) % b->cap] = s;
     b->len++;
     if (!b->worker_started) {
         start_rc = bsp_start_worker(b);
@@ -489,6 +601,87 @@ static int bsp_force_flush(struct ctr_processor *p, uint64_t deadline_ns)
         rc = CTR_ESHUTDOWN;
     pthread_mutex_unlock(&b->mu);
     return rc;
+}
+
+/* --- spilling to the spool at shutdown ---------------------------------- */
+
+/* OTLP JSON lines of the spans left at shutdown, made under mu (a batch still
+ * inside the exporter is only read while the worker cannot free it) and
+ * written without it. */
+struct spill {
+    struct ctr_buf *lines;
+    uint32_t *spans;
+    size_t n_lines;
+    uint64_t n_spans;
+};
+
+/* Encode the `left` queued spans and the `running` in-flight ones, at most a
+ * batch per line. The caller holds mu. Spans that cannot be encoded (out of
+ * memory) are counted lost. */
+static void spill_encode(struct bsp *b, struct spill *sp, uint32_t left, uint32_t running)
+{
+    uint32_t total = left + running, per = b->opt.max_export_batch_size;
+    size_t n_lines = (total + per - 1) / per;
+    struct ctr_span **all = malloc((size_t)total * sizeof *all);
+    sp->lines = calloc(n_lines, sizeof *sp->lines);
+    sp->spans = calloc(n_lines, sizeof *sp->spans);
+    if (!all || !sp->lines || !sp->spans) {
+        b->spans_lost += total;
+        free(all);
+        return;
+    }
+    for (uint32_t i = 0; i < running; i++)
+        all[i] = b->inflight[i];
+    for (uint32_t i = 0; i < left; i++)
+        all[running + i] = b->ring[(b->head + i) % b->cap];
+    for (uint32_t at = 0; at < total; at += per) {
+        uint32_t k = total - at < per ? total - at : per;
+        struct ctr_batch batch = {&b->resource, b->scope, all + at, k};
+        struct ctr_buf *line = &sp->lines[sp->n_lines];
+        if (ctr_otlp_json_encode(&batch, line) == 0 && !line->err) {
+            sp->spans[sp->n_lines++] = k;
+            sp->n_spans += k;
+        } else {
+            ctr_buf_free(line);
+            b->spans_lost += k;
+        }
+    }
+    free(all);
+}
+
+/* Write the encoded lines to the spool, count, log one line, free them. */
+static void spill_write(struct bsp *b, struct spill *sp)
+{
+    uint64_t spooled = 0, lost = 0, evicted = 0;
+    for (size_t i = 0; i < sp->n_lines; i++) {
+        int rc =
+            ctr_spool_write(b->spool, sp->lines[i].data, sp->lines[i].len, sp->spans[i], &evicted);
+        if (rc == 0)
+            spooled += sp->spans[i];
+        else
+            lost += sp->spans[i];
+        ctr_buf_free(&sp->lines[i]);
+    }
+    free(sp->lines);
+    free(sp->spans);
+    pthread_mutex_lock(&b->mu);
+    b->spans_spooled += spooled;
+    b->spans_lost += lost;
+    pthread_mutex_unlock(&b->mu);
+    if (spooled)
+        ctr_log(CTR_LOG_INFO,
+                "chaostracing: %" PRIu64 " spans not delivered by the deadline were spooled to "
+                "%s; the next run (or `chaostracing replay`) sends them",
+                spooled, ctr_spool_dir(b->spool));
+    if (lost)
+        ctr_log(CTR_LOG_WARNING,
+                "chaostracing: %" PRIu64 " spans could not be spooled to %s (full or not "
+                "writable); they are lost",
+                lost, ctr_spool_dir(b->spool));
+    if (evicted)
+        ctr_log(CTR_LOG_WARNING,
+                "chaostracing: the spool %s was full: %" PRIu64 " older spans removed",
+                ctr_spool_dir(b->spool), evicted);
 }
 
 /* Flush by the deadline, stop the worker (join it, or detach it when it is
@@ -544,24 +737,32 @@ static int bsp_shutdown(struct ctr_processor *p, uint64_t deadline_ns)
         join = !detach;
     }
 
-    /* Whatever is still queued missed the deadline. */
-    uint32_t cap = b->opt.max_queue_size;
-    uint32_t left = b->len;
+    /* Whatever is still queued, and a batch still inside the exporter,
+     * missed the deadline: it goes to the spool, or is dropped. */
+    uint32_t cap = b->cap;
+    uint32_t left = b->len, running = detach && b->spool ? b->inflight_len : 0;
+    struct spill sp = {0};
+    if (b->spool && left + running)
+        spill_encode(b, &sp, left, running);
+    else
+        b->spans_dropped += left; /* without a spool a running export counts itself later */
     for (uint32_t i = 0; i < left; i++)
         ctr_span_free(b->ring[(b->head + i) % cap]);
-    b->spans_dropped += left;
+    b->inflight_settled = running > 0; /* spooled: the worker must not count it again */
     b->head = b->len = 0;
     b->flush_done = b->flush_req;
     pthread_cond_broadcast(&b->done_cv);
     pthread_t th = b->thread;
     pthread_mutex_unlock(&b->mu);
 
-    if (left || detach) {
+    if (sp.n_lines)
+        spill_write(b, &sp);
+    else if (left || detach)
         ctr_log(CTR_LOG_WARNING,
                 "chaostracing: shutdown deadline reached: %u queued spans dropped%s",
                 (unsigned)left, detach ? ", an export is still running" : "");
+    if (left || detach)
         rc = CTR_ETIMEOUT;
-    }
     if (join)
         pthread_join(th, NULL);
     else if (detach)
@@ -586,7 +787,11 @@ static void bsp_stats(struct ctr_processor *p, struct ctr_processor_stats *out)
     out->spans_failed = b->spans_failed;
     out->spans_rejected = b->spans_rejected;
     out->batches_failed = b->batches_failed;
-    out->queue_len = (uint64_t)b->len + b->inflight_len;
+    out->spans_spooled = b->spans_spooled;
+    out->spans_lost = b->spans_lost;
+    out->spans_replayed = b->spans_replayed;
+    out->spool_corrupt = b->spool_corrupt;
+    out->queue_len = (uint64_t)b->len + (b->inflight_settled ? 0 : b->inflight_len);
     pthread_mutex_unlock(&b->mu);
 }
 
@@ -618,6 +823,7 @@ static const struct ctr_processor_ops bsp_ops = {
 
 void ctr_bsp_options_default(struct ctr_bsp_options *o)
 {
+    memset(o, 0, sizeof *o);
     o->max_queue_size = 2048;
     o->schedule_delay_ms = 5000;
     o->export_timeout_ms = 30000;
@@ -640,26 +846,21 @@ int ctr_batch_processor_new(struct ctr_exporter *exporter, const struct ctr_reso
     ctr_bsp_options_default(&o);
     if (opt)
         o = *opt;
-    if (!exporter || o.max_queue_size == 0 || o.max_export_batch_size == 0) {
-        ctr_exporter_destroy(exporter);
-        return CTR_EINVAL;
+    int rc = CTR_ENOMEM;
+    struct bsp *b = NULL;
+    if (!exporter || o.max_queue_size == 0 || o.max_export_batch_size == 0 ||
+        o.max_queue_size > UINT32_MAX - RESERVE) {
+        rc = CTR_EINVAL;
+        goto fail;
     }
     if (o.export_timeout_ms == 0)
         o.export_timeout_ms = 30000;
     if (o.max_export_batch_size > o.max_queue_size)
         o.max_export_batch_size = o.max_queue_size;
-
-    struct bsp *b = calloc(1, sizeof *b);
-    if (!b) {
-        ctr_exporter_destroy(exporter);
-        return CTR_ENOMEM;
-    }
-    if (ctr_resource_copy(&b->resource, resource)) {
-        free(b);
-        ctr_exporter_destroy(exporter);
-        return CTR_ENOMEM;
-    }
-    b->ring = calloc(o.max_queue_size, sizeof *b->ring);
+    if (!(b = calloc(1, sizeof *b)) || ctr_resource_copy(&b->resource, resource))
+        goto fail;
+    b->cap = o.max_queue_size + RESERVE;
+    b->ring = calloc(b->cap, sizeof *b->ring);
     b->inflight = calloc(o.max_export_batch_size, sizeof *b->inflight);
     bool mu_ok = false, work_ok = false, done_ok = false;
     if (b->ring && b->inflight) {
@@ -672,15 +873,11 @@ int ctr_batch_processor_new(struct ctr_exporter *exporter, const struct ctr_reso
             pthread_cond_destroy(&b->work_cv);
         if (mu_ok)
             pthread_mutex_destroy(&b->mu);
-        free(b->ring);
-        free(b->inflight);
-        ctr_resource_free(&b->resource);
-        free(b);
-        ctr_exporter_destroy(exporter);
-        return CTR_ENOMEM;
+        goto fail;
     }
     b->base.ops = &bsp_ops;
     b->base.exporter = exporter;
+    b->spool = o.spool;
     b->scope = scope;
     b->opt = o;
     b->refs = 1;
@@ -692,4 +889,15 @@ int ctr_batch_processor_new(struct ctr_exporter *exporter, const struct ctr_reso
     pthread_mutex_unlock(&reg_mu);
     *out = &b->base;
     return 0;
+
+fail:
+    if (b) {
+        free(b->ring);
+        free(b->inflight);
+        ctr_resource_free(&b->resource);
+        free(b);
+    }
+    ctr_spool_close(o.spool);
+    ctr_exporter_destroy(exporter);
+    return rc;
 }

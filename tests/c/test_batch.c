@@ -313,7 +313,8 @@ static struct ctr_processor_stats stats_of(struct ctr_processor *p)
 static bool stats_consistent(const struct ctr_processor_stats *st)
 {
     return st->spans_ended == st->spans_exported + st->spans_failed + st->spans_dropped +
-                                  st->spans_rejected + st->queue_len;
+                                  st->spans_rejected + st->spans_spooled + st->spans_lost +
+                                  st->queue_len;
 }
 
 /* Poll until exported + failed + rejected reaches `n` or `ms` pass. */
