@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 
 #include "config.h"
+#include "redact.h"
 #include "processor.h"
 #include "resource.h"
 
@@ -21,6 +22,7 @@ struct ctr_tracer {
     uint64_t ratio_bound;            /* traceidratio: sample when id's low 8 bytes < bound */
     bool disabled;                   /* OTEL_SDK_DISABLED: every span is non-recording */
     struct ctr_processor *processor; /* owned; NULL = drop every span */
+    struct ctr_redactor *redactor;   /* owned; NULL = strings kept as given */
 };
 #endif
 
@@ -43,6 +45,11 @@ int ctr_tracer_new(const struct ctr_config *cfg, struct ctr_exporter *exporter, 
 struct ctr_span *ctr_tracer_start_span(struct ctr_tracer *t, const char *name, size_t nlen,
                                        const struct ctr_span_context *parent, ctr_span_kind kind,
                                        uint64_t start_ns);
+
+/* Give the tracer a redactor (owned from here on): every string set on its
+ * spans from then on is redacted (chaostracing/redact.h). Call before the
+ * tracer is shared between threads. */
+void ctr_tracer_set_redactor(struct ctr_tracer *t, struct ctr_redactor *r);
 
 /* Flush and shut the processor down by the deadline; idempotent. */
 int ctr_tracer_shutdown(struct ctr_tracer *t, uint64_t deadline_ns);

@@ -4,6 +4,7 @@
  * costs one allocation and one free.
  */
 #include <chaostracing/span.h>
+#include <chaostracing/redact.h>
 #include <chaostracing/tracer.h>
 
 #include <stdlib.h>
@@ -31,12 +32,32 @@ bool ctr_span_context_is_valid(const struct ctr_span_context *ctx)
     return t && s;
 }
 
+static int copy_plain(struct ctr_arena *a, const char *s, size_t len, uint32_t max_chars,
+                      struct ctr_str *out);
+
 /*
- * Copy a string into the arena, truncated to `max_chars` characters, with
- * invalid UTF-8 bytes replaced by U+FFFD. Returns 0 or CTR_ENOMEM.
+ * Copy a string into the arena, with what `r` (may be NULL) redacts replaced,
+ * truncated to `max_chars` characters, with invalid UTF-8 bytes replaced by
+ * U+FFFD. Returns 0 or CTR_ENOMEM.
  */
 static int copy_text(struct ctr_arena *a, const char *s, size_t len, uint32_t max_chars,
-                     struct ctr_str *out)
+                     struct ctr_str *out, const struct ctr_redactor *r)
+{
+    if (!r)
+        return copy_plain(a, s, len, max_chars, out);
+    struct ctr_buf red = {0};
+    int rc;
+    if (ctr_redact(r, s, len, &red))
+        rc = red.err ? CTR_ENOMEM : copy_plain(a, (const char *)red.data, red.len, max_chars, out);
+    else
+        rc = copy_plain(a, s, len, max_chars, out);
+    ctr_buf_free(&red);
+    return rc;
+}
+
+/* copy_text() without redaction. */
+static int copy_plain(struct ctr_arena *a, const char *s, size_t len, uint32_t max_chars,
+                      struct ctr_str *out)
 {
     bool valid;
     size_t keep = ctr__utf8_valid_prefix(s, len, max_chars, &valid);
@@ -73,13 +94,13 @@ static int copy_text(struct ctr_arena *a, const char *s, size_t len, uint32_t ma
 
 /* Deep-copy a primitive value (not an array). */
 static int copy_scalar(struct ctr_arena *a, const struct ctr_value *in, struct ctr_value *out,
-                       uint32_t max_len)
+                       uint32_t max_len, const struct ctr_redactor *r)
 {
     out->type = in->type;
     switch (in->type) {
     case CTR_VALUE_STRING:
         return copy_text(a, in->u.s.ptr ? in->u.s.ptr : "", in->u.s.ptr ? in->u.s.len : 0, max_len,
-                         &out->u.s);
+                         &out->u.s, r);
     case CTR_VALUE_BYTES: {
         char *p =
             ctr_arena_strndup(a, in->u.s.ptr ? in->u.s.ptr : "", in->u.s.ptr ? in->u.s.len : 0);
@@ -104,10 +125,10 @@ static int copy_scalar(struct ctr_arena *a, const struct ctr_value *in, struct c
 }
 
 static int copy_value(struct ctr_arena *a, const struct ctr_value *in, struct ctr_value *out,
-                      uint32_t max_len)
+                      uint32_t max_len, const struct ctr_redactor *r)
 {
     if (in->type != CTR_VALUE_ARRAY)
-        return copy_scalar(a, in, out, max_len);
+        return copy_scalar(a, in, out, max_len, r);
     size_t n = in->u.array.len;
     if (n > SIZE_MAX / sizeof(struct ctr_value))
         return CTR_ENOMEM;
@@ -118,7 +139,7 @@ static int copy_value(struct ctr_arena *a, const struct ctr_value *in, struct ct
         const struct ctr_value *it = &in->u.array.items[i];
         if (it->type == CTR_VALUE_ARRAY || it->type == CTR_VALUE_EMPTY)
             return CTR_EINVAL;
-        int rc = copy_scalar(a, it, &items[i], max_len);
+        int rc = copy_scalar(a, it, &items[i], max_len, r);
         if (rc)
             return rc;
     }
@@ -139,8 +160,10 @@ const struct ctr_attr *ctr_attr_list_get(const struct ctr_attr_list *list, const
     return NULL;
 }
 
-int ctr_attr_list_set(struct ctr_attr_list *list, struct ctr_arena *arena,
-                      const struct ctr_attr *attr, uint32_t max_count, uint32_t max_value_len)
+/* ctr_attr_list_set() with the values redacted by `r` (may be NULL). */
+static int attr_set(struct ctr_attr_list *list, struct ctr_arena *arena,
+                    const struct ctr_attr *attr, uint32_t max_count, uint32_t max_value_len,
+                    const struct ctr_redactor *r)
 {
     if (!attr->key.ptr || attr->key.len == 0 || attr->value.type == CTR_VALUE_EMPTY ||
         attr->value.type > CTR_VALUE_ARRAY) {
@@ -165,10 +188,10 @@ int ctr_attr_list_set(struct ctr_attr_list *list, struct ctr_arena *arena,
             list->cap = cap;
         }
         struct ctr_attr tmp;
-        int rc = copy_text(arena, attr->key.ptr, attr->key.len, UINT32_MAX, &tmp.key);
+        int rc = copy_text(arena, attr->key.ptr, attr->key.len, UINT32_MAX, &tmp.key, NULL);
         if (rc)
             return rc;
-        rc = copy_value(arena, &attr->value, &tmp.value, max_value_len);
+        rc = copy_value(arena, &attr->value, &tmp.value, max_value_len, r);
         if (rc) {
             list->dropped++;
             return rc;
@@ -177,11 +200,17 @@ int ctr_attr_list_set(struct ctr_attr_list *list, struct ctr_arena *arena,
         return 0;
     }
     struct ctr_value v;
-    int rc = copy_value(arena, &attr->value, &v, max_value_len);
+    int rc = copy_value(arena, &attr->value, &v, max_value_len, r);
     if (rc)
         return rc;
     slot->value = v;
     return 0;
+}
+
+int ctr_attr_list_set(struct ctr_attr_list *list, struct ctr_arena *arena,
+                      const struct ctr_attr *attr, uint32_t max_count, uint32_t max_value_len)
+{
+    return attr_set(list, arena, attr, max_count, max_value_len, NULL);
 }
 
 int ctr_attr_builder_set(struct ctr_attr_builder *b, const struct ctr_attr *attr)
@@ -199,6 +228,12 @@ void ctr_attr_builder_free(struct ctr_attr_builder *b)
 {
     ctr_arena_free(&b->arena);
     memset(&b->list, 0, sizeof b->list);
+}
+
+/* The redactor of the span's tracer, or NULL. */
+static const struct ctr_redactor *span_redactor(const struct ctr_span *s)
+{
+    return s->tracer ? s->tracer->redactor : NULL;
 }
 
 /* The limits that apply to a span: its tracer's, else the defaults. */
@@ -233,7 +268,8 @@ int ctr_span_set_attr(struct ctr_span *s, const struct ctr_attr *attr)
     if (!writable(s))
         return 0;
     const struct ctr_limits *l = span_limits(s);
-    return ctr_attr_list_set(&s->attrs, &s->arena, attr, l->attr_count, l->attr_value_len);
+    return attr_set(&s->attrs, &s->arena, attr, l->attr_count, l->attr_value_len,
+                    span_redactor(s));
 }
 
 int ctr_span_set_str(struct ctr_span *s, const char *key, const char *val, size_t vlen)
@@ -277,10 +313,10 @@ static void *grow(struct ctr_arena *a, void *items, uint32_t len, uint32_t *cap,
 
 /* Copy `n` attributes into a fresh list under the given limits. */
 static int copy_attrs(struct ctr_arena *a, struct ctr_attr_list *list, const struct ctr_attr *attrs,
-                      size_t n, uint32_t max_count, uint32_t max_len)
+                      size_t n, uint32_t max_count, uint32_t max_len, const struct ctr_redactor *r)
 {
     for (size_t i = 0; i < n; i++) {
-        int rc = ctr_attr_list_set(list, a, &attrs[i], max_count, max_len);
+        int rc = attr_set(list, a, &attrs[i], max_count, max_len, r);
         if (rc == CTR_ENOMEM)
             return rc;
     }
@@ -303,10 +339,12 @@ int ctr_span_add_event(struct ctr_span *s, const char *name, size_t nlen, uint64
     s->events = ev;
     struct ctr_event e = {0};
     e.time_ns = time_ns ? time_ns : ctr_now_ns();
-    int rc = copy_text(&s->arena, name ? name : "", name ? nlen : 0, UINT32_MAX, &e.name);
+    int rc = copy_text(&s->arena, name ? name : "", name ? nlen : 0, UINT32_MAX, &e.name,
+                       span_redactor(s));
     if (!rc)
         rc =
-            copy_attrs(&s->arena, &e.attrs, attrs, n_attrs, l->event_attr_count, l->attr_value_len);
+            copy_attrs(&s->arena, &e.attrs, attrs, n_attrs, l->event_attr_count, l->attr_value_len,
+                       span_redactor(s));
     if (rc)
         return rc;
     s->events[s->events_len++] = e;
@@ -335,10 +373,11 @@ int ctr_span_add_link(struct ctr_span *s, const struct ctr_span_context *ctx,
     k.ctx.trace_state.len = 0;
     int rc = 0;
     if (ctx->trace_state.ptr && ctx->trace_state.len)
-        rc = copy_text(&s->arena, ctx->trace_state.ptr, ctx->trace_state.len, UINT32_MAX,
+        rc = copy_plain(&s->arena, ctx->trace_state.ptr, ctx->trace_state.len, UINT32_MAX,
                        &k.ctx.trace_state);
     if (!rc)
-        rc = copy_attrs(&s->arena, &k.attrs, attrs, n_attrs, l->link_attr_count, l->attr_value_len);
+        rc = copy_attrs(&s->arena, &k.attrs, attrs, n_attrs, l->link_attr_count, l->attr_value_len,
+                        span_redactor(s));
     if (rc)
         return rc;
     s->links[s->links_len++] = k;
@@ -355,7 +394,8 @@ int ctr_span_set_status(struct ctr_span *s, ctr_status_code code, const char *ms
     s->status_message.ptr = NULL;
     s->status_message.len = 0;
     if (code == CTR_STATUS_ERROR && msg && mlen)
-        return copy_text(&s->arena, msg, mlen, span_limits(s)->attr_value_len, &s->status_message);
+        return copy_text(&s->arena, msg, mlen, span_limits(s)->attr_value_len, &s->status_message,
+                         span_redactor(s));
     return 0;
 }
 
@@ -363,12 +403,14 @@ int ctr_span_update_name(struct ctr_span *s, const char *name, size_t nlen)
 {
     if (!writable(s))
         return 0;
-    return copy_text(&s->arena, name ? name : "", name ? nlen : 0, UINT32_MAX, &s->name);
+    return copy_text(&s->arena, name ? name : "", name ? nlen : 0, UINT32_MAX, &s->name,
+                     span_redactor(s));
 }
 
 int ctr__span_init_name(struct ctr_span *s, const char *name, size_t nlen)
 {
-    return copy_text(&s->arena, name ? name : "", name ? nlen : 0, UINT32_MAX, &s->name);
+    return copy_text(&s->arena, name ? name : "", name ? nlen : 0, UINT32_MAX, &s->name,
+                     span_redactor(s));
 }
 
 void ctr_span_end(struct ctr_span *s, uint64_t end_ns)

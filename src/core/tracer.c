@@ -160,7 +160,14 @@ void ctr__tracer_release(struct ctr_tracer *t)
     if (t->processor)
         t->processor->ops->destroy(t->processor);
     ctr_resource_free(&t->resource);
+    ctr_redactor_free(t->redactor);
     free(t);
+}
+
+void ctr_tracer_set_redactor(struct ctr_tracer *t, struct ctr_redactor *r)
+{
+    ctr_redactor_free(t->redactor);
+    t->redactor = r;
 }
 
 void ctr_tracer_free(struct ctr_tracer *t)
