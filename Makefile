@@ -131,7 +131,7 @@ E2E_PKGS := opentelemetry-sdk==1.45.2 opentelemetry-exporter-otlp-proto-http==1.
 .PHONY: e2e e2e-backends demo-jaeger
 
 $(VENV)/.e2e-deps: Makefile $(VENV)/.deps
-	$(VPY) -m pip install -q $(E2E_PKGS)
+	$(VPY) -m pip install -q --no-warn-conflicts $(E2E_PKGS)
 	@touch $@
 
 e2e-backends:

@@ -89,9 +89,7 @@ def test_run_completed_and_logged_every_span_exported(traced):
     assert run.journal["status"] == "completed" and run.journal["deviated"] is False
     n, _, dropped, failed = summary_line(run.log)
     assert (n, dropped, failed) == (MAIN_SPAN_COUNT, 0, 0), run.describe()
-    bad = [
-        r.message for r in chaostracing_records(run.log) if r.level != "INFO" and r.level != "DEBUG"
-    ]
+    bad = [r.message for r in chaostracing_records(run.log) if r.level not in ("INFO", "DEBUG")]
     assert not bad, bad
 
 
