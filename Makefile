@@ -176,6 +176,33 @@ test: lint ctest tsan pytest pytest-asan
 demo: install cli
 	@examples/demo/run.sh $(VENV) build/chaostracing
 
+# End to end through a real OpenTelemetry Collector and Jaeger v2, built from
+# Go modules once into ~/.cache/chaostracing-e2e (tests/e2e/build.sh; needs
+# Go >= 1.25, `make test` does not). The target service of the scenarios is
+# instrumented with the OpenTelemetry Python SDK: test-only packages.
+E2E_PKGS := opentelemetry-sdk==1.45.2 opentelemetry-exporter-otlp-proto-http==1.45.2 \
+	opentelemetry-instrumentation-wsgi==0.66b2
+
+.PHONY: e2e e2e-backends demo-jaeger
+
+$(VENV)/.e2e-deps: Makefile $(VENV)/.deps
+	$(VPY) -m pip install -q --no-warn-conflicts $(E2E_PKGS)
+	@touch $@
+
+e2e-backends:
+	@tests/e2e/build.sh otelcol jaeger >/dev/null
+
+e2e: install $(VENV)/.e2e-deps e2e-backends
+	$(VPY) -m pytest -q tests/e2e
+
+# The demo experiment traced into Jaeger; prints the trace as Jaeger has it.
+# The build's output goes to demo-out/build.log (shown when it fails).
+demo-jaeger:
+	@mkdir -p demo-out
+	@$(MAKE) --no-print-directory install cli $(VENV)/.e2e-deps >demo-out/build.log 2>&1 || \
+	  { tail -n 30 demo-out/build.log; exit 1; }
+	@$(VPY) tests/e2e/demo_jaeger.py build/chaostracing
+
 # libFuzzer targets for the header and wire parsers (tests/fuzz/).
 fuzz:
 	@$(MAKE) --no-print-directory -f tests/fuzz/fuzz.mk

@@ -6,7 +6,8 @@
  *
  *  - ids: big-endian bytes read as unsigned 64-bit numbers and reinterpreted
  *    as signed i64 (traceIdHigh = first 8 bytes, traceIdLow = last 8);
- *  - times and durations in microseconds (truncated); flags 1 when sampled;
+ *  - times in microseconds (truncated; the duration is end minus start, each
+ *    truncated, so children and events stay inside); flags 1 when sampled;
  *  - the parent → parentSpanId and a first CHILD_OF reference; links →
  *    FOLLOWS_FROM references after it;
  *  - attributes → tags of the matching type, arrays → a STRING tag holding a
@@ -359,8 +360,11 @@ int ctr__jaeger_put_span(struct ctr_buf *b, struct ctr_buf *scratch, const struc
     }
     ctr__thrift_field_i32(&w, SPAN_FLAGS, (s->ctx.trace_flags & CTR_TRACE_FLAG_SAMPLED) ? 1 : 0);
     ctr__thrift_field_i64(&w, SPAN_START, ns_to_us(s->start_ns));
+    /* Both ends truncated, so children and events stay inside the span as
+     * they are in nanoseconds (a truncated duration could end it 1 µs early). */
     ctr__thrift_field_i64(&w, SPAN_DURATION,
-                          s->end_ns > s->start_ns ? ns_to_us(s->end_ns - s->start_ns) : 0);
+                          s->end_ns > s->start_ns ? ns_to_us(s->end_ns) - ns_to_us(s->start_ns)
+                                                  : 0);
     span_tags(&w, scratch, s, scope, cut);
 
     uint32_t n_logs = s->events && !cut->drop_logs ? s->events_len : 0;

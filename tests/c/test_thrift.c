@@ -328,6 +328,27 @@ static void test_encode_minimal_batch(void)
     ctr_buf_free(&b);
 }
 
+/* The duration is end minus start, each truncated to microseconds: a span
+ * of 1.002 µs from 2.999 µs lasts 2 µs (4 - 2), so it still contains a child
+ * or an event at 4.000 µs, as it does in nanoseconds. */
+static void test_duration_truncates_both_ends(void)
+{
+    struct ctr_span sp;
+    small_span(&sp, "op");
+    sp.start_ns = 2999u;
+    sp.end_ns = 4001u;
+    struct ctr_span *spans[] = {&sp};
+    struct ctr_batch batch = {&svc_resource, NULL, spans, 1};
+    struct ctr_buf b = {0};
+    ASSERT_EQ(ctr_jaeger_thrift_encode(&batch, 7, &b), 0);
+    static const char times[] = "\x16\x04" /* startTime 2 µs */
+                                "\x16\x04" /* duration 2 µs */
+                                "\x00";    /* end of Span */
+    bool found = memmem(b.data, b.len, times, sizeof times - 1) != NULL;
+    ctr_buf_free(&b);
+    ASSERT(found);
+}
+
 static void test_encode_full_span(void)
 {
     static struct ctr_value arr[] = {{.type = CTR_VALUE_INT, .u.i = 1},
@@ -1488,9 +1509,10 @@ TEST_MAIN(TEST_CASE(test_zigzag), TEST_CASE(test_varints), TEST_CASE(test_double
           TEST_CASE(test_list_headers), TEST_CASE(test_field_headers),
           TEST_CASE(test_nested_structs), TEST_CASE(test_writer_misuse),
           TEST_CASE(test_message_header), TEST_CASE(test_encode_minimal_batch),
-          TEST_CASE(test_encode_full_span), TEST_CASE(test_encode_process),
-          TEST_CASE(test_e2e_one_datagram_matches_encoder), TEST_CASE(test_split_across_datagrams),
-          TEST_CASE(test_oversize_span_is_cut_down), TEST_CASE(test_too_many_tags_are_dropped),
+          TEST_CASE(test_duration_truncates_both_ends), TEST_CASE(test_encode_full_span),
+          TEST_CASE(test_encode_process), TEST_CASE(test_e2e_one_datagram_matches_encoder),
+          TEST_CASE(test_split_across_datagrams), TEST_CASE(test_oversize_span_is_cut_down),
+          TEST_CASE(test_too_many_tags_are_dropped),
           TEST_CASE(test_closed_port_fails_fast_and_logs_once),
           TEST_CASE(test_emsgsize_lowers_the_limit), TEST_CASE(test_ipv6_loopback),
           TEST_CASE(test_options_and_errors), TEST_CASE(test_udp_transport_errors))
