@@ -19,6 +19,7 @@
 
 #include "config.h"
 #include "propagate.h"
+#include "redact.h"
 #include "tracer.h"
 
 /* Where a value was written, highest precedence first. */
@@ -117,6 +118,30 @@ const char *ctr_setup_destination(const struct ctr_setup *setup);
 /* The propagation formats and header names for HTTP activities and the
  * environment carrier. */
 const struct ctr_propagation *ctr_setup_propagation(const struct ctr_setup *setup);
+
+/* How activity outputs are recorded. */
+enum ctr_output_mode {
+    CTR_OUTPUT_TRUNCATED = 0, /* the default: the first output_limit characters */
+    CTR_OUTPUT_FULL,          /* whole (the span limits still apply) */
+    CTR_OUTPUT_NONE,          /* not at all */
+};
+#define CTR_OUTPUT_DEFAULT_LIMIT 4096
+
+/* tracing_record_output / tracing_output_limit: *limit is 0 for "full". */
+enum ctr_output_mode ctr_setup_output(const struct ctr_setup *setup, uint32_t *limit);
+/* tracing_flush_timeout: how long cleanup waits for delivery (ms). */
+uint32_t ctr_setup_flush_timeout_ms(const struct ctr_setup *setup);
+/* Where undelivered spans are spooled, or NULL when spooling is off. */
+const char *ctr_setup_spool_dir(const struct ctr_setup *setup);
+/* tracing_trace_url / CHAOSTRACING_TRACE_URL: a link template with
+ * "{trace_id}", or NULL. */
+const char *ctr_setup_trace_url(const struct ctr_setup *setup);
+/*
+ * Never export this: `value` is one of the run's secrets (key NULL), or a
+ * configuration value whose key is sensitive (e.g. "api_token"; others are
+ * ignored). Call before ctr_setup_start(). Returns 0 or CTR_ENOMEM.
+ */
+int ctr_setup_add_secret(struct ctr_setup *setup, const char *key, const char *value, size_t len);
 
 struct ctr_start_options {
     uint32_t batch_size; /* > 0: queue and batch size (one request for a check) */

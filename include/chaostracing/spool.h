@@ -36,10 +36,12 @@ const char *ctr_spool_dir(const struct ctr_spool *s);
 
 /*
  * The default spool directory: $XDG_CACHE_HOME/chaostracing/spool, else
- * $HOME/.cache/chaostracing/spool, into `out`. Returns 0, or CTR_EINVAL when
- * neither variable is set (or the path does not fit).
+ * $HOME/.cache/chaostracing/spool, into `out`, the variables read through
+ * `get` (getenv when NULL). Returns 0, or CTR_EINVAL when neither variable is
+ * set (or the path does not fit).
  */
-int ctr_spool_default_dir(char *out, size_t size);
+int ctr_spool_default_dir(const char *(*get)(void *ud, const char *name), void *ud, char *out,
+                          size_t size);
 
 /*
  * Write one OTLP JSON line holding `n_spans` spans as a new file. Older

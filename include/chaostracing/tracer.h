@@ -30,7 +30,9 @@ struct ctr_tracer {
  * Create a tracer from `cfg`. `exporter` is owned from here on (even on
  * error); with NULL (or a disabled SDK) spans are made but never exported.
  * When `batch` is true spans go through a batch processor with cfg->bsp,
- * else through the simple processor. Returns 0, CTR_EINVAL or CTR_ENOMEM.
+ * else through the simple processor. cfg->bsp.spool is owned from here on as
+ * well (closed when there is no batch processor to take it). Returns 0,
+ * CTR_EINVAL or CTR_ENOMEM.
  */
 int ctr_tracer_new(const struct ctr_config *cfg, struct ctr_exporter *exporter, bool batch,
                    struct ctr_tracer **out);

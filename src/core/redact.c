@@ -127,8 +127,8 @@ bool ctr_redact_is_sensitive(const struct ctr_redactor *r, const char *name, siz
 
 static bool name_char(unsigned char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-' || c == '.';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.';
 }
 
 static bool value_end(unsigned char c)

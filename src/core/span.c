@@ -268,8 +268,7 @@ int ctr_span_set_attr(struct ctr_span *s, const struct ctr_attr *attr)
     if (!writable(s))
         return 0;
     const struct ctr_limits *l = span_limits(s);
-    return attr_set(&s->attrs, &s->arena, attr, l->attr_count, l->attr_value_len,
-                    span_redactor(s));
+    return attr_set(&s->attrs, &s->arena, attr, l->attr_count, l->attr_value_len, span_redactor(s));
 }
 
 int ctr_span_set_str(struct ctr_span *s, const char *key, const char *val, size_t vlen)
@@ -342,9 +341,8 @@ int ctr_span_add_event(struct ctr_span *s, const char *name, size_t nlen, uint64
     int rc = copy_text(&s->arena, name ? name : "", name ? nlen : 0, UINT32_MAX, &e.name,
                        span_redactor(s));
     if (!rc)
-        rc =
-            copy_attrs(&s->arena, &e.attrs, attrs, n_attrs, l->event_attr_count, l->attr_value_len,
-                       span_redactor(s));
+        rc = copy_attrs(&s->arena, &e.attrs, attrs, n_attrs, l->event_attr_count, l->attr_value_len,
+                        span_redactor(s));
     if (rc)
         return rc;
     s->events[s->events_len++] = e;
@@ -374,7 +372,7 @@ int ctr_span_add_link(struct ctr_span *s, const struct ctr_span_context *ctx,
     int rc = 0;
     if (ctx->trace_state.ptr && ctx->trace_state.len)
         rc = copy_plain(&s->arena, ctx->trace_state.ptr, ctx->trace_state.len, UINT32_MAX,
-                       &k.ctx.trace_state);
+                        &k.ctx.trace_state);
     if (!rc)
         rc = copy_attrs(&s->arena, &k.attrs, attrs, n_attrs, l->link_attr_count, l->attr_value_len,
                         span_redactor(s));

@@ -2,6 +2,7 @@
  * The tracer: sampling, span creation, and the processor that receives ended
  * spans.
  */
+#include <chaostracing/spool.h>
 #include <chaostracing/tracer.h>
 
 #include <math.h>
@@ -15,14 +16,11 @@ int ctr_tracer_new(const struct ctr_config *cfg, struct ctr_exporter *exporter, 
 {
     *out = NULL;
     struct ctr_tracer *t = calloc(1, sizeof *t);
-    if (!t) {
-        ctr_exporter_destroy(exporter);
-        return CTR_ENOMEM;
-    }
-    int rc = ctr_resource_init(&t->resource, cfg);
+    int rc = t ? ctr_resource_init(&t->resource, cfg) : CTR_ENOMEM;
     if (rc) {
         free(t);
         ctr_exporter_destroy(exporter);
+        ctr_spool_close(cfg->bsp.spool);
         return rc;
     }
     atomic_init(&t->refs, 1);
@@ -42,6 +40,8 @@ int ctr_tracer_new(const struct ctr_config *cfg, struct ctr_exporter *exporter, 
         ctr_exporter_destroy(exporter);
         exporter = NULL;
     }
+    if (!exporter || !batch) /* no processor to own the spool */
+        ctr_spool_close(cfg->bsp.spool);
     if (exporter) {
         rc = batch ? ctr_batch_processor_new(exporter, &t->resource, t->scope, &cfg->bsp,
                                              &t->processor)

@@ -42,6 +42,13 @@ static const struct {
     [CTR__S_CLIENT_CERT] = {NULL, NULL, "cert"},
     [CTR__S_CLIENT_KEY] = {NULL, NULL, "key"},
     [CTR__S_TIMEOUT] = {NULL, NULL, "timeout"},
+    [CTR__S_FLUSH_TIMEOUT] = {"flush_timeout", "tracing_flush_timeout", NULL},
+    [CTR__S_SPOOL_DIR] = {"spool_dir", "tracing_spool_dir", "spool"},
+    [CTR__S_SPOOL_MAX_MB] = {"spool_max_mb", "tracing_spool_max_mb", NULL},
+    [CTR__S_RECORD_OUTPUT] = {"record_output", "tracing_record_output", NULL},
+    [CTR__S_OUTPUT_LIMIT] = {"output_limit", "tracing_output_limit", NULL},
+    [CTR__S_REDACT] = {"redact", "tracing_redact", NULL},
+    [CTR__S_TRACE_URL] = {"trace_url", "tracing_trace_url", NULL},
 };
 
 struct ctr_settings {
@@ -330,6 +337,12 @@ int ctr__setting_text(struct ctr_setup *st, const struct ctr_settings *s, enum c
     else
         return bad(st, name, e, expected);
     return 1;
+}
+
+int ctr__setting_range(struct ctr_setup *st, const struct ctr_settings *s, enum ctr__setting_id id,
+                       long long lo, long long hi, const char *expected, long long *out)
+{
+    return whole(st, s, id, lo, hi, expected, out);
 }
 
 int ctr__setting_uint(struct ctr_setup *st, const struct ctr_settings *s, enum ctr__setting_id id,

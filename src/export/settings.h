@@ -26,6 +26,13 @@ enum ctr__setting_id {
     CTR__S_CLIENT_CERT,
     CTR__S_CLIENT_KEY,
     CTR__S_TIMEOUT,
+    CTR__S_FLUSH_TIMEOUT,
+    CTR__S_SPOOL_DIR,
+    CTR__S_SPOOL_MAX_MB,
+    CTR__S_RECORD_OUTPUT,
+    CTR__S_OUTPUT_LIMIT,
+    CTR__S_REDACT,
+    CTR__S_TRACE_URL,
     CTR__S_COUNT
 };
 
@@ -49,8 +56,14 @@ struct ctr_setup {
     struct ctr_config cfg;
     bool cfg_loaded;
     struct ctr_exporter *exporter; /* owned until started */
+    struct ctr_spool *spool;       /* owned until started; NULL: no spool */
+    struct ctr_redactor *redactor; /* owned until started; NULL for a check */
     struct ctr_propagation prop;
     char destination[512];
+    uint32_t flush_timeout_ms;
+    enum ctr_output_mode output_mode;
+    uint32_t output_limit;
+    char *trace_url;
 };
 
 /* Add a problem (formatted, at most 1 KiB); `fatal` turns tracing off. */
@@ -82,6 +95,10 @@ int ctr__setting_text(struct ctr_setup *st, const struct ctr_settings *s, enum c
                       const char *expected, char *out, size_t size);
 int ctr__setting_uint(struct ctr_setup *st, const struct ctr_settings *s, enum ctr__setting_id id,
                       uint32_t *out);
+/* A whole number in [lo, hi] (an int or a string of digits); `expected`
+ * names the range in the message. */
+int ctr__setting_range(struct ctr_setup *st, const struct ctr_settings *s, enum ctr__setting_id id,
+                       long long lo, long long hi, const char *expected, long long *out);
 int ctr__setting_map(struct ctr_setup *st, const struct ctr_settings *s, enum ctr__setting_id id,
                      const struct ctr_header **map, size_t *n);
 
@@ -93,6 +110,11 @@ int ctr__setting_map(struct ctr_setup *st, const struct ctr_settings *s, enum ct
  * included) escaped as \xHH, cut after CTR__SHOWN_MAX characters with
  * "...". Always NUL-terminated. */
 void ctr__shown(const char *t, size_t len, char *out, size_t size);
+
+/* Read the run's options (setup_run.c): flush deadline, outputs, spool,
+ * redaction, trace link. Returns 0 or CTR_ENOMEM. */
+int ctr__setup_run_options(struct ctr_setup *st, const struct ctr_settings *s, unsigned flags,
+                           ctr_getenv_fn get, void *ud);
 
 /* One WARNING per name that no setting has, with the closest known name. */
 void ctr__report_unknown(struct ctr_setup *st, const struct ctr_settings *s);

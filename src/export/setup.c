@@ -14,6 +14,7 @@
 #include "export/settings.h"
 
 #include <chaostracing/endpoint.h>
+#include <chaostracing/spool.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -447,6 +448,8 @@ int ctr_setup_build(const struct ctr_settings *s, unsigned flags, ctr_getenv_fn 
         st->cfg.sampler = CTR_SAMPLER_ALWAYS_ON; /* the Jaeger client's constant sampler */
     st->enabled = true;
     resolve_propagation(st, s, jaeger == 1);
+    if (!st->failed && (rc = ctr__setup_run_options(st, s, flags, get, ud)) != 0)
+        return rc;
     ctr_exporter_kind kind;
     if (st->failed || resolve_kind(st, s, jaeger == 1, &kind) < 0)
         return st->oom ? CTR_ENOMEM : 0;
@@ -469,6 +472,9 @@ void ctr_setup_free(struct ctr_setup *st)
     if (st->cfg_loaded)
         ctr_config_free(&st->cfg);
     ctr_exporter_destroy(st->exporter);
+    ctr_spool_close(st->spool);
+    ctr_redactor_free(st->redactor);
+    free(st->trace_url);
     free(st);
 }
 
@@ -527,5 +533,14 @@ int ctr_setup_start(struct ctr_setup *st, const struct ctr_start_options *o,
     st->started = true;
     struct ctr_exporter *e = st->exporter;
     st->exporter = NULL;
-    return ctr_tracer_new(&cfg, e, true, out);
+    /* What does not arrive is spooled; a failure that may pass is retried. */
+    cfg.bsp.spool = st->spool;
+    cfg.bsp.retry_failed = st->spool != NULL || st->redactor != NULL;
+    st->spool = NULL;
+    int rc = ctr_tracer_new(&cfg, e, true, out);
+    if (rc == 0) {
+        ctr_tracer_set_redactor(*out, st->redactor);
+        st->redactor = NULL;
+    }
+    return rc;
 }

@@ -39,10 +39,11 @@ struct entry {
     pid_t owner; /* of a claim */
 };
 
-int ctr_spool_default_dir(char *out, size_t size)
+int ctr_spool_default_dir(const char *(*get)(void *ud, const char *name), void *ud, char *out,
+                          size_t size)
 {
-    const char *xdg = getenv("XDG_CACHE_HOME");
-    const char *home = getenv("HOME");
+    const char *xdg = get ? get(ud, "XDG_CACHE_HOME") : getenv("XDG_CACHE_HOME");
+    const char *home = get ? get(ud, "HOME") : getenv("HOME");
     int n;
     if (xdg && *xdg == '/')
         n = snprintf(out, size, "%s/chaostracing/spool", xdg);
