@@ -15,15 +15,15 @@
  */
 struct ctr_processor_stats {
     uint64_t spans_ended;    /* handed to the processor */
-    uint64_t spans_dropped;  /* queue full, ended after shutdown, or (without a
-                                spool) left when the shutdown deadline passed */
+    uint64_t spans_dropped;  /* queue full, or ended after shutdown */
     uint64_t spans_exported; /* accepted by the exporter */
     uint64_t spans_failed;   /* in batches the exporter did not deliver (a final
                                 refusal, or any failure without retry_failed) */
     uint64_t spans_rejected; /* partial success rejections */
-    uint64_t batches_failed;
+    uint64_t batches_failed; /* exports that failed (kept spans included) */
     uint64_t spans_spooled;  /* written to the spool at shutdown */
-    uint64_t spans_lost;     /* to be spooled, but the spool was full or failed */
+    uint64_t spans_lost;     /* not delivered by the shutdown deadline and not spooled
+                                (no spool, or it was full or failed) */
     uint64_t spans_replayed; /* of earlier runs, sent from the spool (not ended here) */
     uint64_t spool_corrupt;  /* spool files set aside as unreadable */
     uint64_t queue_len;      /* now */

@@ -265,9 +265,17 @@ PyObject *after_activity_control(PyObject *module, PyObject *const *args, Py_ssi
     PyObject *run = Py_XNewRef(ctl_state_arg(args, nargs, kwnames));
     PyObject *status = Py_XNewRef(ctl_dget(run, "status"));
     PyObject *output = Py_XNewRef(ctl_dget(run, "output"));
-    ctl_set_str(s, "chaostoolkit.activity.status", status);
-    if (output)
-        ctl_set_json(s, "chaostoolkit.activity.output", output);
+    if (!status || status == Py_None) {
+        /* chaoslib reports an activity cut short (Ctrl-C, a signal) with no
+         * run or no status. */
+        ctr_span_set_str(s, "chaostoolkit.activity.status", "interrupted", 11);
+        ctr_span_set_status(s, CTR_STATUS_ERROR, "interrupted", 11);
+    } else {
+        ctl_set_str(s, "chaostoolkit.activity.status", status);
+    }
+    if (output && st->output_mode != CTR_OUTPUT_NONE)
+        ctl_set_json_max(s, "chaostoolkit.activity.output", output,
+                         st->output_mode == CTR_OUTPUT_FULL ? 0 : st->output_limit);
     if (ctr_span_get_kind(s) == CTR_KIND_CLIENT)
         record_http_status(s, output);
     if (status && PyUnicode_Check(status) &&

@@ -113,10 +113,18 @@ typedef struct {
     char *baggage;    /* from BAGGAGE, for injection */
     struct open_table open;
     struct ctr_propagation prop; /* formats injected into HTTP activities */
-    PyObject *logger;            /* logging.getLogger("chaostoolkit"), lazily */
-    PyObject *substitute;        /* chaoslib.substitute, lazily */
+    uint32_t flush_ms;           /* cleanup's delivery deadline */
+    enum ctr_output_mode output_mode;
+    uint32_t output_limit;   /* characters, for CTR_OUTPUT_TRUNCATED */
+    char spool_dir[512];     /* "" when spooling is off */
+    char *trace_url;         /* the trace link template, or NULL */
+    bool interrupted;        /* the run event handler saw an interruption */
+    const char *exit_signal; /* "SIGINT", "SIGTERM", "SIGUSR1", "SIGUSR2" or NULL */
+    PyObject *logger;        /* logging.getLogger("chaostoolkit"), lazily */
+    PyObject *substitute;    /* chaoslib.substitute, lazily */
     PyObject *span_type;
     PyObject *hook_type;
+    PyObject *run_events_type;
 } ctl_state;
 
 ctl_state *ctl_get_state(PyObject *module);
@@ -172,6 +180,8 @@ void ctl_set_str_list(struct ctr_span *sp, const char *key, PyObject *list);
 int ctl_json(PyObject *v, size_t max_chars, struct ctr_buf *out);
 /* Set the JSON text of `v` (cut to CTL_OUTPUT_MAX_CHARS) as attribute `key`. */
 void ctl_set_json(struct ctr_span *sp, const char *key, PyObject *v);
+/* Same, cut to `max_chars` (0: not cut here; the span limits still apply). */
+void ctl_set_json_max(struct ctr_span *sp, const char *key, PyObject *v, size_t max_chars);
 /* Same into an attribute builder. */
 void ctl_builder_set_json(struct ctr_attr_builder *b, const char *key, PyObject *v);
 void ctl_builder_set_str(struct ctr_attr_builder *b, const char *key, PyObject *v);
@@ -231,6 +241,10 @@ CTL_HOOK_DECL(after_activity_control);
 
 extern PyType_Spec ctl_span_spec;
 extern PyType_Spec ctl_hook_spec;
+extern PyType_Spec ctl_run_events_spec;
+/* Register the control's run event handler with chaoslib's registry (None:
+ * nothing to do). Returns 0, or -1 with an exception set. */
+int ctl_register_run_events(ctl_state *st, PyObject *module, PyObject *registry);
 PyObject *ctl_start_span(PyObject *module, PyObject *args, PyObject *kwargs);
 extern const char ctl_start_span_doc[];
 /* A Hook object calling `func`, whose __signature__ is computed once. */

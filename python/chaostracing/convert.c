@@ -288,12 +288,13 @@ int ctl_json(PyObject *v, size_t max_chars, struct ctr_buf *out)
 }
 
 /* The JSON text of `v` as a string attribute through `set`. */
-static void set_json(ctl_attr_sink set, void *target, const char *key, PyObject *v)
+static void set_json(ctl_attr_sink set, void *target, const char *key, PyObject *v,
+                     size_t max_chars)
 {
     if (!v)
         return;
     struct ctr_buf b = {0};
-    if (ctl_json(v, CTL_OUTPUT_MAX_CHARS, &b) == 0) {
+    if (ctl_json(v, max_chars, &b) == 0) {
         struct ctr_attr a = {{key, strlen(key)},
                              {.type = CTR_VALUE_STRING, .u.s = {(const char *)b.data, b.len}}};
         set(target, &a);
@@ -303,12 +304,17 @@ static void set_json(ctl_attr_sink set, void *target, const char *key, PyObject 
 
 void ctl_set_json(struct ctr_span *sp, const char *key, PyObject *v)
 {
-    set_json(ctl_span_sink, sp, key, v);
+    set_json(ctl_span_sink, sp, key, v, CTL_OUTPUT_MAX_CHARS);
+}
+
+void ctl_set_json_max(struct ctr_span *sp, const char *key, PyObject *v, size_t max_chars)
+{
+    set_json(ctl_span_sink, sp, key, v, max_chars ? max_chars : SIZE_MAX / 8);
 }
 
 void ctl_builder_set_json(struct ctr_attr_builder *b, const char *key, PyObject *v)
 {
-    set_json(ctl_builder_sink, b, key, v);
+    set_json(ctl_builder_sink, b, key, v, CTL_OUTPUT_MAX_CHARS);
 }
 
 int ctl_span_sink(void *span, const struct ctr_attr *a)

@@ -72,6 +72,23 @@ static bool env_parent(ctl_state *st, struct ctr_span_context *parent)
     return true;
 }
 
+/* A --dry run: which activities were skipped (chaoslib's Dry enum). */
+static void set_dry(struct ctr_span *s, PyObject *dry)
+{
+    if (!dry || dry == Py_None)
+        return;
+    PyObject *v = PyObject_GetAttrString(dry, "value");
+    if (!v) {
+        ctl_hold_error();
+        v = PyObject_Str(dry);
+    }
+    if (v && !PyUnicode_Check(v))
+        Py_SETREF(v, PyObject_Str(v));
+    ctl_set_str(s, "chaostoolkit.experiment.dry", v);
+    Py_XDECREF(v);
+    ctl_hold_error();
+}
+
 const char before_experiment_control_doc[] =
     BEFORE_SIG(before_experiment_control) "Start the experiment span.";
 
@@ -97,7 +114,9 @@ PyObject *before_experiment_control(PyObject *module, PyObject *const *args, Py_
         return PyErr_NoMemory();
     st->experiment = s;
     st->experiment_thread = PyThread_get_thread_ident();
+    ctr_span_set_essential(s);
     ctr_span_set_str(s, "chaostoolkit.type", "experiment", 10);
+    set_dry(s, ctl_dget(ctx, "dry"));
     ctl_set_str(s, "chaostoolkit.experiment.title", title);
     ctl_set_str_list(s, "chaostoolkit.experiment.tags", ctl_dget(ctx, "tags"));
     PyObject *contrib = ctl_dget(ctx, "contributions");
@@ -150,9 +169,27 @@ PyObject *after_experiment_control(PyObject *module, PyObject *const *args, Py_s
     ctr_span_set_bool(s, "chaostoolkit.experiment.deviated", dev);
     const char *sv = status && PyUnicode_Check(status) ? PyUnicode_AsUTF8(status) : NULL;
     ctl_hold_error();
-    if (sv && strcmp(sv, "completed") != 0) {
-        char msg[128];
+    bool interrupted = st->interrupted || (sv && strcmp(sv, "interrupted") == 0);
+    ctr_span_set_bool(s, "chaostoolkit.experiment.interrupted", interrupted);
+    if (st->exit_signal)
+        ctr_span_set_str(s, "chaostoolkit.experiment.exit_signal", st->exit_signal,
+                         strlen(st->exit_signal));
+    /* A hypothesis not met before the method stops the run: chaoslib may
+     * still call it "completed". */
+    PyObject *before = ctl_dget(ctl_dget(journal, "steady_states"), "before");
+    bool gate_failed = ctl_dget(before, "steady_state_met") == Py_False;
+    if (gate_failed)
+        ctr_span_set_bool(s, "chaostoolkit.experiment.steady_state_before_met", false);
+    char msg[160];
+    if (interrupted) {
+        snprintf(msg, sizeof msg, "experiment interrupted%s%s", st->exit_signal ? " by " : "",
+                 st->exit_signal ? st->exit_signal : "");
+        ctr_span_set_status(s, CTR_STATUS_ERROR, msg, strlen(msg));
+    } else if (sv && strcmp(sv, "completed") != 0) {
         snprintf(msg, sizeof msg, "experiment %.100s", sv);
+        ctr_span_set_status(s, CTR_STATUS_ERROR, msg, strlen(msg));
+    } else if (gate_failed) {
+        snprintf(msg, sizeof msg, "steady-state hypothesis not met before the method");
         ctr_span_set_status(s, CTR_STATUS_ERROR, msg, strlen(msg));
     } else if (dev) {
         ctr_span_set_status(s, CTR_STATUS_ERROR, "experiment deviated", 19);
@@ -176,6 +213,7 @@ static PyObject *before_phase(ctl_state *st, struct ctr_span **slot, const char 
         *slot = ctl_start(st, name, strlen(name), st->experiment, CTR_KIND_INTERNAL, type);
         if (!*slot)
             return PyErr_NoMemory();
+        ctr_span_set_essential(*slot);
     }
     return ctl_hook_return();
 }
@@ -248,6 +286,7 @@ PyObject *before_hypothesis_control(PyObject *module, PyObject *const *args, Py_
     struct ctr_span *s = start_named(st, title, "hypothesis", st->experiment, "hypothesis");
     if (!s)
         return PyErr_NoMemory();
+    ctr_span_set_essential(s);
     ctl_set_str(s, "chaostoolkit.hypothesis.title", title);
     ctr_span_set_str(s, "chaostoolkit.hypothesis.phase", phase, strlen(phase));
     struct open_entry *e = open_entry_new(ENTRY_HYPOTHESIS, ctx, thread, s);

@@ -71,7 +71,8 @@ static int control_exec(PyObject *module)
     if (!st->span_type || PyModule_AddObjectRef(module, "Span", st->span_type) < 0)
         return -1;
     st->hook_type = PyType_FromModuleAndSpec(module, &ctl_hook_spec, NULL);
-    if (!st->hook_type)
+    st->run_events_type = PyType_FromModuleAndSpec(module, &ctl_run_events_spec, NULL);
+    if (!st->hook_type || !st->run_events_type)
         return -1;
     PyObject *modname = PyModule_GetNameObject(module);
     if (!modname)
@@ -97,6 +98,7 @@ static int control_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->substitute);
     Py_VISIT(st->span_type);
     Py_VISIT(st->hook_type);
+    Py_VISIT(st->run_events_type);
     return open_table_traverse(&st->open, visit, arg);
 }
 
@@ -109,6 +111,7 @@ static int control_clear(PyObject *module)
     Py_CLEAR(st->substitute);
     Py_CLEAR(st->span_type);
     Py_CLEAR(st->hook_type);
+    Py_CLEAR(st->run_events_type);
     return 0;
 }
 
@@ -132,6 +135,7 @@ static void control_free(void *module)
     st->tracer = NULL;
     free(st->tracestate);
     free(st->baggage);
+    free(st->trace_url);
     control_clear((PyObject *)module);
 }
 

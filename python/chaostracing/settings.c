@@ -8,9 +8,8 @@
 
 #include <string.h>
 
-/* The flush deadline at cleanup: with shutdown itself, a silent collector
- * costs under 2 s at exit. */
-#define CLEANUP_DEADLINE_MS 1800
+/* Nesting of the secrets mapping walked for values. */
+#define SECRETS_DEPTH 8
 /* Characters of repr() kept for messages about a value. */
 #define SHOWN_CHARS 200
 
@@ -173,6 +172,64 @@ static int put_all(struct ctr_settings *set, enum ctr_setting_source src, PyObje
     return rc;
 }
 
+/* Tell the library never to export the string values of `secrets` (any
+ * nesting: chaoslib groups them by provider). */
+static void add_secrets(struct ctr_setup *setup, PyObject *secrets, int depth)
+{
+    if (!secrets || !PyDict_Check(secrets) || depth > SECRETS_DEPTH)
+        return;
+    PyObject *items = PyDict_Items(secrets);
+    for (Py_ssize_t i = 0; items && i < PyList_GET_SIZE(items); i++) {
+        PyObject *v = PyTuple_GET_ITEM(PyList_GET_ITEM(items, i), 1);
+        const char *p;
+        Py_ssize_t n;
+        PyObject *b = ctl_utf8(v, &p, &n);
+        if (b)
+            ctr_setup_add_secret(setup, NULL, p, (size_t)n);
+        Py_XDECREF(b);
+        add_secrets(setup, v, depth + 1);
+    }
+    Py_XDECREF(items);
+    ctl_hold_error();
+}
+
+/* Configuration values under sensitive keys ("api_token"...) are secrets too:
+ * the library decides which keys are. */
+static void add_configuration_secrets(struct ctr_setup *setup, PyObject *configuration)
+{
+    PyObject *items =
+        configuration && PyDict_Check(configuration) ? PyDict_Items(configuration) : NULL;
+    for (Py_ssize_t i = 0; items && i < PyList_GET_SIZE(items); i++) {
+        PyObject *kv = PyList_GET_ITEM(items, i);
+        const char *kp, *vp;
+        Py_ssize_t kn, vn;
+        PyObject *kb = ctl_utf8(PyTuple_GET_ITEM(kv, 0), &kp, &kn);
+        PyObject *vb = kb ? ctl_utf8(PyTuple_GET_ITEM(kv, 1), &vp, &vn) : NULL;
+        if (vb)
+            ctr_setup_add_secret(setup, kp, vp, (size_t)vn);
+        Py_XDECREF(kb);
+        Py_XDECREF(vb);
+    }
+    Py_XDECREF(items);
+    ctl_hold_error();
+}
+
+/* Keep what the hooks and cleanup need to know of the setup. */
+static void keep_options(ctl_state *st, const struct ctr_setup *setup)
+{
+    st->prop = *ctr_setup_propagation(setup);
+    snprintf(st->destination, sizeof st->destination, "%s", ctr_setup_destination(setup));
+    st->flush_ms = ctr_setup_flush_timeout_ms(setup);
+    st->output_mode = ctr_setup_output(setup, &st->output_limit);
+    const char *spool = ctr_setup_spool_dir(setup);
+    snprintf(st->spool_dir, sizeof st->spool_dir, "%s", spool ? spool : "");
+    free(st->trace_url);
+    const char *url = ctr_setup_trace_url(setup);
+    st->trace_url = url ? strdup(url) : NULL;
+    st->interrupted = false;
+    st->exit_signal = NULL;
+}
+
 /* Log the setup's problems; a problem that turned tracing off says so. */
 static void log_problems(ctl_state *st, const struct ctr_setup *setup)
 {
@@ -186,14 +243,15 @@ static void log_problems(ctl_state *st, const struct ctr_setup *setup)
 
 const char configure_control_doc[] =
     "configure_control($module, /, configuration=None, secrets=None, settings=None, "
-    "experiment=None, **kwargs)\n--\n\n"
+    "experiment=None, event_registry=None, **kwargs)\n--\n\n"
     "Configure tracing for this run from the control arguments, the experiment's\n"
     "configuration and the OTEL_* environment variables, in that order of precedence.";
 
 PyObject *configure_control(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
                             PyObject *kwnames)
 {
-    static const char *const named[] = {"configuration", "secrets", "settings", "experiment"};
+    static const char *const named[] = {"configuration", "secrets", "settings", "experiment",
+                                        "event_registry"};
     ctl_state *st = ctl_get_state(module);
     PyObject *configuration =
         nargs > 0 ? args[0] : ctl_kwarg(args, nargs, kwnames, "configuration");
@@ -227,6 +285,8 @@ PyObject *configure_control(PyObject *module, PyObject *const *args, Py_ssize_t 
     }
     log_problems(st, setup);
     if (ctr_setup_enabled(setup)) {
+        add_secrets(setup, nargs > 1 ? args[1] : ctl_kwarg(args, nargs, kwnames, "secrets"), 0);
+        add_configuration_secrets(setup, configuration);
         struct ctr_tracer *t = NULL;
         rc = ctr_setup_start(setup, NULL, &t);
         if (rc) {
@@ -234,14 +294,58 @@ PyObject *configure_control(PyObject *module, PyObject *const *args, Py_ssize_t 
         } else {
             st->tracer = t;
             st->generation++;
-            st->prop = *ctr_setup_propagation(setup);
-            snprintf(st->destination, sizeof st->destination, "%s", ctr_setup_destination(setup));
+            keep_options(st, setup);
             ctl_logf(st, CTR_LOG_DEBUG, "tracing to %s", st->destination);
+            if (ctl_register_run_events(st, module,
+                                        ctl_kwarg(args, nargs, kwnames, "event_registry")) < 0)
+                ctl_hold_error();
         }
     }
     ctr_setup_free(setup);
     ctl_drain_logs(st);
     return ctl_hook_return();
+}
+
+/* The reasons spans were dropped, ", "-separated, into `out`. */
+static void drop_reasons(const ctl_state *st, const struct ctr_processor_stats *ps, char *out,
+                         size_t size)
+{
+    const struct {
+        uint64_t n;
+        const char *why;
+    } r[] = {{ps->spans_dropped, "queue full"},
+             {ps->spans_failed + ps->spans_rejected, "rejected by the collector"},
+             {ps->spans_lost, st->spool_dir[0] ? "spool full or not writable"
+                                               : "not delivered in time with no spool"}};
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < sizeof r / sizeof r[0]; i++) {
+        if (!r[i].n || used >= size)
+            continue;
+        int n = snprintf(out + used, size - used, "%s%llu %s", used ? ", " : ": ",
+                         (unsigned long long)r[i].n, r[i].why);
+        used += n > 0 ? (size_t)n : 0;
+    }
+}
+
+/* The summary: every span made is exported, spooled, dropped (with why) or
+ * still being sent when the deadline passed. */
+static void log_summary(ctl_state *st, const struct ctr_processor_stats *ps)
+{
+    uint64_t dropped = ps->spans_dropped + ps->spans_failed + ps->spans_rejected + ps->spans_lost;
+    char reasons[256], spooled[640] = "", flying[64] = "";
+    drop_reasons(st, ps, reasons, sizeof reasons);
+    if (ps->spans_spooled)
+        snprintf(spooled, sizeof spooled, " to %s", st->spool_dir);
+    if (ps->queue_len)
+        snprintf(flying, sizeof flying, ", %llu still being sent",
+                 (unsigned long long)ps->queue_len);
+    ctl_logf(st, CTR_LOG_INFO,
+             "%llu spans exported to %s (%llu made, %llu spooled%s, %llu dropped%s%s, %llu failed "
+             "exports)",
+             (unsigned long long)ps->spans_exported, st->destination,
+             (unsigned long long)ps->spans_ended, (unsigned long long)ps->spans_spooled, spooled,
+             (unsigned long long)dropped, reasons, flying, (unsigned long long)ps->batches_failed);
 }
 
 void ctl_shutdown_tracing(ctl_state *st, bool summary)
@@ -268,17 +372,15 @@ void ctl_shutdown_tracing(ctl_state *st, bool summary)
     st->tracer = NULL;
     st->generation++;
     struct ctr_processor_stats ps;
+    uint32_t flush_ms = st->flush_ms;
     Py_BEGIN_ALLOW_THREADS;
-    ctr_tracer_shutdown(t, ctr_deadline_after_ms(CLEANUP_DEADLINE_MS));
+    ctr_tracer_shutdown(t, ctr_deadline_after_ms(flush_ms));
     ctr_tracer_stats(t, &ps);
     ctr_tracer_free(t);
     Py_END_ALLOW_THREADS;
     ctl_drain_logs(st);
     if (summary)
-        ctl_logf(st, CTR_LOG_INFO, "%llu spans exported to %s (%llu dropped, %llu failed exports)",
-                 (unsigned long long)ps.spans_exported, st->destination,
-                 (unsigned long long)(ps.spans_dropped + ps.spans_failed),
-                 (unsigned long long)ps.batches_failed);
+        log_summary(st, &ps);
     free(st->tracestate);
     free(st->baggage);
     st->tracestate = st->baggage = NULL;

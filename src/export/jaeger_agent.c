@@ -24,7 +24,7 @@
  * failed (nothing is delivered) or rejected (the rest of the batch was
  * delivered: the processor then counts the batch as exported less those),
  * and logged once per kind of failure: "chaostracing: export to
- * udp://host:port failed: <reason>; N spans dropped" at WARNING, later the
+ * udp://host:port failed: <reason>; N spans not delivered" at WARNING, later the
  * same failure at DEBUG (the shared policy of export/retry.h). Failures:
  *  - ECONNREFUSED: an ICMP port unreachable came back (nobody listens).
  *    The kernel reports it on the call after the datagram that caused it, so

@@ -66,7 +66,7 @@ void ctr__retry_count_failed(struct ctr_exporter *e, size_t n_spans);
 
 /*
  * Log a failed export to `dest`: "chaostracing: export to DEST failed: REASON
- * (N attempts); M spans dropped". WARNING for a new `key`, DEBUG for the key
+ * (N attempts); M spans not delivered". WARNING for a new `key`, DEBUG for the key
  * logged last. `attempts` 0 leaves the count out.
  */
 void ctr__retry_report_failure(struct ctr__retry_state *s, const char *dest, const char *key,

@@ -57,6 +57,7 @@ struct ctr_setup {
     bool cfg_loaded;
     struct ctr_exporter *exporter; /* owned until started */
     struct ctr_spool *spool;       /* owned until started; NULL: no spool */
+    char *spool_dir;               /* its directory, kept after the start */
     struct ctr_redactor *redactor; /* owned until started; NULL for a check */
     struct ctr_propagation prop;
     char destination[512];

@@ -475,6 +475,7 @@ void ctr_setup_free(struct ctr_setup *st)
     ctr_spool_close(st->spool);
     ctr_redactor_free(st->redactor);
     free(st->trace_url);
+    free(st->spool_dir);
     free(st);
 }
 

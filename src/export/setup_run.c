@@ -84,6 +84,8 @@ static int open_spool(struct ctr_setup *st, const struct ctr_settings *s, ctr_ge
     if (rc)
         ctr__problem(st, CTR_LOG_WARNING, false,
                      "%s; spans not delivered by the end of the run will be lost", err);
+    else if (!(st->spool_dir = strdup(dir)))
+        return CTR_ENOMEM;
     return 0;
 }
 
@@ -142,7 +144,7 @@ uint32_t ctr_setup_flush_timeout_ms(const struct ctr_setup *st)
 
 const char *ctr_setup_spool_dir(const struct ctr_setup *st)
 {
-    return st && st->spool ? ctr_spool_dir(st->spool) : NULL;
+    return st ? st->spool_dir : NULL;
 }
 
 const char *ctr_setup_trace_url(const struct ctr_setup *st)

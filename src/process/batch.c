@@ -358,6 +358,7 @@ static bool bsp_export_round(struct bsp *b, uint32_t n)
         } else if (b->opt.retry_failed && retryable(rc) && !b->abandoned) {
             /* Kept for another try after a pause (or for the spool). */
             n_free = requeue(b, k);
+            b->batches_failed++; /* a failed export, even if its spans get another try */
             b->retry_delay_ms = b->retry_delay_ms ? b->retry_delay_ms * 2 : 1000;
             if (b->retry_delay_ms > b->opt.schedule_delay_ms)
                 b->retry_delay_ms = b->opt.schedule_delay_ms ? b->opt.schedule_delay_ms : 1000;
@@ -745,7 +746,9 @@ static int bsp_shutdown(struct ctr_processor *p, uint64_t deadline_ns)
     if (b->spool && left + running)
         spill_encode(b, &sp, left, running);
     else
-        b->spans_dropped += left; /* without a spool a running export counts itself later */
+        b->spans_lost += left; /* without a spool a running export counts itself later */
+    /* After failures the exporter has warned already: the summary counts. */
+    int level = b->retry_delay_ms ? CTR_LOG_DEBUG : CTR_LOG_WARNING;
     for (uint32_t i = 0; i < left; i++)
         ctr_span_free(b->ring[(b->head + i) % cap]);
     b->inflight_settled = running > 0; /* spooled: the worker must not count it again */
@@ -758,8 +761,7 @@ static int bsp_shutdown(struct ctr_processor *p, uint64_t deadline_ns)
     if (sp.n_lines)
         spill_write(b, &sp);
     else if (left || detach)
-        ctr_log(CTR_LOG_WARNING,
-                "chaostracing: shutdown deadline reached: %u queued spans dropped%s",
+        ctr_log(level, "chaostracing: shutdown deadline reached: %u queued spans not delivered%s",
                 (unsigned)left, detach ? ", an export is still running" : "");
     if (left || detach)
         rc = CTR_ETIMEOUT;

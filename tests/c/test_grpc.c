@@ -909,7 +909,7 @@ static void test_refused_final_returns_fast(void)
     ASSERT_UEQ(batches, 2);
     char want[256];
     snprintf(want, sizeof want,
-             "chaostracing: export to %s failed: connection refused (1 attempt); 2 spans dropped",
+             "chaostracing: export to %s failed: connection refused (1 attempt); 2 spans not delivered",
              ep);
     ASSERT_EQ(logs_count(CTR_LOG_WARNING, want), 1);
     ASSERT_EQ(logs_count(CTR_LOG_DEBUG, want), 1);
@@ -935,7 +935,7 @@ static void test_refused_retries_until_deadline(void)
     ASSERT(retries >= 2 && retries <= 3);
     ASSERT(el >= 150);
     ASSERT(el <= 750);
-    ASSERT_EQ(logs_count(CTR_LOG_WARNING, "attempts); 2 spans dropped"), 1);
+    ASSERT_EQ(logs_count(CTR_LOG_WARNING, "attempts); 2 spans not delivered"), 1);
 }
 
 /* A listener that accepts and never answers, for the deadline test. */

@@ -1343,7 +1343,7 @@ static void test_closed_port_fails_fast_and_logs_once(void)
     char want[200];
     snprintf(want, sizeof want,
              "chaostracing: export to udp://127.0.0.1:%d failed: connection refused (no agent "
-             "listening on that port); 3 spans dropped",
+             "listening on that port); 3 spans not delivered",
              port);
     ASSERT_EQ(rc1, CTR_ECONNECT);
     ASSERT_EQ(rc2, CTR_ECONNECT);

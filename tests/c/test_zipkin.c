@@ -542,7 +542,7 @@ static void test_no_retry_on_400_and_500(void)
      * kind after a different one); the recovery is an INFO line. */
     ASSERT_EQ(logs_count(CTR_LOG_WARNING, "HTTP 400"), 2);
     ASSERT_EQ(logs_count(CTR_LOG_WARNING, "HTTP 500"), 1);
-    ASSERT_EQ(logs_count(CTR_LOG_WARNING, "6 spans dropped"), 3);
+    ASSERT_EQ(logs_count(CTR_LOG_WARNING, "6 spans not delivered"), 3);
     ASSERT_EQ(logs_count(CTR_LOG_INFO, "works again"), 1);
 }
 

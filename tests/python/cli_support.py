@@ -110,6 +110,9 @@ def clean_env(extra: Optional[Dict[str, Any]] = None) -> Dict[str, str]:
     env["PYTHONPATH"] = str(EXPERIMENTS) + (os.pathsep + pp if pp else "")
     env["NO_PROXY"] = env["no_proxy"] = LOOPBACK
     env["PYTHONDONTWRITEBYTECODE"] = "1"
+    # A spool shared between tests would send one test's spans to another's
+    # receiver: off unless a test asks for one.
+    env["CHAOSTRACING_SPOOL_DIR"] = "off"
     for k, v in (extra or {}).items():
         if v is None:
             env.pop(k, None)

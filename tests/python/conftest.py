@@ -349,12 +349,16 @@ def chaostracing_records(text: str, level: Optional[str] = None) -> List[LogReco
 
 
 SUMMARY_RE = re.compile(
-    r"^chaostracing: (\d+) spans? exported to (.+) \((\d+) dropped, (\d+) failed exports?\)$"
+    r"^chaostracing: (?P<exported>\d+) spans? exported to (?P<dest>.+) "
+    r"\((?P<made>\d+) made, (?P<spooled>\d+) spooled(?: to (?P<spool>[^,]+))?, "
+    r"(?P<dropped>\d+) dropped(?:: (?P<reasons>[^)]*?))?"
+    r"(?:, (?P<flying>\d+) still being sent)?, (?P<failed>\d+) failed exports?\)$"
 )
 
 
-def summary_line(text: str):
-    """The single INFO summary line parsed as (spans, destination, dropped, failed)."""
+def summary(text: str) -> Dict[str, Any]:
+    """The single INFO summary line as a dict: exported, dest, made, spooled,
+    spool, dropped, reasons ({why: count}), flying, failed (batches)."""
     found = [
         SUMMARY_RE.match(r.message)
         for r in chaostracing_records(text, "INFO")
@@ -364,8 +368,23 @@ def summary_line(text: str):
         f"expected exactly one chaostracing INFO summary line, found {len(found)}:\n"
         + "\n".join(r.message for r in chaostracing_records(text))
     )
-    m = found[0]
-    return int(m.group(1)), m.group(2), int(m.group(3)), int(m.group(4))
+    g = found[0].groupdict()
+    out: Dict[str, Any] = {k: int(g[k] or 0) for k in ("exported", "made", "spooled", "dropped", "flying", "failed")}
+    out["dest"], out["spool"] = g["dest"], g["spool"]
+    out["reasons"] = {}
+    for part in (g["reasons"] or "").split(", "):
+        if part:
+            n, why = part.split(" ", 1)
+            out["reasons"][why] = int(n)
+    # Every span made is accounted for.
+    assert out["made"] == out["exported"] + out["spooled"] + out["dropped"] + out["flying"], out
+    return out
+
+
+def summary_line(text: str):
+    """The single INFO summary line parsed as (spans, destination, dropped, failed)."""
+    s = summary(text)
+    return s["exported"], s["dest"], s["dropped"], s["failed"]
 
 
 # --------------------------------------------------------------------------

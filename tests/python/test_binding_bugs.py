@@ -387,7 +387,9 @@ def test_resolving_the_jaeger_agent_does_not_hold_the_gil(tmp_path, provider):
     r = json.loads(p.stdout.strip().splitlines()[-1])
     asked = log.read_text().split() if log.exists() else []
     assert "127.0.0.1" in asked, f"the agent's address was not resolved: {asked}"
-    assert r["elapsed"] >= SLOW_MS / 1000 * 0.9, r  # the resolution did happen in the window
+    # The resolution happened inside the window: the export waited in it until
+    # cleanup's 1 s deadline (the worker is then left to finish it).
+    assert r["elapsed"] >= 0.9, r
     assert r["max_gap"] < 0.75, (
         f"another Python thread stood still for {r['max_gap']:.2f} s while the agent's "
         f"address was resolved ({r})"

@@ -347,7 +347,7 @@ def test_closed_port_reports_failure_without_hanging(cli):
     assert run.wall < 5, f"took {run.wall:.1f} s"
     want = (
         f"chaostracing: export to udp://127.0.0.1:{port} failed: connection refused "
-        "(no agent listening on that port); 3 spans dropped"
+        "(no agent listening on that port); 3 spans not delivered"
     )
     assert want in run.proc.stderr.splitlines(), run.describe()
 

@@ -152,7 +152,7 @@ def assert_one_tls_error(run, url: str) -> str:
     line = run.stderr_lines[0]
     assert line.startswith(f"chaostracing: export to {url}"), line
     assert "TLS" in line and "certificate" in line.lower(), line
-    assert "3 spans dropped" in line, line
+    assert "3 spans not delivered" in line, line
     return line
 
 

@@ -364,7 +364,7 @@ def test_refused_port_fails_cleanly(cli):
     assert len(run.stderr_lines) == 1, run.describe()
     line = run.stderr_lines[0]
     assert line.startswith(f"chaostracing: export to {url} failed: "), line
-    assert "refused" in line and "3 spans dropped" in line, line
+    assert "refused" in line and "3 spans not delivered" in line, line
 
 
 def test_bad_endpoint_is_a_usage_error(cli):
