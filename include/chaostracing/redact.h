@@ -18,8 +18,8 @@
 
 /* The built-in sensitive words (substrings of a name, any case). */
 #define CTR_REDACT_WORDS                                                                           \
-    "token", "passw", "pwd", "secret", "authoriz", "credential", "cookie", "signature",        \
-        "private", "apikey", "session"
+    "token", "passw", "pwd", "secret", "authoriz", "credential", "cookie", "signature", "private", \
+        "apikey", "session"
 
 /* Secret values shorter than this are not looked for (they would match
  * ordinary text). */

@@ -95,8 +95,8 @@ void ctr__retry_report_failure(struct ctr__retry_state *s, const char *dest, con
     char tries[32] = "";
     if (attempts > 0)
         snprintf(tries, sizeof tries, " (%d attempt%s)", attempts, attempts == 1 ? "" : "s");
-    ctr_log(level, "chaostracing: export to %s failed: %s%s; %zu span%s not delivered", dest, reason,
-            tries, n_spans, n_spans == 1 ? "" : "s");
+    ctr_log(level, "chaostracing: export to %s failed: %s%s; %zu span%s not delivered", dest,
+            reason, tries, n_spans, n_spans == 1 ? "" : "s");
     snprintf(s->warned, sizeof s->warned, "%s", key);
 }
 

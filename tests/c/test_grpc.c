@@ -908,9 +908,10 @@ static void test_refused_final_returns_fast(void)
     ASSERT_UEQ(failed, 4);
     ASSERT_UEQ(batches, 2);
     char want[256];
-    snprintf(want, sizeof want,
-             "chaostracing: export to %s failed: connection refused (1 attempt); 2 spans not delivered",
-             ep);
+    snprintf(
+        want, sizeof want,
+        "chaostracing: export to %s failed: connection refused (1 attempt); 2 spans not delivered",
+        ep);
     ASSERT_EQ(logs_count(CTR_LOG_WARNING, want), 1);
     ASSERT_EQ(logs_count(CTR_LOG_DEBUG, want), 1);
 }

@@ -374,9 +374,10 @@ static void test_refused_final_returns_fast(void)
     uint64_t retries = atomic_load(&e->stats.retries);
     uint64_t failed = atomic_load(&e->stats.spans_failed);
     char want[320];
-    snprintf(want, sizeof want,
-             "chaostracing: export to %s failed: connection refused (1 attempt); 3 spans not delivered",
-             url_buf);
+    snprintf(
+        want, sizeof want,
+        "chaostracing: export to %s failed: connection refused (1 attempt); 3 spans not delivered",
+        url_buf);
     ctr_exporter_destroy(e);
     ASSERT_EQ(rc, CTR_ECONNECT);
     ASSERT(el < 200);
