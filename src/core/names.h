@@ -32,7 +32,7 @@ struct ctr__propagator_name {
 /* The entry named [p, p+len) (any case) that may be written `where`, or NULL. */
 const struct ctr__exporter_name *ctr__exporter_lookup(const char *p, size_t len, unsigned where);
 const struct ctr__propagator_name *ctr__propagator_lookup(const char *p, size_t len,
-                                                         unsigned where);
+                                                          unsigned where);
 
 /* Write the names valid `where` into `out` as "a, b, c" (aliases in
  * parentheses after their name for exporters). */
