@@ -1,6 +1,8 @@
 # chaostracing — build, test and demo.
 #   make demo   a real `chaos run` traced to a local file (no collector)
 #   make test   lint, C unit tests (ASan+UBSan, TSan), pytest end to end
+# Both first install what the machine lacks (tools/ensure-build-deps.sh).
+# V=1 shows the compiler and pip output that is otherwise hidden.
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -23,6 +25,21 @@ ASAN    := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitiz
 TSAN    := -O1 -fsanitize=thread
 
 .PHONY: all lib cli tools ctest tsan lint format venv install pytest test demo clean fuzz bench
+.PHONY: deps deps-test deps-fuzz
+
+# What the build needs from the system (compiler, libcurl/zlib/Python
+# headers, venv; clang-format and openssl for the tests; clang for fuzzing),
+# installed with apt-get when missing. Order-only prerequisites of the first
+# compiling or venv step, so it runs before them even with -j.
+ENSURE_DEPS = @PYTHON='$(PYTHON)' CC='$(CC)' sh tools/ensure-build-deps.sh
+deps:
+	$(ENSURE_DEPS) build
+deps-test:
+	$(ENSURE_DEPS) test
+deps-fuzz:
+	$(ENSURE_DEPS) fuzz
+$(foreach v,release asan tsan,$(SRCS:%.c=build/$(v)/%.o)) build/chaostracing $(VPY): | deps
+lint ctest tsan pytest: | deps-test
 
 all: lib cli
 
@@ -88,9 +105,11 @@ lint:
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
-# The venv for the demo and the tests. chaostoolkit is the latest that
-# supports this Python; the rest are test-only decoders and peers, never
-# imported by the package. Two packages only ship generated Jaeger classes we
+# The venv for the demo and the tests. The demo needs Chaos Toolkit and what
+# `pip install .` builds with (no build isolation, so nothing is fetched
+# twice); pip stays the one that came with the Python. The tests add a newer
+# pip and TEST_PKGS: chaostoolkit is the latest that supports this Python;
+# the rest are test-only decoders and peers, never imported by the package. Two packages only ship generated Jaeger classes we
 # decode with; their declared dependencies pin an old protobuf, so they go in
 # without them.
 TEST_PKGS := setuptools wheel chaostoolkit opentelemetry-proto pytest \
@@ -100,32 +119,48 @@ TEST_PKGS := setuptools wheel chaostoolkit opentelemetry-proto pytest \
 NODEPS_PKGS := opentelemetry-exporter-jaeger-thrift==1.21.0 \
 	opentelemetry-exporter-jaeger-proto-grpc==1.21.0
 
-$(VPY):
-	$(PYTHON) -m venv $(VENV)
-	$(VPY) -m pip install -q --upgrade pip
+DEMO_PKGS := chaostoolkit setuptools wheel
+Q   := $(if $(V),,@)
+PIP := $(VPY) -m pip --disable-pip-version-check $(if $(V),-v,-q)
 
-$(VENV)/.deps: Makefile | $(VPY)
+$(VPY):
+	@echo "== $(VENV): a venv of $$($(PYTHON) -c 'import sys; print(sys.executable)')"
+	$(Q)$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.base: | $(VPY)
+	@echo "== $(VENV): $(DEMO_PKGS)"
+	$(Q)$(PIP) install $(DEMO_PKGS)
+	@touch $@
+
+$(VENV)/.deps: Makefile $(VENV)/.base
+	$(VPY) -m pip install -q --upgrade pip
 	$(VPY) -m pip install -q $(TEST_PKGS)
 	$(VPY) -m pip install -q --no-deps $(NODEPS_PKGS)
 	@touch $@
 
 venv: $(VENV)/.deps
 
-# The package, built and installed into the venv with pip.
-install: $(VENV)/.deps $(SRCS) $(HDRS) $(wildcard python/chaostracing/*) setup.py pyproject.toml
-	CHAOSTRACING_WERROR=1 $(VPY) -m pip install -q --no-build-isolation --force-reinstall --no-deps .
-	@touch $(VENV)/.installed
+# The package (the control and the `chaostracing` command), built and
+# installed into the venv with pip; `install` also brings the test packages.
+PKG_SRCS := $(SRCS) $(HDRS) $(wildcard src/*/*.h python/*/*.c python/*/*.h python/*/*.py) \
+	$(wildcard cli/*.c cli/*.h) setup.py pyproject.toml MANIFEST.in
+$(VENV)/.installed: $(VENV)/.base $(PKG_SRCS)
+	@echo "== $(VENV): chaostracing, compiled by pip install .$(if $(V),, (V=1 shows the compiler))"
+	$(Q)CHAOSTRACING_WERROR=1 $(PIP) install --no-build-isolation --force-reinstall --no-deps .
+	@touch $@
+install: $(VENV)/.deps $(VENV)/.installed
 
 pytest: install cli tools
 	$(VPY) -m pytest -q tests/python
 
 test: lint ctest tsan pytest
 
-demo: install cli
-	@examples/demo/run.sh $(VENV) build/chaostracing
+# The demo uses the `chaostracing` command pip installed: one compilation.
+demo: $(VENV)/.installed
+	@examples/demo/run.sh $(VENV)
 
 # libFuzzer targets for the header and wire parsers (tests/fuzz/).
-fuzz:
+fuzz: | deps-fuzz
 	@$(MAKE) --no-print-directory -f tests/fuzz/fuzz.mk
 
 # Benchmarks side by side with the Python upstream and the Go SDK (bench/).
