@@ -24,6 +24,8 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include "compat.h"
+
 #include <chaostracing/chaostracing.h>
 #include <chaostracing/settings.h>
 

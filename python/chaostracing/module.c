@@ -67,10 +67,10 @@ static int control_exec(PyObject *module)
     memset(st, 0, sizeof *st);
     if (PyModule_AddStringConstant(module, "__version__", CTR_VERSION) < 0)
         return -1;
-    st->span_type = PyType_FromModuleAndSpec(module, &ctl_span_spec, NULL);
+    st->span_type = ctl_type_ready(PyType_FromModuleAndSpec(module, &ctl_span_spec, NULL));
     if (!st->span_type || PyModule_AddObjectRef(module, "Span", st->span_type) < 0)
         return -1;
-    st->hook_type = PyType_FromModuleAndSpec(module, &ctl_hook_spec, NULL);
+    st->hook_type = ctl_type_ready(PyType_FromModuleAndSpec(module, &ctl_hook_spec, NULL));
     if (!st->hook_type)
         return -1;
     PyObject *modname = PyModule_GetNameObject(module);
