@@ -8,7 +8,7 @@
 #            (make demo, make install, make cli, pip install .)
 #     test   build + clang-format (make lint), openssl (TLS tests), setarch
 #     fuzz   build + clang with its libFuzzer runtime (make fuzz)
-#     wheel  build + debootstrap (make wheel, make wheel-check)
+#     wheel  build + debootstrap, ip, unshare (make wheel, make wheel-check)
 #   environment: PYTHON (default python3) and CC (default cc), as in the Makefile.
 #
 # Exit status 0 when everything is there (after installing), 1 otherwise.
@@ -99,7 +99,10 @@ check_fuzz() {
 }
 
 check_wheel() {
-    command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] || need debootstrap
+    PATH=$PATH:/usr/sbin:/sbin
+    command -v debootstrap >/dev/null 2>&1 || need debootstrap
+    command -v ip >/dev/null 2>&1 || need iproute2
+    command -v unshare >/dev/null 2>&1 || need util-linux
 }
 
 # run_checks GROUP...: fill $missing and $unfixable.
