@@ -25,7 +25,7 @@ ASAN    := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitiz
 TSAN    := -O1 -fsanitize=thread
 
 .PHONY: all lib cli tools ctest tsan lint format venv install pytest test demo clean fuzz bench
-.PHONY: deps deps-test deps-fuzz
+.PHONY: deps deps-test deps-fuzz deps-wheel wheel wheel-check k8s-check
 
 # What the build needs from the system (compiler, libcurl/zlib/Python
 # headers, venv; clang-format and openssl for the tests; clang for fuzzing),
@@ -38,6 +38,8 @@ deps-test:
 	$(ENSURE_DEPS) test
 deps-fuzz:
 	$(ENSURE_DEPS) fuzz
+deps-wheel:
+	$(ENSURE_DEPS) wheel
 $(foreach v,release asan tsan,$(SRCS:%.c=build/$(v)/%.o)) build/chaostracing $(VPY): | deps
 lint ctest tsan pytest: | deps-test
 
@@ -163,9 +165,24 @@ demo: $(VENV)/.installed
 fuzz: | deps-fuzz
 	@$(MAKE) --no-print-directory -f tests/fuzz/fuzz.mk
 
+# The sdist and one manylinux wheel per supported CPython (pyenv's, or
+# PYTHON_3_12=/path...), libcurl inside (tools/build-wheels.sh); then each
+# wheel installed and tracing real runs in a bare Debian root made with
+# debootstrap, cached in ~/.cache/chaostracing (tests/install/).
+WHEEL_PYTHONS ?= 3.9 3.10 3.11 3.12 3.13
+wheel: | deps-wheel
+	@WHEEL_PYTHONS='$(WHEEL_PYTHONS)' tools/build-wheels.sh dist
+wheel-check: wheel venv
+	WHEEL_PYTHONS='$(WHEEL_PYTHONS)' $(VPY) -m pytest -q tests/install
+
+# examples/kubernetes validated against the Kubernetes API types (Go).
+k8s-check:
+	@command -v go >/dev/null || { echo "chaostracing: make k8s-check needs Go (go.dev/doc/install)"; exit 1; }
+	cd tests/k8s && go test -count=1 ./...
+
 # Benchmarks side by side with the Python upstream and the Go SDK (bench/).
 bench: install cli
 	@bench/run.sh $(VENV)
 
 clean:
-	rm -rf build *.egg-info python/*.egg-info demo-out
+	rm -rf build dist *.egg-info python/*.egg-info demo-out
