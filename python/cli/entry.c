@@ -122,14 +122,11 @@ static int cli_entry_exec(PyObject *module)
     return PyModule_AddStringConstant(module, "__version__", CTR_VERSION);
 }
 
+/* No Py_mod_gil or Py_mod_multiple_interpreters slot: the defaults (the GIL
+ * is used; sub-interpreters that share the main GIL) keep calls serialized,
+ * which the global getopt state needs. */
 static PyModuleDef_Slot cli_entry_slots[] = {
     {Py_mod_exec, cli_entry_exec},
-#if PY_VERSION_HEX >= 0x030C0000
-    {Py_mod_multiple_interpreters, Py_MOD_MULTIPLE_INTERPRETERS_NOT_SUPPORTED},
-#endif
-#if PY_VERSION_HEX >= 0x030D0000
-    {Py_mod_gil, Py_MOD_GIL_USED},
-#endif
     {0, NULL},
 };
 
