@@ -25,7 +25,7 @@ ASAN    := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitiz
 TSAN    := -O1 -fsanitize=thread
 
 .PHONY: all lib cli tools ctest tsan lint format venv install pytest test demo clean fuzz bench
-.PHONY: deps deps-test deps-fuzz deps-wheel wheel wheel-check k8s-check
+.PHONY: deps deps-test deps-fuzz deps-wheel wheel wheel-check docker-check k8s-check
 
 # What the build needs from the system (compiler, libcurl/zlib/Python
 # headers, venv; clang-format and openssl for the tests; clang for fuzzing),
@@ -173,7 +173,13 @@ WHEEL_PYTHONS ?= 3.9 3.10 3.11 3.12 3.13
 wheel: | deps-wheel
 	@WHEEL_PYTHONS='$(WHEEL_PYTHONS)' tools/build-wheels.sh dist
 wheel-check: wheel venv
-	WHEEL_PYTHONS='$(WHEEL_PYTHONS)' $(VPY) -m pytest -q tests/install
+	WHEEL_PYTHONS='$(WHEEL_PYTHONS)' $(VPY) -m pytest -q tests/install/test_wheels.py
+
+# examples/docker/Dockerfile without a container engine: its stages built in
+# debootstrap roots standing in for debian:*-slim, then the image run as the
+# README's `docker run` and as the Kubernetes Job (tests/install/).
+docker-check: venv | deps-wheel
+	$(VPY) -m pytest -q tests/install/test_dockerfile.py
 
 # examples/kubernetes validated against the Kubernetes API types (Go).
 k8s-check:

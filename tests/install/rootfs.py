@@ -32,6 +32,8 @@ from typing import Dict, Iterator, List, Optional, Sequence
 CACHE = Path(os.environ.get("CHAOSTRACING_CACHE") or Path.home() / ".cache" / "chaostracing")
 ROOTS = CACHE / "roots"
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+# Where run() mounts the host's CA bundle during steps with network.
+HOST_CA_DIR = "/run/chaostracing-host-ca"
 # Bound for a debootstrap or an apt-get install into a layer.
 SETUP_TIMEOUT = 1200
 
@@ -210,6 +212,7 @@ def run(
     network: bool = False,
     user: Optional[str] = None,
     env: Optional[Dict[str, str]] = None,
+    writable_only: Optional[Sequence[str]] = None,
     timeout: float = 600,
 ) -> subprocess.CompletedProcess:
     """Run `script` with /bin/sh chrooted into `layers` (topmost first) with
@@ -218,9 +221,14 @@ def run(
     `upper`.work and `upper`.mnt, made and removed here).
 
     network=False: a network namespace of its own with loopback up, so only
-    127.0.0.1 is reachable; True: the host's network (for apt-get and pip).
+    127.0.0.1 is reachable; True: the host's network (for apt-get and pip),
+    its resolver, and its CA bundle as PIP_CERT (a TLS-inspecting proxy
+    that the host trusts is trusted by pip too), both mounted, not copied:
+    no layer keeps them.
     user: "uid:gid" to run as. env: the environment (PATH, HOME, LANG are
-    set). Returns the CompletedProcess (text); bounded by `timeout` seconds.
+    set). writable_only: the root is read-only but for these directories
+    (made world-writable, like emptyDir volumes; what they get still lands
+    in `upper`), as a pod with readOnlyRootFilesystem sees it. Returns the CompletedProcess (text); bounded by `timeout` seconds.
     """
     upperdir = Path(upper)
     workdir = upperdir.parent / (upperdir.name + ".work")  # overlayfs' own, same filesystem
@@ -230,6 +238,10 @@ def run(
     upperdir.chmod(0o755)  # it is the root's "/"
     lower = ":".join(str(p) for p in layers)
     variables = {"PATH": PATH, "HOME": "/root", "LANG": "C.UTF-8", **(env or {})}
+    host_ca = os.environ.get("PIP_CERT") or "/etc/ssl/certs/ca-certificates.crt"
+    host_ca = host_ca if network and os.path.isfile(host_ca) else None
+    if host_ca:
+        variables["PIP_CERT"] = f"{HOST_CA_DIR}/ca.crt"
     chroot = ["chroot"]
     if user:
         chroot.append(f"--userspec={user}")
@@ -248,7 +260,23 @@ def run(
         + ("" if network else "ip link set lo up\n")
         + f"mount -t overlay overlay -o lowerdir={lower},upperdir={upperdir},workdir={workdir} {mnt}\n"
         + f"mount -t proc proc {mnt}/proc\n"
-        + ("" if not network else f"cp /etc/resolv.conf {mnt}/etc/resolv.conf\n")
+        + "".join(
+            f"mkdir -p {mnt}{w} && chmod 1777 {mnt}{w} && mount --bind {mnt}{w} {mnt}{w}\n"
+            for w in (writable_only or [])
+        )
+        + (
+            ""
+            if not network
+            else f"[ -e {mnt}/etc/resolv.conf ] || touch {mnt}/etc/resolv.conf\n"
+            f"mount --bind /etc/resolv.conf {mnt}/etc/resolv.conf\n"
+        )
+        + (
+            ""
+            if not host_ca
+            else f"mkdir -p {mnt}{HOST_CA_DIR} && mount -t tmpfs -o size=4m tmpfs {mnt}{HOST_CA_DIR}\n"
+            f"cp {shlex.quote(host_ca)} {mnt}{HOST_CA_DIR}/ca.crt\n"
+        )
+        + (f"mount -o remount,bind,ro {mnt}\n" if writable_only is not None else "")
         + f"exec {inner}\n"
     )
     # A PID namespace too: when unshare dies (a timeout kills it), its child,
@@ -266,6 +294,11 @@ def run(
         )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+        if host_ca:  # the empty mount point, left in the layer by mkdir
+            try:
+                (upperdir / HOST_CA_DIR.lstrip("/")).rmdir()
+            except OSError:
+                pass
         try:
             mnt.rmdir()
         except OSError:

@@ -120,7 +120,8 @@ def spans_from_json_lines(path: Path) -> List[Dict]:
 
 
 def spans_from_otlp_requests(directory: Path) -> List[Dict]:
-    """The spans of every OTLP/HTTP protobuf request the sink saved."""
+    """The spans of every OTLP/HTTP protobuf request the sink saved, with
+    their resource's attributes and the request's Content-Encoding."""
     from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
         ExportTraceServiceRequest,
     )
@@ -131,7 +132,8 @@ def spans_from_otlp_requests(directory: Path) -> List[Dict]:
         assert meta["path"] == "/v1/traces", meta
         assert meta["headers"]["content-type"] == "application/x-protobuf", meta
         body = meta_path.with_suffix(".bin").read_bytes()
-        if meta["headers"].get("content-encoding") == "gzip":
+        encoding = meta["headers"].get("content-encoding", "identity")
+        if encoding == "gzip":
             body = gzip.decompress(body)
         req = ExportTraceServiceRequest.FromString(body)
         for rs in req.resource_spans:
@@ -145,6 +147,8 @@ def spans_from_otlp_requests(directory: Path) -> List[Dict]:
                             "span": s.span_id.hex(),
                             "parent": s.parent_span_id.hex(),
                             "service": attrs.get("service.name"),
+                            "resource": attrs,
+                            "encoding": encoding,
                         }
                     )
     return out
