@@ -121,7 +121,7 @@ TEST_PKGS := setuptools wheel chaostoolkit opentelemetry-proto pytest \
 NODEPS_PKGS := opentelemetry-exporter-jaeger-thrift==1.21.0 \
 	opentelemetry-exporter-jaeger-proto-grpc==1.21.0
 
-DEMO_PKGS := chaostoolkit "setuptools>=70.1"
+DEMO_PKGS := chaostoolkit 'setuptools>=70.1'
 Q   := $(if $(V),,@)
 PIP := $(VPY) -m pip --disable-pip-version-check $(if $(V),-v,-q)
 
