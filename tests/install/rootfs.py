@@ -117,20 +117,19 @@ def minbase() -> Path:
     mirror = host_mirror(suite)
 
     def make(tmp: Path) -> None:
-        target = tmp / "root"
+        # In its own mount namespace: the /proc and /sys debootstrap mounts
+        # in the target go away with it, even if a timeout kills it.
         proc = subprocess.run(
-            ["debootstrap", "--variant=minbase", suite, str(target), mirror],
+            ["unshare", "--mount", "--propagation", "private", "--pid", "--fork", "--kill-child",
+             "debootstrap", "--variant=minbase", suite, str(tmp), mirror],
             capture_output=True,
             text=True,
             timeout=SETUP_TIMEOUT,
         )
         _check(proc, "debootstrap")
         # Downloaded packages are not part of the image.
-        for deb in (target / "var/cache/apt/archives").glob("*.deb"):
+        for deb in (tmp / "var/cache/apt/archives").glob("*.deb"):
             deb.unlink()
-        for item in target.iterdir():
-            item.rename(tmp / item.name)
-        target.rmdir()
 
     return _build_layer(f"{suite}-minbase", f"{suite} {mirror}\n", make)
 
