@@ -74,7 +74,7 @@ def _lookup(stage: Stage, path: str) -> Path:
     raise FileNotFoundError(f"COPY --from={stage.name}: {path} not found")
 
 
-def _make_dirs(stage: Stage, path: str) -> Path:
+def make_dirs(stage: Stage, path: str) -> Path:
     """Create directory `path` in the stage's layer. Parents made for it
     copy the mode and owner they have in the layers below, so that overlayfs
     shows them as before (a new /home/user must stay the user's)."""
@@ -93,7 +93,7 @@ def _make_dirs(stage: Stage, path: str) -> Path:
     return target
 
 
-def _chown_tree(path: Path, owner: Optional[str]) -> None:
+def chown_tree(path: Path, owner: Optional[str]) -> None:
     if not owner:
         return
     uid, _, gid = owner.partition(":")
@@ -109,18 +109,18 @@ def _copy(stage: Stage, sources: Sequence[Path], dest: str, owner: Optional[str]
     into_dir = dest.endswith("/") or len(sources) > 1 or any(s.is_dir() for s in sources)
     for src in sources:
         if into_dir:
-            target_dir = _make_dirs(stage, dest)
+            target_dir = make_dirs(stage, dest)
             if src.is_dir():
                 shutil.copytree(src, target_dir, symlinks=True, dirs_exist_ok=True)
                 for child in src.iterdir():
-                    _chown_tree(target_dir / child.name, owner)
+                    chown_tree(target_dir / child.name, owner)
             else:
                 shutil.copy2(src, target_dir / src.name)
-                _chown_tree(target_dir / src.name, owner)
+                chown_tree(target_dir / src.name, owner)
         else:
-            parent = _make_dirs(stage, str(Path(dest).parent))
+            parent = make_dirs(stage, str(Path(dest).parent))
             shutil.copy2(src, parent / Path(dest).name)
-            _chown_tree(parent / Path(dest).name, owner)
+            chown_tree(parent / Path(dest).name, owner)
 
 
 def build(
@@ -169,7 +169,7 @@ def build(
             assert proc.returncode == 0, f"RUN {rest}\n{proc.stdout[-5000:]}\n{proc.stderr[-5000:]}"
         elif word == "WORKDIR":
             stage.workdir = str(Path(stage.workdir) / substitute(rest, stage.env))
-            _make_dirs(stage, stage.workdir)
+            make_dirs(stage, stage.workdir)
         elif word == "ENV":
             for item in shlex.split(rest):
                 key, _, value = item.partition("=")

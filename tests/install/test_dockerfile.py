@@ -58,13 +58,13 @@ def run_container(
     run.upper.mkdir()
     run.upper.chmod(0o755)
     for path, text in files.items():
-        d = dockerfile._make_dirs(run, str(Path(path).parent))
+        d = dockerfile.make_dirs(run, str(Path(path).parent))
         (d / Path(path).name).write_text(text)
-    check = dockerfile._make_dirs(run, "/check")
+    check = dockerfile.make_dirs(run, "/check")
     shutil.copy(IN_ROOT / "otlp_sink.py", check)
     (check / "out").mkdir()
     uid, _, gid = (user or image.user or "0:0").partition(":")
-    dockerfile._chown_tree(check, f"{uid}:{gid}")
+    dockerfile.chown_tree(check, f"{uid}:{gid}")
     # Double quotes: $RECEIVER and ${VAR} expand, as the container's env does.
     exports = "".join(
         f'export {k}="' + re.sub(r'(["\\`])', r"\\\1", v) + '"\n' for k, v in env.items()
