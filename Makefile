@@ -2,6 +2,8 @@
 #   make demo   a real `chaos run` traced to a local file (no collector)
 #   make test   lint, C unit tests (ASan+UBSan, TSan), pytest end to end, and
 #               pytest again against the extension built with ASan+UBSan
+# Both first install what the machine lacks (tools/ensure-build-deps.sh).
+# V=1 shows the compiler and pip output that is otherwise hidden.
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -28,6 +30,23 @@ TSAN    := -O1 -fsanitize=thread
 
 .PHONY: all lib cli tools cli-asan tools-asan ctest tsan lint format venv install pytest install-asan pytest-asan test \
 	demo clean fuzz bench
+.PHONY: deps deps-test deps-fuzz deps-wheel wheel wheel-check docker-check k8s-check
+
+# What the build needs from the system (compiler, libcurl/zlib/Python
+# headers, venv; clang-format and openssl for the tests; clang for fuzzing),
+# installed with apt-get when missing. Order-only prerequisites of the first
+# compiling or venv step, so it runs before them even with -j.
+ENSURE_DEPS = @PYTHON='$(PYTHON)' CC='$(CC)' sh tools/ensure-build-deps.sh
+deps:
+	$(ENSURE_DEPS) build
+deps-test:
+	$(ENSURE_DEPS) test
+deps-fuzz:
+	$(ENSURE_DEPS) fuzz
+deps-wheel:
+	$(ENSURE_DEPS) wheel
+$(foreach v,release asan tsan,$(SRCS:%.c=build/$(v)/%.o)) build/chaostracing $(VPY) $(ASAN_VPY): | deps
+lint ctest tsan pytest pytest-asan: | deps-test
 
 all: lib cli
 
@@ -110,9 +129,11 @@ lint:
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
-# The venv for the demo and the tests. chaostoolkit is the latest that
-# supports this Python; the rest are test-only decoders and peers, never
-# imported by the package. Two packages only ship generated Jaeger classes we
+# The venv for the demo and the tests. The demo needs Chaos Toolkit and what
+# `pip install .` builds with (no build isolation, so nothing is fetched
+# twice); pip stays the one that came with the Python. The tests add a newer
+# pip and TEST_PKGS: chaostoolkit is the latest that supports this Python;
+# the rest are test-only decoders and peers, never imported by the package. Two packages only ship generated Jaeger classes we
 # decode with; their declared dependencies pin an old protobuf, so they go in
 # without them.
 TEST_PKGS := setuptools wheel chaostoolkit opentelemetry-proto pytest \
@@ -122,22 +143,39 @@ TEST_PKGS := setuptools wheel chaostoolkit opentelemetry-proto pytest \
 NODEPS_PKGS := opentelemetry-exporter-jaeger-thrift==1.21.0 \
 	opentelemetry-exporter-jaeger-proto-grpc==1.21.0
 
-# Both venvs (.venv and .venv-asan) are made by these two rules.
-$(VPY) $(ASAN_VPY): %/bin/python:
-	$(PYTHON) -m venv $*
-	$@ -m pip install -q --upgrade pip
+DEMO_PKGS := chaostoolkit 'setuptools>=70.1'
+Q   := $(if $(V),,@)
+PIPQ := --disable-pip-version-check $(if $(V),-v,-q)
+PIP := $(VPY) -m pip $(PIPQ)
 
-$(VENV)/.deps $(ASAN_VENV)/.deps: %/.deps: Makefile | %/bin/python
+# Both venvs (.venv, and .venv-asan for pytest-asan) are made by these rules:
+# the demo needs only .base; the tests need .deps.
+$(VPY) $(ASAN_VPY): %/bin/python:
+	@echo "== $*: a venv of $$($(PYTHON) -c 'import sys; print(sys.executable)')"
+	$(Q)$(PYTHON) -m venv $*
+
+$(VENV)/.base $(ASAN_VENV)/.base: %/.base: | %/bin/python
+	@echo "== $*: $(DEMO_PKGS)"
+	$(Q)$*/bin/python -m pip $(PIPQ) install $(DEMO_PKGS)
+	@touch $@
+
+$(VENV)/.deps $(ASAN_VENV)/.deps: %/.deps: Makefile %/.base
+	$*/bin/python -m pip install -q --upgrade pip
 	$*/bin/python -m pip install -q $(TEST_PKGS)
 	$*/bin/python -m pip install -q --no-deps $(NODEPS_PKGS)
 	@touch $@
 
 venv: $(VENV)/.deps
 
-# The package, built and installed into the venv with pip.
-install: $(VENV)/.deps $(SRCS) $(HDRS) $(wildcard python/chaostracing/*) setup.py pyproject.toml
-	CHAOSTRACING_WERROR=1 $(VPY) -m pip install -q --no-build-isolation --force-reinstall --no-deps .
-	@touch $(VENV)/.installed
+# The package (the control and the `chaostracing` command), built and
+# installed into the venv with pip; `install` also brings the test packages.
+PKG_SRCS := $(SRCS) $(HDRS) $(wildcard src/*/*.h python/*/*.c python/*/*.h python/*/*.py) \
+	$(wildcard cli/*.c cli/*.h) setup.py pyproject.toml MANIFEST.in
+$(VENV)/.installed: $(VENV)/.base $(PKG_SRCS)
+	@echo "== $(VENV): chaostracing, compiled by pip install .$(if $(V),, (V=1 shows the compiler))"
+	$(Q)CHAOSTRACING_WERROR=1 $(PIP) install --no-build-isolation --force-reinstall --no-deps .
+	@touch $@
+install: $(VENV)/.deps $(VENV)/.installed
 
 # PYTEST_ARGS: what to run, e.g. make pytest-asan PYTEST_ARGS="tests/python -k binding"
 PYTEST_ARGS ?= tests/python
@@ -156,7 +194,7 @@ pytest: install cli tools
 ASAN_REPORTS := $(CURDIR)/build/asan-reports
 ASAN_RUNTIMES = $(shell $(CC) -print-file-name=libasan.so) $(shell $(CC) -print-file-name=libubsan.so)
 
-install-asan: $(ASAN_VENV)/.deps $(SRCS) $(HDRS) $(wildcard python/chaostracing/*) setup.py pyproject.toml
+install-asan: $(ASAN_VENV)/.deps $(PKG_SRCS)
 	CHAOSTRACING_SANITIZE=1 CHAOSTRACING_WERROR=1 \
 	  $(ASAN_VPY) -m pip install -q --no-build-isolation --force-reinstall --no-deps .
 
@@ -173,8 +211,9 @@ pytest-asan: install-asan cli-asan tools-asan
 
 test: lint ctest tsan pytest pytest-asan
 
-demo: install cli
-	@examples/demo/run.sh $(VENV) build/chaostracing
+# The demo uses the `chaostracing` command pip installed: one compilation.
+demo: $(VENV)/.installed
+	@examples/demo/run.sh $(VENV)
 
 # End to end through a real OpenTelemetry Collector and Jaeger v2, built from
 # Go modules once into ~/.cache/chaostracing-e2e (tests/e2e/build.sh; needs
@@ -204,12 +243,33 @@ demo-jaeger:
 	@$(VPY) tests/e2e/demo_jaeger.py build/chaostracing
 
 # libFuzzer targets for the header and wire parsers (tests/fuzz/).
-fuzz:
+fuzz: | deps-fuzz
 	@$(MAKE) --no-print-directory -f tests/fuzz/fuzz.mk
+
+# The sdist and one manylinux wheel per supported CPython (pyenv's, or
+# PYTHON_3_12=/path...), libcurl inside (tools/build-wheels.sh); then each
+# wheel installed and tracing real runs in a bare Debian root made with
+# debootstrap, cached in ~/.cache/chaostracing (tests/install/).
+WHEEL_PYTHONS ?= 3.9 3.10 3.11 3.12 3.13
+wheel: | deps-wheel
+	@WHEEL_PYTHONS='$(WHEEL_PYTHONS)' tools/build-wheels.sh dist
+wheel-check: wheel venv
+	WHEEL_PYTHONS='$(WHEEL_PYTHONS)' $(VPY) -m pytest -q tests/install/test_wheels.py
+
+# examples/docker/Dockerfile without a container engine: its stages built in
+# debootstrap roots standing in for debian:*-slim, then the image run as the
+# README's `docker run` and as the Kubernetes Job (tests/install/).
+docker-check: venv | deps-wheel
+	$(VPY) -m pytest -q tests/install/test_dockerfile.py
+
+# examples/kubernetes validated against the Kubernetes API types (Go).
+k8s-check:
+	@command -v go >/dev/null || { echo "chaostracing: make k8s-check needs Go (go.dev/doc/install)"; exit 1; }
+	cd tests/k8s && go test -count=1 ./...
 
 # Benchmarks side by side with the Python upstream and the Go SDK (bench/).
 bench: install cli
 	@bench/run.sh $(VENV)
 
 clean:
-	rm -rf build *.egg-info python/*.egg-info demo-out
+	rm -rf build dist *.egg-info python/*.egg-info demo-out

@@ -3,6 +3,7 @@
  * takes the arguments from its own name on and returns the exit status.
  */
 #include "check.h"
+#include "cli.h"
 #include "view.h"
 
 #include <chaostracing/common.h>
@@ -81,7 +82,7 @@ static int cmd_help(int argc, char **argv)
     return CLI_EXIT_OK;
 }
 
-int main(int argc, char **argv)
+int cli_main(int argc, char **argv)
 {
     if (argc < 2) {
         usage(stderr);

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # make demo: run a real `chaos run` traced by chaostracing into a local file,
 # then print the span tree with the chaostracing command-line tool.
-#   usage: run.sh VENV CLI
+#   usage: run.sh VENV [CLI]   (CLI: default the venv's `chaostracing`)
 set -euo pipefail
-venv=${1:-.venv}
-cli=${2:-build/chaostracing}
 root=$(cd "$(dirname "$0")/../.." && pwd)
+venv=$(cd "${1:-.venv}" && pwd)
+cli=${2:-$venv/bin/chaostracing}
 out="$root/demo-out"
 mkdir -p "$out"
 rm -f "$out/traces.jsonl"
@@ -24,7 +24,7 @@ export DEMO_TARGET_URL="http://127.0.0.1:$port/"
 export DEMO_TRACE_FILE="$out/traces.jsonl"
 cd "$out"
 status=0
-"$root/$venv/bin/chaos" --no-version-check --log-file "$out/chaostoolkit.log" run \
+"$venv/bin/chaos" --no-version-check --log-file "$out/chaostoolkit.log" run \
     --journal-path "$out/journal.json" "$root/examples/demo/experiment.json" || status=$?
 cd "$root"
 
@@ -34,5 +34,6 @@ echo "== span tree"
 echo
 echo "trace file: $out/traces.jsonl"
 echo "chaos log:  $out/chaostoolkit.log"
+echo "journal:    $out/journal.json"
 grep -h "chaostracing: " "$out/chaostoolkit.log" | tail -n 3 || true
 exit $status
