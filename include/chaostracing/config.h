@@ -55,6 +55,7 @@ struct ctr_config {
     struct ctr_bsp_options bsp;
 
     ctr_exporter_kind exporter; /* OTEL_TRACES_EXPORTER: first supported entry */
+    bool exporter_set;          /* OTEL_TRACES_EXPORTER was set */
     ctr_otlp_protocol protocol;
     /* The traces endpoint URL, resolved by the spec's rules: the per-signal
      * variable as given; the base one with "v1/traces" appended; else the

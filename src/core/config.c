@@ -698,6 +698,7 @@ static void parse_exporters(struct env *e, struct ctr_config *cfg)
     cfg->exporter = CTR_EXPORTER_OTLP;
     if (!v)
         return;
+    cfg->exporter_set = true;
     const char *pos = v, *b;
     size_t len;
     while (next_member(&pos, &b, &len)) {

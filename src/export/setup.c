@@ -51,9 +51,30 @@ static const char *what_of(ctr_exporter_kind k)
     }
 }
 
+/* Without a provider, tracing is on when something says where spans go: a
+ * setting naming an exporter, an endpoint or a file, or OTEL_TRACES_EXPORTER
+ * or an OTLP endpoint in the environment. Returns that thing's name, or NULL. */
+static const char *implied_by(const struct ctr_settings *s, ctr_getenv_fn get, void *ud)
+{
+    static const enum ctr__setting_id ids[] = {CTR__S_EXPORTER, CTR__S_ENDPOINT, CTR__S_FILE_PATH};
+    static const char *const vars[] = {"OTEL_TRACES_EXPORTER", "OTEL_EXPORTER_OTLP_ENDPOINT",
+                                       "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"};
+    const char *name = NULL;
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
+        if (ctr__setting(s, ids[i], &name))
+            return name;
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+        const char *v = get ? get(ud, vars[i]) : getenv(vars[i]);
+        if (v && *v)
+            return vars[i];
+    }
+    return NULL;
+}
+
 /* 1 for the jaeger provider, 0 for opentelemetry, -1 when tracing is off
  * (noop, or a bad value: a problem was added). */
-static int resolve_provider(struct ctr_setup *st, const struct ctr_settings *s, unsigned flags)
+static int resolve_provider(struct ctr_setup *st, const struct ctr_settings *s, unsigned flags,
+                            ctr_getenv_fn get, void *ud)
 {
     static const char *const providers[] = {"noop", "opentelemetry", "jaeger"};
     const char *p = "noop", *name = NULL;
@@ -64,14 +85,23 @@ static int resolve_provider(struct ctr_setup *st, const struct ctr_settings *s, 
     if (r < 0)
         return -1;
     ctr__setting(s, CTR__S_PROVIDER, &name);
+    if (r == 0) {
+        const char *why = implied_by(s, get, ud);
+        if (why) {
+            ctr__problem(st, CTR_LOG_INFO, false,
+                         "tracing_provider is not set; tracing with opentelemetry as %s is set",
+                         why);
+            return 0;
+        }
+        ctr__problem(st, CTR_LOG_INFO, false,
+                     "tracing_provider is not set and nothing says where spans go: no spans are "
+                     "recorded (set tracing_provider to opentelemetry or jaeger, or an exporter)");
+        return -1;
+    }
     for (int i = 0; i < 3; i++) {
         if (strcasecmp(p, providers[i]) == 0) {
-            if (i == 0 && name)
-                ctr__problem(st, CTR_LOG_DEBUG, false, "%s is noop: no spans are recorded", name);
-            else if (i == 0)
-                ctr__problem(st, CTR_LOG_DEBUG, false,
-                             "tracing_provider is not set: no spans are recorded (set it to "
-                             "opentelemetry or jaeger)");
+            if (i == 0)
+                ctr__problem(st, CTR_LOG_INFO, false, "%s is noop: no spans are recorded", name);
             return i == 0 ? -1 : i == 2;
         }
     }
@@ -111,6 +141,8 @@ static int resolve_kind(struct ctr_setup *st, const struct ctr_settings *s, bool
             return -1;
         }
         *kind = x->kind;
+    } else if (!st->cfg.exporter_set && ctr__setting(s, CTR__S_FILE_PATH, NULL)) {
+        *kind = CTR_EXPORTER_FILE; /* a file path alone says where spans go */
     }
     ctr_otlp_protocol proto = st->cfg.protocol;
     if (*kind == CTR_EXPORTER_OTLP)
@@ -431,7 +463,7 @@ int ctr_setup_build(const struct ctr_settings *s, unsigned flags, ctr_getenv_fn 
     snprintf(st->destination, sizeof st->destination, "nowhere");
     ctr_propagation_default(&st->prop, CTR_PROP_TRACECONTEXT | CTR_PROP_BAGGAGE);
     ctr__report_unknown(st, s);
-    int jaeger = resolve_provider(st, s, flags);
+    int jaeger = resolve_provider(st, s, flags, get, ud);
     if (jaeger < 0)
         return st->oom ? CTR_ENOMEM : 0;
     int rc = ctr_config_from_env(&st->cfg, get, ud);

@@ -700,17 +700,46 @@ static void test_enabled_failed_and_disabled(void)
         run(&o, 0, ENV({"OTEL_TRACES_SAMPLER", "sometimes"}), noops[i], NULL);
         ASSERT(!o.enabled && !o.failed && !o.exporter);
         ASSERT_EQ(o.n, 1);
-        ASSERT_EQ(o.level, CTR_LOG_DEBUG);
+        ASSERT_EQ(o.level, CTR_LOG_INFO); /* said once, where people look */
+#define NONE                                                                                       \
+    "tracing_provider is not set and nothing says where spans go: no spans are recorded (set "     \
+    "tracing_provider to opentelemetry or jaeger, or an exporter)"
         static const char *const said[] = {
-            "tracing_provider is not set: no spans are recorded (set it to opentelemetry or "
-            "jaeger)",
+            NONE,
             "tracing_provider is noop: no spans are recorded",
             "provider is noop: no spans are recorded",
-            "tracing_provider is not set: no spans are recorded (set it to opentelemetry or "
-            "jaeger)",
+            NONE,
         };
+#undef NONE
         ASSERT_STREQ(o.first, said[i]);
         ASSERT_STREQ(o.dest, "nowhere");
+    }
+    /* No provider, but something says where spans go: opentelemetry. */
+    const struct {
+        const struct var *env;
+        const struct put *p;
+        const char *why;
+    } implied[] = {
+        {NULL, PUTS({CONF, "tracing_opentelemetry_exporter", "console"}),
+         "tracing_opentelemetry_exporter"},
+        {NULL, PUTS({ARG, "collector_endpoint", "http://127.0.0.1:9"}), "collector_endpoint"},
+        {NULL, PUTS({CONF, "tracing_opentelemetry_file_path", "/dev/null"}),
+         "tracing_opentelemetry_file_path"},
+        {ENV({"OTEL_TRACES_EXPORTER", "console"}), NULL, "OTEL_TRACES_EXPORTER"},
+        {ENV({"OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9"}), NULL,
+         "OTEL_EXPORTER_OTLP_ENDPOINT"},
+        {ENV({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://127.0.0.1:9/v1/traces"}), NULL,
+         "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"},
+    };
+    for (size_t i = 0; i < sizeof implied / sizeof implied[0]; i++) {
+        run(&o, 0, implied[i].env, implied[i].p, NULL);
+        ASSERT(o.enabled && !o.failed);
+        char want[200];
+        snprintf(want, sizeof want,
+                 "tracing_provider is not set; tracing with opentelemetry as %s is set",
+                 implied[i].why);
+        ASSERT_STREQ(o.first, want);
+        ASSERT_EQ(o.level, CTR_LOG_INFO);
     }
     run(&o, 0, ENV({"OTEL_SDK_DISABLED", "true"}), OTEL, PUTS({ARG, "exporter", "zipkin"}));
     ASSERT(!o.enabled && !o.failed && !o.exporter);

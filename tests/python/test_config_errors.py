@@ -138,25 +138,68 @@ def test_bad_configuration_warns_once_and_turns_tracing_off(
     assert_tracing_off(run, otlp_receiver, trace_file)
 
 
-@pytest.mark.parametrize("provider", [None, "noop"], ids=["provider-absent", "provider-noop"])
-def test_noop_provider_produces_nothing(provider, run_chaos, target, otlp_receiver, tmp_path):
-    config = {} if provider is None else {"tracing_provider": provider}
+@pytest.mark.parametrize(
+    "config, env, said",
+    [
+        ({}, {}, "tracing_provider is not set and nothing says where spans go"),
+        (
+            {"tracing_provider": "noop", "tracing_opentelemetry_exporter": "otlp-http"},
+            "otlp",
+            "tracing_provider is noop: no spans are recorded",
+        ),
+    ],
+    ids=["provider-absent", "provider-noop"],
+)
+def test_noop_provider_produces_nothing_and_says_so_once(
+    config, env, said, run_chaos, target, otlp_receiver, tmp_path
+):
+    config = dict(config)
     trace_file = tmp_path / "traces.jsonl"
-    config["tracing_opentelemetry_file_path"] = str(trace_file)
-    run = run_chaos(
-        with_tracing(main_experiment(target.url), config),
-        # Even a configured environment must not turn tracing on.
-        env={
+    if env:  # even a configured environment does not turn an explicit noop on
+        env = {
             "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": otlp_receiver.endpoint + "/v1/traces",
             "OTEL_TRACES_EXPORTER": "otlp",
-        },
-    )
+        }
+    run = run_chaos(with_tracing(main_experiment(target.url), config), env=env or None)
     assert run.returncode == 0, run.describe()
     assert run.journal["status"] == "completed"
     assert_tracing_off(run, otlp_receiver, trace_file)
     assert len(target.requests) == 3
     for req in target.requests:
         assert "traceparent" not in req["headers"], "noop must not inject headers"
-    noisy = [r for r in chaostracing_records(run.log) if r.level != "DEBUG"]
-    assert not noisy, f"noop logged: {[(r.level, r.message) for r in noisy]}"
+    loud = [r for r in chaostracing_records(run.log) if r.level != "DEBUG"]
+    assert [(r.level, r.message.startswith("chaostracing: " + said)) for r in loud] == [
+        ("INFO", True)
+    ], [(r.level, r.message) for r in loud]
     assert not propagation_leaks(run.journal), propagation_leaks(run.journal)
+
+
+@pytest.mark.parametrize(
+    "config, env, why",
+    [
+        ({"tracing_opentelemetry_file_path": "traces.jsonl"}, {}, "tracing_opentelemetry_file_path"),
+        ({"tracing_opentelemetry_exporter": "file"}, {}, "tracing_opentelemetry_exporter"),
+        ({}, {"OTEL_TRACES_EXPORTER": "console"}, "OTEL_TRACES_EXPORTER"),
+        ({}, {"OTEL_EXPORTER_OTLP_ENDPOINT": "ENDPOINT"}, "OTEL_EXPORTER_OTLP_ENDPOINT"),
+    ],
+    ids=["file-path", "exporter", "otel-exporter", "otel-endpoint"],
+)
+def test_without_a_provider_an_exporter_endpoint_or_file_means_opentelemetry(
+    config, env, why, run_chaos, target, otlp_receiver, tmp_path
+):
+    env = {k: (otlp_receiver.endpoint if v == "ENDPOINT" else v) for k, v in env.items()}
+    run = run_chaos(with_tracing(main_experiment(target.url), dict(config)), env=env or None)
+    assert run.returncode == 0, run.describe()
+    infos = [r.message for r in chaostracing_records(run.log, "INFO")]
+    assert (
+        f"chaostracing: tracing_provider is not set; tracing with opentelemetry as {why} is set"
+        in infos
+    ), infos
+    # Spans were made and went where that setting says.
+    assert all("traceparent" in req["headers"] for req in target.requests)
+    if why == "OTEL_EXPORTER_OTLP_ENDPOINT":
+        assert otlp_receiver.spans(), "nothing reached the receiver"
+    elif why != "OTEL_TRACES_EXPORTER":
+        assert (run.cwd / "traces.jsonl").exists() or (
+            run.cwd / DEFAULT_FILE
+        ).exists(), "no trace file was written"
