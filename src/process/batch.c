@@ -10,8 +10,9 @@
  * of at most max_export_batch_size spans outside the lock, then frees them.
  *
  * Every counter changes under the mutex, so a stats snapshot always satisfies
- *   spans_ended = exported + failed + dropped + rejected + queue_len
- * where queue_len counts the spans queued plus the batch being exported.
+ *   spans_ended = exported + failed + dropped + rejected + spooled + lost + queue_len
+ * where queue_len counts the spans queued plus the batch being exported plus
+ * the spans shutdown has encoded for the spool and is still writing.
  *
  * Lifetime: the processor and its worker share one block with a reference
  * count (guarded by the mutex). shutdown() joins the worker when it finishes
@@ -102,6 +103,7 @@ struct bsp {
     uint64_t replay_at;      /* no replay of the spool before (monotonic) */
     bool replay_done;        /* the spool was empty once this run */
     bool inflight_settled;   /* shutdown accounted for the in-flight batch */
+    uint64_t spilling;       /* encoded for the spool, not yet written: still queued */
     uint64_t overflow_drops; /* spans dropped because the queue was full */
     uint64_t fork_discarded; /* spans inherited from the parent at fork */
 
@@ -169,6 +171,7 @@ static void bsp_child_reset(struct bsp *b)
     b->spans_ended = b->spans_dropped = b->spans_exported = 0;
     b->spans_failed = b->spans_rejected = b->batches_failed = 0;
     b->overflow_drops = 0;
+    b->spilling = 0;
     if (!b->shut && b->base.exporter && b->base.exporter->ops &&
         b->base.exporter->ops->after_fork_child)
         b->base.exporter->ops->after_fork_child(b->base.exporter);
@@ -646,6 +649,8 @@ static void spill_encode(struct bsp *b, struct spill *sp, uint32_t left, uint32_
             b->spans_lost += k;
         }
     }
+    /* Counted in queue_len until spill_write() knows spooled from lost. */
+    b->spilling += sp->n_spans;
     free(all);
 }
 
@@ -665,6 +670,7 @@ static void spill_write(struct bsp *b, struct spill *sp)
     free(sp->lines);
     free(sp->spans);
     pthread_mutex_lock(&b->mu);
+    b->spilling -= sp->n_spans;
     b->spans_spooled += spooled;
     b->spans_lost += lost;
     pthread_mutex_unlock(&b->mu);
@@ -776,7 +782,7 @@ static int bsp_shutdown(struct ctr_processor *p, uint64_t deadline_ns)
 }
 
 /* A consistent snapshot of the counters; queue_len includes the batch being
- * exported. */
+ * exported and the spans being written to the spool. */
 static void bsp_stats(struct ctr_processor *p, struct ctr_processor_stats *out)
 {
     struct bsp *b = (struct bsp *)p;
@@ -791,7 +797,7 @@ static void bsp_stats(struct ctr_processor *p, struct ctr_processor_stats *out)
     out->spans_lost = b->spans_lost;
     out->spans_replayed = b->spans_replayed;
     out->spool_corrupt = b->spool_corrupt;
-    out->queue_len = (uint64_t)b->len + (b->inflight_settled ? 0 : b->inflight_len);
+    out->queue_len = (uint64_t)b->len + (b->inflight_settled ? 0 : b->inflight_len) + b->spilling;
     pthread_mutex_unlock(&b->mu);
 }
 
