@@ -473,6 +473,12 @@ static void *bsp_worker(void *arg)
         uint32_t n = all ? b->len : b->len - b->len % b->opt.max_export_batch_size;
         timer_armed = false;
         bool complete = bsp_export_round(b, n);
+        if (!complete) {
+            /* A batch kept for a retry has waited its schedule delay
+             * already: it goes as soon as the pause ends. */
+            timer_armed = true;
+            timer_at = 0;
+        }
         if (all && complete && gen > b->flush_done) {
             b->flush_done = gen;
             b->flush_ok = gen;
