@@ -102,6 +102,7 @@ struct bsp {
     uint64_t retry_delay_ms; /* the wait after the next failure */
     uint64_t replay_at;      /* no replay of the spool before (monotonic) */
     bool replay_done;        /* the spool was empty once this run */
+    bool replaying;          /* the worker is sending a spool file (without mu) */
     bool inflight_settled;   /* shutdown accounted for the in-flight batch */
     uint64_t spilling;       /* encoded for the spool, not yet written: still queued */
     uint64_t overflow_drops; /* spans dropped because the queue was full */
@@ -159,6 +160,7 @@ static void bsp_child_reset(struct bsp *b)
     b->worker_started = false;
     b->worker_exited = false;
     b->worker_idle = false;
+    b->replaying = false;
     for (uint32_t i = 0; i < b->inflight_len; i++)
         ctr_span_free(b->inflight[i]);
     uint32_t cap = b->cap;
@@ -402,6 +404,7 @@ static bool replay_keep_going(void *ud)
 static void bsp_replay_step(struct bsp *b)
 {
     uint64_t deadline = add_ms(ctr_monotonic_ns(), b->opt.export_timeout_ms);
+    b->replaying = true;
     pthread_mutex_unlock(&b->mu);
     struct ctr_replay_stats st = {0};
     int r = ctr_spool_replay_one(b->spool, b->base.exporter, deadline, replay_keep_going, b, &st);
@@ -412,6 +415,7 @@ static void bsp_replay_step(struct bsp *b)
                 st.spans_sent, ctr_spool_dir(b->spool),
                 st.files_corrupt ? " (a corrupt file was set aside)" : "");
     pthread_mutex_lock(&b->mu);
+    b->replaying = false;
     b->spans_replayed += st.spans_sent;
     b->spool_corrupt += st.files_corrupt;
     if (r <= 0)
@@ -737,7 +741,7 @@ static int bsp_shutdown(struct ctr_processor *p, uint64_t deadline_ns)
             /* Past the deadline: it must not start another export. */
             b->abandoned = true;
             pthread_cond_signal(&b->work_cv);
-            if (b->inflight_len == 0) {
+            if (b->inflight_len == 0 && !b->replaying) {
                 /* Not inside the exporter, so it leaves at once. */
                 while (!b->worker_exited)
                     pthread_cond_wait(&b->done_cv, &b->mu);
