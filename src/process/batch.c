@@ -172,6 +172,7 @@ static void bsp_child_reset(struct bsp *b)
     b->flush_done = b->flush_ok = b->flush_req;
     b->spans_ended = b->spans_dropped = b->spans_exported = 0;
     b->spans_failed = b->spans_rejected = b->batches_failed = 0;
+    b->spans_spooled = b->spans_lost = b->spans_replayed = b->spool_corrupt = 0;
     b->overflow_drops = 0;
     b->spilling = 0;
     if (!b->shut && b->base.exporter && b->base.exporter->ops &&
