@@ -72,7 +72,6 @@ typedef bool (*ctr_replay_continue_fn)(void *ud);
  * export gives the file back and sets st->last_error.
  */
 int ctr_spool_replay_one(struct ctr_spool *s, struct ctr_exporter *e, uint64_t deadline_ns,
-                         ctr_replay_continue_fn keep_going, void *ud,
-                         struct ctr_replay_stats *st);
+                         ctr_replay_continue_fn keep_going, void *ud, struct ctr_replay_stats *st);
 
 #endif
