@@ -134,6 +134,44 @@ static size_t spool_files(const char *dir, long *spans)
     return files;
 }
 
+/* How many names `dir` holds. */
+static size_t entries(const char *dir)
+{
+    struct listing *l = list_dir(dir);
+    size_t n = l->n;
+    free(l);
+    return n;
+}
+
+/* The only name in `dir` into `out`; false when there is not exactly one. */
+static bool only_name(const char *dir, char *out, size_t size)
+{
+    struct listing *l = list_dir(dir);
+    bool one = l->n == 1;
+    if (one)
+        snprintf(out, size, "%s", l->name[0]);
+    free(l);
+    return one;
+}
+
+/* Claim the oldest unclaimed spool file of `dir` in the name of `pid`, as
+ * that process would; its new path goes to `out`. */
+static bool claim_for(const char *dir, pid_t pid, char *out, size_t size)
+{
+    struct listing *l = list_dir(dir);
+    bool ok = false;
+    for (size_t i = 0; i < l->n && !ok; i++) {
+        if (!ends_with(l->name[i], ".jsonl"))
+            continue;
+        char from[1024];
+        snprintf(from, sizeof from, "%s/%s", dir, l->name[i]);
+        snprintf(out, size, "%s.claimed.%ld", from, (long)pid);
+        ok = rename(from, out) == 0;
+    }
+    free(l);
+    return ok;
+}
+
 /* --- spans on disk ------------------------------------------------------ */
 
 /* The OTLP JSON line of spans first .. first + n - 1 (n <= 64), as the
@@ -254,15 +292,59 @@ static int reap(pid_t pid, unsigned ms)
 
 /* --- processors over a spool ------------------------------------------- */
 
-static struct ctr_processor *new_spool_bsp(struct texp *t, struct ctr_spool *spool, uint32_t queue,
-                                           uint32_t delay_ms, uint32_t timeout_ms, uint32_t batch,
-                                           bool retry)
+/* A batch processor over a fresh exporter double and, for a named test, a
+ * spool in a fresh scratch directory of that name (r->dir). */
+struct rig {
+    char dir[512];
+    struct watch w;
+    struct texp *t;
+    struct ctr_processor *p;
+};
+
+/* Set up `r`: the double fails every call with `fail_rc` (0: never); the
+ * processor has the options given and, when `name` is not NULL, a spool. */
+static void rig_start(struct rig *r, const char *name, int fail_rc, uint32_t queue,
+                      uint32_t delay_ms, uint32_t timeout_ms, uint32_t batch, bool retry)
 {
-    struct ctr_bsp_options o = {queue, delay_ms, timeout_ms, batch, retry, spool};
-    struct ctr_processor *p = NULL;
-    if (ctr_batch_processor_new(&t->base, &test_resource, &test_scope, &o, &p) != 0)
+    r->t = texp_new(&r->w);
+    r->t->fail_every = fail_rc ? 1 : 0;
+    r->t->fail_rc = fail_rc;
+    struct ctr_bsp_options o = {queue, delay_ms, timeout_ms, batch, retry, NULL};
+    r->dir[0] = '\0';
+    if (name)
+        o.spool = open_spool(fresh_path(r->dir, sizeof r->dir, name), 0);
+    if (ctr_batch_processor_new(&r->t->base, &test_resource, &test_scope, &o, &r->p) != 0)
         abort();
-    return p;
+}
+
+/* Destroy the processor, wait for the exporter to go, remove the spool. */
+static bool rig_done(struct rig *r)
+{
+    r->p->ops->destroy(r->p);
+    bool gone = wait_atomic_at_least(&r->w.destroyed, 1, 2000);
+    if (r->dir[0])
+        rm_tree(r->dir);
+    return gone;
+}
+
+/* End spans first .. first + n - 1, essential ones when `essential`. */
+static void end_spans(struct ctr_processor *p, uint64_t first, uint64_t n, bool essential)
+{
+    for (uint64_t i = first; i < first + n; i++) {
+        struct ctr_span *s = make_span(i);
+        if (essential)
+            ctr_span_set_essential(s);
+        p->ops->on_end(p, s);
+    }
+}
+
+/* Write one spool file holding spans first .. first + n - 1 into `dir`. */
+static int spool_file(const char *dir, uint64_t first, size_t n)
+{
+    struct ctr_spool *s = open_spool(dir, 0);
+    int rc = write_spans(s, first, n, NULL);
+    ctr_spool_close(s);
+    return rc;
 }
 
 /* Poll until the processor has replayed `n` spans or `ms` pass. */
@@ -277,16 +359,51 @@ static bool wait_replayed(struct ctr_processor *p, uint64_t n, unsigned ms)
     return true;
 }
 
-#define ASSERT_INVARIANT(p)                                                                        \
+/* Shut `p` down with a deadline `ms` from now; returns its result, the time
+ * it took in *el (printed after `what`). */
+static int timed_shutdown(struct ctr_processor *p, unsigned ms, const char *what, double *el)
+{
+    uint64_t t0 = now_ns();
+    int rc = p->ops->shutdown(p, ctr_deadline_after_ms(ms));
+    *el = ms_since(t0);
+    fprintf(stderr, "  shutdown, %s, deadline %u ms: %.1f ms\n", what, ms, *el);
+    return rc;
+}
+
+/* The span counters a test expects; any not named is expected to be 0. */
+struct counts {
+    uint64_t ended, exported, failed, rejected, dropped, spooled, lost, queued;
+};
+
+/* True when the counters of `st` are `want` and add up; otherwise both go
+ * to `why`. */
+static bool counts_are(const struct ctr_processor_stats *st, struct counts want, char *why,
+                       size_t size)
+{
+    struct counts got = {st->spans_ended,    st->spans_exported, st->spans_failed,
+                         st->spans_rejected, st->spans_dropped,  st->spans_spooled,
+                         st->spans_lost,     st->queue_len};
+    if (memcmp(&got, &want, sizeof got) == 0 && stats_consistent(st))
+        return true;
+    snprintf(why, size,
+             "ended/exported/failed/rejected/dropped/spooled/lost/queued: got %" PRIu64 "/%" PRIu64
+             "/%" PRIu64 "/%" PRIu64 "/%" PRIu64 "/%" PRIu64 "/%" PRIu64 "/%" PRIu64
+             ", want %" PRIu64 "/%" PRIu64 "/%" PRIu64 "/%" PRIu64 "/%" PRIu64 "/%" PRIu64
+             "/%" PRIu64 "/%" PRIu64,
+             got.ended, got.exported, got.failed, got.rejected, got.dropped, got.spooled, got.lost,
+             got.queued, want.ended, want.exported, want.failed, want.rejected, want.dropped,
+             want.spooled, want.lost, want.queued);
+    return false;
+}
+
+/* ASSERT_COUNTS(st, .ended = 5, .exported = 5): the counters of a stats
+ * snapshot are those (the others 0) and satisfy the invariant. */
+#define ASSERT_COUNTS(st, ...)                                                                     \
     do {                                                                                           \
-        struct ctr_processor_stats inv_ = stats_of(p);                                             \
-        if (!stats_consistent(&inv_))                                                              \
-            TEST_FAIL_AT("stats do not add up: ended %" PRIu64 ", exported %" PRIu64               \
-                         ", failed %" PRIu64 ", rejected %" PRIu64 ", dropped %" PRIu64            \
-                         ", spooled %" PRIu64 ", lost %" PRIu64 ", queued %" PRIu64,               \
-                         inv_.spans_ended, inv_.spans_exported, inv_.spans_failed,                 \
-                         inv_.spans_rejected, inv_.spans_dropped, inv_.spans_spooled,              \
-                         inv_.spans_lost, inv_.queue_len);                                         \
+        char why_[512];                                                                            \
+        struct ctr_processor_stats st_ = (st);                                                     \
+        if (!counts_are(&st_, (struct counts){__VA_ARGS__}, why_, sizeof why_))                    \
+            TEST_FAIL_AT("%s", why_);                                                              \
     } while (0)
 
 /* ===================================================================== */
@@ -320,15 +437,11 @@ static void test_write_one_file(void)
     encode_spans(7, 3, &line);
     uint64_t evicted = 0;
     int rc = ctr_spool_write(s, line.data, line.len, 3, &evicted);
-    struct listing *l = list_dir(dir);
     char name[256] = "";
-    size_t n_files = l->n;
-    if (l->n)
-        snprintf(name, sizeof name, "%s", l->name[0]);
-    free(l);
+    bool one = only_name(dir, name, sizeof name); /* no .tmp left */
     ASSERT_EQ(rc, 0);
     ASSERT_EQ(evicted, 0);
-    ASSERT_EQ(n_files, 1); /* no .tmp left */
+    ASSERT(one);
 
     /* The name: 20 digits, our pid, 16 hex digits, the span count. */
     char want_tail[64];
@@ -453,37 +566,23 @@ static void test_claimed_never_evicted(void)
     ASSERT_EQ(write_spans(s, 51, 1, &ev), 0); /* Y */
 
     /* Claim X (the oldest) as another live process would. */
-    struct listing *l = list_dir(dir);
-    ASSERT_EQ(l->n, 2);
-    char from[1024], to[1100];
-    snprintf(from, sizeof from, "%s/%s", dir, l->name[0]);
-    snprintf(to, sizeof to, "%s.claimed.%ld", from, (long)getppid());
-    free(l);
-    ASSERT_EQ(rename(from, to), 0);
+    char x[1100], z[1100];
+    ASSERT(claim_for(dir, getppid(), x, sizeof x));
 
     ASSERT_EQ(write_spans(s, 52, 1, &ev), 0); /* Z: Y goes, not X */
     ASSERT_EQ(ev, 1);
     struct stat st;
-    ASSERT_EQ(stat(to, &st), 0);
+    ASSERT_EQ(stat(x, &st), 0);
     int seen[64] = {0};
     ASSERT_EQ(decode_spool(dir, seen, 64), 1);
     ASSERT_EQ(seen[52], 1);
 
     /* Claim Z too: nothing can go, so the next write is refused. */
-    l = list_dir(dir);
-    char z[256] = "";
-    for (size_t i = 0; i < l->n; i++)
-        if (ends_with(l->name[i], ".jsonl"))
-            snprintf(z, sizeof z, "%s", l->name[i]);
-    free(l);
-    char zfrom[1024], zto[1100];
-    snprintf(zfrom, sizeof zfrom, "%s/%s", dir, z);
-    snprintf(zto, sizeof zto, "%s.claimed.%ld", zfrom, (long)getppid());
-    ASSERT_EQ(rename(zfrom, zto), 0);
+    ASSERT(claim_for(dir, getppid(), z, sizeof z));
     ASSERT_EQ(write_spans(s, 53, 1, &ev), CTR_EFULL);
     ASSERT_EQ(ev, 1);
-    ASSERT_EQ(stat(to, &st), 0);
-    ASSERT_EQ(stat(zto, &st), 0);
+    ASSERT_EQ(stat(x, &st), 0);
+    ASSERT_EQ(stat(z, &st), 0);
     ctr_spool_close(s);
     rm_tree(dir);
 }
@@ -543,94 +642,117 @@ static void test_default_dir(void)
 /* Replay                                                                 */
 /* ===================================================================== */
 
+/* A spool in a fresh scratch directory and an exporter double to replay it
+ * through; `st` adds up every replay_once(). */
+struct replay {
+    char dir[512];
+    struct ctr_spool *s;
+    struct watch w;
+    struct texp *t;
+    struct ctr_replay_stats st;
+};
+
+static void replay_start(struct replay *r, const char *name)
+{
+    memset(&r->st, 0, sizeof r->st);
+    r->s = open_spool(fresh_path(r->dir, sizeof r->dir, name), 0);
+    r->t = texp_new(&r->w);
+}
+
+/* One ctr_spool_replay_one() with a 2 s deadline and `keep_going`. */
+static int replay_once_if(struct replay *r, ctr_replay_continue_fn keep_going, void *ud)
+{
+    return ctr_spool_replay_one(r->s, &r->t->base, ctr_deadline_after_ms(2000), keep_going, ud,
+                                &r->st);
+}
+
+static int replay_once(struct replay *r)
+{
+    return replay_once_if(r, NULL, NULL);
+}
+
+/* Replay until nothing is left (at most `max` files); the files handled. */
+static int replay_all(struct replay *r, int max)
+{
+    int n = 0;
+    while (n < max && replay_once(r) == 1)
+        n++;
+    return n;
+}
+
+static void replay_done(struct replay *r)
+{
+    ctr_exporter_destroy(&r->t->base);
+    ctr_spool_close(r->s);
+    rm_tree(r->dir);
+}
+
 /* Files go oldest first, one per call, through the exporter, and are
  * deleted; then there is nothing left to send. */
 static void test_replay_oldest_first(void)
 {
-    char dir[512];
-    fresh_path(dir, sizeof dir, "replay");
-    struct ctr_spool *s = open_spool(dir, 0);
+    struct replay r;
+    replay_start(&r, "replay");
     for (uint64_t f = 0; f < 3; f++)
-        ASSERT_EQ(write_spans(s, f * 3, 3, NULL), 0);
-    struct watch w;
-    struct texp *t = texp_new(&w);
-    struct ctr_replay_stats st = {0};
+        ASSERT_EQ(write_spans(r.s, f * 3, 3, NULL), 0);
     for (uint64_t f = 0; f < 3; f++) {
-        ASSERT_EQ(ctr_spool_replay_one(s, &t->base, ctr_deadline_after_ms(2000), NULL, NULL, &st),
-                  1);
-        ASSERT_EQ(st.files_sent, f + 1);
-        ASSERT_EQ(st.spans_sent, 3 * (f + 1));
-        ASSERT_EQ(st.files_left, 2 - f);
-        long spans = 0;
-        ASSERT_EQ(spool_files(dir, &spans), 2 - f);
+        ASSERT_EQ(replay_once(&r), 1);
+        ASSERT_EQ(r.st.files_sent, f + 1);
+        ASSERT_EQ(r.st.spans_sent, 3 * (f + 1));
+        ASSERT_EQ(r.st.files_left, 2 - f);
+        ASSERT_EQ(entries(r.dir), 2 - f);
     }
-    ASSERT_EQ(ctr_spool_replay_one(s, &t->base, ctr_deadline_after_ms(2000), NULL, NULL, &st), 0);
-    struct texp_view v = texp_view(t);
+    ASSERT_EQ(replay_once(&r), 0);
+    struct texp_view v = texp_view(r.t);
     ASSERT_EQ(v.calls, 3);
     ASSERT_EQ(v.spans, 9);
     ASSERT(v.order_ok); /* 0..8: oldest file first */
     ASSERT(v.ids_ok);
     ASSERT(v.batch_ok); /* the resource and scope came back too */
-    ASSERT_EQ(st.files_failed + st.files_corrupt + st.files_busy, 0);
-    ASSERT_EQ(st.last_error, 0);
-    struct listing *l = list_dir(dir);
-    size_t left = l->n;
-    free(l);
-    ASSERT_EQ(left, 0);
-    ctr_exporter_destroy(&t->base);
-    ctr_spool_close(s);
-    rm_tree(dir);
+    ASSERT_EQ(r.st.files_failed + r.st.files_corrupt + r.st.files_busy, 0);
+    ASSERT_EQ(r.st.last_error, 0);
+    ASSERT_EQ(entries(r.dir), 0);
+    replay_done(&r);
 }
 
 /* A failed export gives the file back as it was (same name, same bytes) and
  * reports the error; the next replay sends it whole. */
 static void test_replay_failure_gives_back(void)
 {
-    char dir[512];
-    fresh_path(dir, sizeof dir, "giveback");
-    struct ctr_spool *s = open_spool(dir, 0);
-    ASSERT_EQ(write_spans(s, 0, 4, NULL), 0);
-    struct listing *before = list_dir(dir);
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s", dir, before->name[0]);
-    size_t len0 = 0;
+    struct replay r;
+    replay_start(&r, "giveback");
+    ASSERT_EQ(write_spans(r.s, 0, 4, NULL), 0);
+    char name0[256], name1[256] = "", path[1024];
+    ASSERT(only_name(r.dir, name0, sizeof name0));
+    snprintf(path, sizeof path, "%s/%s", r.dir, name0);
+    size_t len0 = 0, len1 = 0;
     char *bytes0 = slurp(path, &len0);
-
-    struct watch w;
-    struct texp *t = texp_new(&w);
-    t->fail_mask = 1;
-    t->fail_rc = CTR_ECONNECT;
-    struct ctr_replay_stats st = {0};
-    int rc = ctr_spool_replay_one(s, &t->base, ctr_deadline_after_ms(2000), NULL, NULL, &st);
-    struct listing *after = list_dir(dir);
-    size_t len1 = 0;
+    r.t->fail_mask = 1;
+    r.t->fail_rc = CTR_ECONNECT;
+    int rc = replay_once(&r);
+    bool one = only_name(r.dir, name1, sizeof name1);
     char *bytes1 = slurp(path, &len1);
-    bool same_name = after->n == 1 && strcmp(after->name[0], before->name[0]) == 0;
     bool same_bytes = bytes0 && bytes1 && len0 == len1 && memcmp(bytes0, bytes1, len0) == 0;
-    free(before);
-    free(after);
     free(bytes0);
     free(bytes1);
     ASSERT_EQ(rc, 1);
-    ASSERT_EQ(st.files_failed, 1);
-    ASSERT_EQ(st.files_sent, 0);
-    ASSERT_EQ(st.files_left, 1);
-    ASSERT_EQ(st.last_error, CTR_ECONNECT);
-    ASSERT(same_name);
+    ASSERT_EQ(r.st.files_failed, 1);
+    ASSERT_EQ(r.st.files_sent, 0);
+    ASSERT_EQ(r.st.files_left, 1);
+    ASSERT_EQ(r.st.last_error, CTR_ECONNECT);
+    ASSERT(one);
+    ASSERT_STREQ(name1, name0);
     ASSERT(same_bytes);
 
-    memset(&st, 0, sizeof st);
-    ASSERT_EQ(ctr_spool_replay_one(s, &t->base, ctr_deadline_after_ms(2000), NULL, NULL, &st), 1);
-    ASSERT_EQ(st.files_sent, 1);
-    ASSERT_EQ(st.spans_sent, 4);
-    ASSERT_EQ(st.last_error, 0);
+    memset(&r.st, 0, sizeof r.st);
+    ASSERT_EQ(replay_once(&r), 1);
+    ASSERT_EQ(r.st.files_sent, 1);
+    ASSERT_EQ(r.st.spans_sent, 4);
+    ASSERT_EQ(r.st.last_error, 0);
     for (uint64_t i = 0; i < 4; i++)
-        ASSERT_EQ(texp_times_seen(t, i), 2); /* at least once: sent whole again */
-    long spans = 0;
-    ASSERT_EQ(spool_files(dir, &spans), 0);
-    ctr_exporter_destroy(&t->base);
-    ctr_spool_close(s);
-    rm_tree(dir);
+        ASSERT_EQ(texp_times_seen(r.t, i), 2); /* at least once: sent whole again */
+    ASSERT_EQ(entries(r.dir), 0);
+    replay_done(&r);
 }
 
 /* Garbage, a Chaos Toolkit journal and a truncated line are moved to
@@ -638,20 +760,19 @@ static void test_replay_failure_gives_back(void)
  * files around them still go. */
 static void test_replay_corrupt(void)
 {
-    char dir[512];
-    fresh_path(dir, sizeof dir, "corrupt");
-    struct ctr_spool *s = open_spool(dir, 0);
-    ASSERT_EQ(write_spans(s, 0, 2, NULL), 0); /* good, oldest */
+    struct replay r;
+    replay_start(&r, "corrupt");
+    ASSERT_EQ(write_spans(r.s, 0, 2, NULL), 0); /* good, oldest */
     const char *garbage = "\x01\x02 this is not JSON {";
-    ASSERT_EQ(ctr_spool_write(s, (const uint8_t *)garbage, strlen(garbage), 2, NULL), 0);
+    ASSERT_EQ(ctr_spool_write(r.s, (const uint8_t *)garbage, strlen(garbage), 2, NULL), 0);
     const char *journal = "{\"chaoslib-version\": \"1.42.0\", \"status\": \"completed\", "
                           "\"deviated\": false, \"run\": []}";
-    ASSERT_EQ(ctr_spool_write(s, (const uint8_t *)journal, strlen(journal), 1, NULL), 0);
-    ASSERT_EQ(write_spans(s, 2, 2, NULL), 0); /* to be truncated */
-    struct listing *l = list_dir(dir);
+    ASSERT_EQ(ctr_spool_write(r.s, (const uint8_t *)journal, strlen(journal), 1, NULL), 0);
+    ASSERT_EQ(write_spans(r.s, 2, 2, NULL), 0); /* to be truncated */
+    struct listing *l = list_dir(r.dir);
     ASSERT_EQ(l->n, 4);
     char path[1024];
-    snprintf(path, sizeof path, "%s/%s", dir, l->name[3]);
+    snprintf(path, sizeof path, "%s/%s", r.dir, l->name[3]);
     struct stat sb;
     ASSERT_EQ(stat(path, &sb), 0);
     ASSERT_EQ(truncate(path, sb.st_size / 2), 0);
@@ -659,47 +780,34 @@ static void test_replay_corrupt(void)
     for (int i = 0; i < 3; i++)
         snprintf(bad[i], sizeof bad[i], "%s", l->name[i + 1]);
     free(l);
-    ASSERT_EQ(write_spans(s, 4, 2, NULL), 0); /* good, newest */
+    ASSERT_EQ(write_spans(r.s, 4, 2, NULL), 0); /* good, newest */
 
     logs_reset();
-    struct watch w;
-    struct texp *t = texp_new(&w);
-    struct ctr_replay_stats st = {0};
-    int rounds = 0;
-    while (rounds < 10 &&
-           ctr_spool_replay_one(s, &t->base, ctr_deadline_after_ms(2000), NULL, NULL, &st) == 1)
-        rounds++;
-    ASSERT_EQ(rounds, 5);
-    ASSERT_EQ(st.files_sent, 2);
-    ASSERT_EQ(st.spans_sent, 4);
-    ASSERT_EQ(st.files_corrupt, 3);
-    ASSERT_EQ(st.files_failed, 0);
-    struct texp_view v = texp_view(t);
+    ASSERT_EQ(replay_all(&r, 10), 5);
+    ASSERT_EQ(r.st.files_sent, 2);
+    ASSERT_EQ(r.st.spans_sent, 4);
+    ASSERT_EQ(r.st.files_corrupt, 3);
+    ASSERT_EQ(r.st.files_failed, 0);
+    struct texp_view v = texp_view(r.t);
     ASSERT_EQ(v.calls, 2);
     ASSERT(v.ids_ok);
     for (uint64_t i = 0; i < 6; i++)
-        ASSERT_EQ(texp_times_seen(t, i), i == 2 || i == 3 ? 0 : 1);
+        ASSERT_EQ(texp_times_seen(r.t, i), i == 2 || i == 3 ? 0 : 1);
     ASSERT_EQ(logs_count(CTR_LOG_WARNING, "not OTLP JSON"), 3);
+    ctr_log_set_sink(NULL, NULL);
 
     /* Only corrupt/ is left, holding the three files under their names. */
-    l = list_dir(dir);
-    bool only_corrupt = l->n == 1 && strcmp(l->name[0], "corrupt") == 0;
-    free(l);
-    ASSERT(only_corrupt);
-    char cdir[600];
-    snprintf(cdir, sizeof cdir, "%s/corrupt", dir);
+    char only[256] = "", cdir[600];
+    ASSERT(only_name(r.dir, only, sizeof only));
+    ASSERT_STREQ(only, "corrupt");
+    snprintf(cdir, sizeof cdir, "%s/corrupt", r.dir);
     l = list_dir(cdir);
-    size_t n_bad = l->n;
-    bool names_kept = n_bad == 3;
+    bool names_kept = l->n == 3;
     for (size_t i = 0; names_kept && i < 3; i++)
         names_kept = strcmp(l->name[i], bad[i]) == 0;
     free(l);
-    ASSERT_EQ(n_bad, 3);
     ASSERT(names_kept);
-    ctr_log_set_sink(NULL, NULL);
-    ctr_exporter_destroy(&t->base);
-    ctr_spool_close(s);
-    rm_tree(dir);
+    replay_done(&r);
 }
 
 struct gate {
@@ -717,9 +825,8 @@ static bool gate_open(void *ud)
  * gives the file back, to be sent whole later. */
 static void test_replay_keep_going(void)
 {
-    char dir[512];
-    fresh_path(dir, sizeof dir, "keepgoing");
-    struct ctr_spool *s = open_spool(dir, 0);
+    struct replay r;
+    replay_start(&r, "keepgoing");
     /* One file, two requests (lines): two batches. */
     struct ctr_buf a, b;
     encode_spans(0, 2, &a);
@@ -727,108 +834,71 @@ static void test_replay_keep_going(void)
     ctr_buf_putc(&a, '\n');
     ctr_buf_append(&a, b.data, b.len);
     ctr_buf_free(&b);
-    ASSERT_EQ(ctr_spool_write(s, a.data, a.len, 4, NULL), 0);
+    int wrote = ctr_spool_write(r.s, a.data, a.len, 4, NULL);
     ctr_buf_free(&a);
-    struct listing *l0 = list_dir(dir);
-    char name[256];
-    snprintf(name, sizeof name, "%s", l0->name[0]);
-    free(l0);
+    ASSERT_EQ(wrote, 0);
+    char name0[256], name1[256] = "";
+    ASSERT(only_name(r.dir, name0, sizeof name0));
 
-    struct watch w;
-    struct texp *t = texp_new(&w);
-    struct ctr_replay_stats st = {0};
     struct gate g = {0, 1};
-    ASSERT_EQ(ctr_spool_replay_one(s, &t->base, ctr_deadline_after_ms(2000), gate_open, &g, &st),
-              1);
+    ASSERT_EQ(replay_once_if(&r, gate_open, &g), 1);
     ASSERT_EQ(g.calls, 2);
-    ASSERT_EQ(texp_view(t).calls, 1); /* the first batch only */
-    ASSERT_EQ(st.files_failed, 1);
-    ASSERT_EQ(st.files_sent, 0);
-    ASSERT_EQ(st.last_error, CTR_ESHUTDOWN);
-    struct listing *l = list_dir(dir);
-    bool back = l->n == 1 && strcmp(l->name[0], name) == 0;
-    free(l);
-    ASSERT(back);
+    ASSERT_EQ(texp_view(r.t).calls, 1); /* the first batch only */
+    ASSERT_EQ(r.st.files_failed, 1);
+    ASSERT_EQ(r.st.files_sent, 0);
+    ASSERT_EQ(r.st.last_error, CTR_ESHUTDOWN);
+    ASSERT(only_name(r.dir, name1, sizeof name1));
+    ASSERT_STREQ(name1, name0);
 
     struct gate closed = {0, 0};
-    ASSERT_EQ(
-        ctr_spool_replay_one(s, &t->base, ctr_deadline_after_ms(2000), gate_open, &closed, &st), 1);
-    ASSERT_EQ(texp_view(t).calls, 1); /* nothing sent */
-    ASSERT_EQ(st.files_failed, 2);
+    ASSERT_EQ(replay_once_if(&r, gate_open, &closed), 1);
+    ASSERT_EQ(texp_view(r.t).calls, 1); /* nothing sent */
+    ASSERT_EQ(r.st.files_failed, 2);
 
-    memset(&st, 0, sizeof st);
-    ASSERT_EQ(ctr_spool_replay_one(s, &t->base, ctr_deadline_after_ms(2000), NULL, NULL, &st), 1);
-    ASSERT_EQ(st.files_sent, 1);
-    ASSERT_EQ(st.spans_sent, 4);
-    ASSERT_EQ(texp_view(t).calls, 3);
-    ASSERT_EQ(texp_times_seen(t, 0), 2);
-    ASSERT_EQ(texp_times_seen(t, 1), 2);
-    ASSERT_EQ(texp_times_seen(t, 2), 1);
-    ASSERT_EQ(texp_times_seen(t, 3), 1);
-    long spans = 0;
-    ASSERT_EQ(spool_files(dir, &spans), 0);
-    ctr_exporter_destroy(&t->base);
-    ctr_spool_close(s);
-    rm_tree(dir);
-}
-
-/* Claim the only spool file of `dir` in the name of `pid`; its new path goes
- * to `out`. */
-static bool claim_for(const char *dir, pid_t pid, char *out, size_t size)
-{
-    struct listing *l = list_dir(dir);
-    bool ok = l->n == 1;
-    if (ok) {
-        char from[1024];
-        snprintf(from, sizeof from, "%s/%s", dir, l->name[0]);
-        snprintf(out, size, "%s.claimed.%ld", from, (long)pid);
-        ok = rename(from, out) == 0;
-    }
-    free(l);
-    return ok;
+    memset(&r.st, 0, sizeof r.st);
+    ASSERT_EQ(replay_once(&r), 1);
+    ASSERT_EQ(r.st.files_sent, 1);
+    ASSERT_EQ(r.st.spans_sent, 4);
+    ASSERT_EQ(texp_view(r.t).calls, 3);
+    for (uint64_t i = 0; i < 4; i++)
+        ASSERT_EQ(texp_times_seen(r.t, i), i < 2 ? 2 : 1);
+    ASSERT_EQ(entries(r.dir), 0);
+    replay_done(&r);
 }
 
 /* A claim left by a process that is gone is taken back and sent. */
 static void test_replay_stale_claim(void)
 {
-    char dir[512], claimed[1000];
-    fresh_path(dir, sizeof dir, "stale");
-    struct ctr_spool *s = open_spool(dir, 0);
-    ASSERT_EQ(write_spans(s, 0, 2, NULL), 0);
+    struct replay r;
+    char claimed[1100];
+    replay_start(&r, "stale");
+    ASSERT_EQ(write_spans(r.s, 0, 2, NULL), 0);
     pid_t pid = fork();
     if (pid == 0)
         _exit(0);
     ASSERT(pid > 0);
     ASSERT_EQ(reap(pid, 5000), 0);
     ASSERT(kill(pid, 0) != 0 && errno == ESRCH); /* gone */
-    ASSERT(claim_for(dir, pid, claimed, sizeof claimed));
+    ASSERT(claim_for(r.dir, pid, claimed, sizeof claimed));
 
-    struct watch w;
-    struct texp *t = texp_new(&w);
-    struct ctr_replay_stats st = {0};
-    ASSERT_EQ(ctr_spool_replay_one(s, &t->base, ctr_deadline_after_ms(2000), NULL, NULL, &st), 1);
-    ASSERT_EQ(st.files_sent, 1);
-    ASSERT_EQ(st.spans_sent, 2);
-    ASSERT_EQ(st.files_busy, 0);
-    ASSERT_EQ(texp_times_seen(t, 0), 1);
-    ASSERT_EQ(texp_times_seen(t, 1), 1);
-    struct listing *l = list_dir(dir);
-    size_t left = l->n;
-    free(l);
-    ASSERT_EQ(left, 0);
-    ctr_exporter_destroy(&t->base);
-    ctr_spool_close(s);
-    rm_tree(dir);
+    ASSERT_EQ(replay_once(&r), 1);
+    ASSERT_EQ(r.st.files_sent, 1);
+    ASSERT_EQ(r.st.spans_sent, 2);
+    ASSERT_EQ(r.st.files_busy, 0);
+    ASSERT_EQ(texp_times_seen(r.t, 0), 1);
+    ASSERT_EQ(texp_times_seen(r.t, 1), 1);
+    ASSERT_EQ(entries(r.dir), 0);
+    replay_done(&r);
 }
 
 /* A claim by another live process is left alone and counted busy; once that
  * process is gone the file is sent. */
 static void test_replay_live_claim(void)
 {
-    char dir[512], claimed[1000];
-    fresh_path(dir, sizeof dir, "live");
-    struct ctr_spool *s = open_spool(dir, 0);
-    ASSERT_EQ(write_spans(s, 0, 2, NULL), 0);
+    struct replay r;
+    char claimed[1100];
+    replay_start(&r, "live");
+    ASSERT_EQ(write_spans(r.s, 0, 2, NULL), 0);
     int gate[2];
     ASSERT_EQ(pipe(gate), 0);
     pid_t pid = fork();
@@ -840,32 +910,26 @@ static void test_replay_live_claim(void)
         _exit(0);
     }
     close(gate[0]);
-    bool claimed_ok = pid > 0 && claim_for(dir, pid, claimed, sizeof claimed);
-
-    struct watch w;
-    struct texp *t = texp_new(&w);
-    struct ctr_replay_stats st = {0};
-    int rc = ctr_spool_replay_one(s, &t->base, ctr_deadline_after_ms(2000), NULL, NULL, &st);
+    bool claimed_ok = pid > 0 && claim_for(r.dir, pid, claimed, sizeof claimed);
+    int rc = replay_once(&r);
     struct stat sb;
     bool still_claimed = stat(claimed, &sb) == 0;
     close(gate[1]); /* the child exits */
     int status = pid > 0 ? reap(pid, 5000) : -1;
     ASSERT(claimed_ok);
     ASSERT_EQ(rc, 0);
-    ASSERT_EQ(st.files_busy, 1);
-    ASSERT_EQ(st.files_sent, 0);
-    ASSERT_EQ(texp_view(t).calls, 0);
+    ASSERT_EQ(r.st.files_busy, 1);
+    ASSERT_EQ(r.st.files_sent, 0);
+    ASSERT_EQ(texp_view(r.t).calls, 0);
     ASSERT(still_claimed);
     ASSERT_EQ(status, 0);
 
-    memset(&st, 0, sizeof st);
-    ASSERT_EQ(ctr_spool_replay_one(s, &t->base, ctr_deadline_after_ms(2000), NULL, NULL, &st), 1);
-    ASSERT_EQ(st.files_sent, 1);
-    ASSERT_EQ(st.files_busy, 0);
-    ASSERT_EQ(texp_view(t).spans, 2);
-    ctr_exporter_destroy(&t->base);
-    ctr_spool_close(s);
-    rm_tree(dir);
+    memset(&r.st, 0, sizeof r.st);
+    ASSERT_EQ(replay_once(&r), 1);
+    ASSERT_EQ(r.st.files_sent, 1);
+    ASSERT_EQ(r.st.files_busy, 0);
+    ASSERT_EQ(texp_view(r.t).spans, 2);
+    replay_done(&r);
 }
 
 /* ===================================================================== */
@@ -951,10 +1015,7 @@ static void test_concurrent_replay(void)
         ASSERT_EQ(status[i], 0);
     ASSERT_EQ(total, CR_FILES * CR_SPANS);
     ASSERT(all_seen_once(seen, CR_FILES * CR_SPANS));
-    struct listing *l = list_dir(dir);
-    size_t left = l->n;
-    free(l);
-    ASSERT_EQ(left, 0);
+    ASSERT_EQ(entries(dir), 0);
     ctr_spool_close(s);
     rm_tree(dir);
     rm_tree(outdir);
@@ -1130,62 +1191,47 @@ static void test_writer_killed(void)
  * the spool is empty after. */
 static void test_dead_exporter_spooled_then_replayed(void)
 {
-    char dir[512];
-    fresh_path(dir, sizeof dir, "dead");
-    struct watch w;
-    struct texp *t = texp_new(&w);
-    t->fail_every = 1;
-    t->fail_rc = CTR_ECONNECT;
-    struct ctr_processor *p = new_spool_bsp(t, open_spool(dir, 0), 100, 20, 1000, 10, true);
-    for (uint64_t i = 0; i < 25; i++)
-        p->ops->on_end(p, make_span(i));
-    ASSERT(wait_atomic_at_least(&t->calls_started, 1, 2000));
-    ASSERT_INVARIANT(p);
+    struct rig r;
+    rig_start(&r, "dead", CTR_ECONNECT, 100, 20, 1000, 10, true);
+    end_spans(r.p, 0, 25, false);
+    ASSERT(wait_atomic_at_least(&r.t->calls_started, 1, 2000));
+    ASSERT_COUNTS(stats_of(r.p), .ended = 25, .queued = 25);
     logs_reset();
-    uint64_t t0 = now_ns();
-    ASSERT_EQ(p->ops->shutdown(p, ctr_deadline_after_ms(150)), CTR_ETIMEOUT);
-    double el = ms_since(t0);
-    fprintf(stderr, "  shutdown against a dead exporter, deadline 150 ms: %.1f ms\n", el);
-    ASSERT(el < 400.0);
-    struct ctr_processor_stats st = stats_of(p);
-    ASSERT_EQ(st.spans_ended, 25);
-    ASSERT_EQ(st.spans_spooled, 25);
-    ASSERT_EQ(st.spans_dropped, 0);
-    ASSERT_EQ(st.spans_failed, 0);
-    ASSERT_EQ(st.spans_lost, 0);
-    ASSERT_EQ(st.queue_len, 0);
-    ASSERT_INVARIANT(p);
+    double el;
+    ASSERT_EQ(timed_shutdown(r.p, 150, "dead exporter", &el), CTR_ETIMEOUT);
+    ASSERT(el < 500.0);
+    ASSERT_COUNTS(stats_of(r.p), .ended = 25, .spooled = 25);
     ASSERT_EQ(logs_count(CTR_LOG_INFO, "spooled"), 1);
     ASSERT_EQ(logs_count(CTR_LOG_WARNING, ""), 0);
-    p->ops->destroy(p);
-    ASSERT_EQ(atomic_load(&w.destroyed), 1);
+    ctr_log_set_sink(NULL, NULL);
     long spans = 0;
-    ASSERT_EQ(spool_files(dir, &spans), 3); /* a batch a line, a line a file */
+    ASSERT_EQ(spool_files(r.dir, &spans), 3); /* a batch a line, a line a file */
     ASSERT_EQ(spans, 25);
+    r.p->ops->destroy(r.p);
+    ASSERT_EQ(atomic_load(&r.w.destroyed), 1);
 
     struct watch w2;
     struct texp *t2 = texp_new(&w2);
-    p = new_spool_bsp(t2, open_spool(dir, 0), 100, 1, 2000, 10, false);
-    p->ops->on_end(p, make_span(1000)); /* the worker starts with the first span */
+    struct ctr_bsp_options o = {100, 1, 2000, 10, false, open_spool(r.dir, 0)};
+    struct ctr_processor *p = NULL;
+    ASSERT_EQ(ctr_batch_processor_new(&t2->base, &test_resource, &test_scope, &o, &p), 0);
+    end_spans(p, 1000, 1, false); /* the worker starts with the first span */
     ASSERT(wait_replayed(p, 25, 3000));
-    st = stats_of(p);
-    ASSERT_EQ(st.spans_ended, 1);
-    ASSERT_EQ(st.spans_exported, 1);
+    struct ctr_processor_stats st = stats_of(p);
+    ASSERT_COUNTS(st, .ended = 1, .exported = 1);
     ASSERT_EQ(st.spans_replayed, 25);
     ASSERT_EQ(st.spool_corrupt, 0);
-    ASSERT_INVARIANT(p);
     for (uint64_t i = 0; i < 25; i++)
         ASSERT_EQ(texp_times_seen(t2, i), 1);
     ASSERT_EQ(texp_times_seen(t2, 1000), 1);
     struct texp_view v = texp_view(t2);
     ASSERT(v.ids_ok);
-    ASSERT(v.batch_ok);
-    ASSERT_EQ(spool_files(dir, &spans), 0);
+    ASSERT(v.batch_ok); /* with the resource of the first run */
+    ASSERT_EQ(spool_files(r.dir, &spans), 0);
     ASSERT_EQ(p->ops->shutdown(p, ctr_deadline_after_ms(1000)), 0);
-    ASSERT_INVARIANT(p);
+    ASSERT_COUNTS(stats_of(p), .ended = 1, .exported = 1);
     p->ops->destroy(p);
-    ctr_log_set_sink(NULL, NULL);
-    rm_tree(dir);
+    rm_tree(r.dir);
 }
 
 /* The same against real OTLP/HTTP (JSON) exporters: a collector that is down
@@ -1203,31 +1249,26 @@ static void test_collector_down_then_up(void)
     struct ctr_bsp_options o = {100, 20, 300, 10, true, open_spool(dir, 0)};
     struct ctr_processor *p = NULL;
     ASSERT_EQ(ctr_batch_processor_new(e, &test_resource, &test_scope, &o, &p), 0);
-    for (uint64_t i = 0; i < 15; i++)
-        p->ops->on_end(p, make_span(i));
+    end_spans(p, 0, 15, false);
     sleep_ms(100);
-    uint64_t t0 = now_ns();
-    int rc = p->ops->shutdown(p, ctr_deadline_after_ms(500));
-    double el = ms_since(t0);
+    double el;
+    int rc = timed_shutdown(p, 500, "collector down", &el);
     struct ctr_processor_stats st = stats_of(p);
-    fprintf(stderr, "  shutdown, collector down, deadline 500 ms: %.1f ms\n", el);
-    ASSERT_EQ(rc, CTR_ETIMEOUT);
-    ASSERT(el < 800.0);
-    ASSERT_EQ(st.spans_spooled, 15);
-    ASSERT_EQ(st.spans_dropped + st.spans_lost + st.spans_failed, 0);
-    ASSERT_INVARIANT(p);
     p->ops->destroy(p);
+    ASSERT_EQ(rc, CTR_ETIMEOUT);
+    ASSERT(el < 900.0);
+    ASSERT_COUNTS(st, .ended = 15, .spooled = 15);
 
     struct server *srv = server_start(NULL, 0);
     snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/traces", srv->port);
     ho.timeout_ms = 2000;
     ASSERT_EQ(ctr_otlp_http_exporter_new(&ho, &e, err, sizeof err), 0);
-    struct ctr_bsp_options o2 = {100, 1, 2000, 10, false, open_spool(dir, 0)};
-    ASSERT_EQ(ctr_batch_processor_new(e, &test_resource, &test_scope, &o2, &p), 0);
-    p->ops->on_end(p, make_span(100));
+    o = (struct ctr_bsp_options){100, 1, 2000, 10, false, open_spool(dir, 0)};
+    ASSERT_EQ(ctr_batch_processor_new(e, &test_resource, &test_scope, &o, &p), 0);
+    end_spans(p, 100, 1, false);
     bool replayed = wait_replayed(p, 15, 5000);
+    rc = p->ops->shutdown(p, ctr_deadline_after_ms(1000));
     st = stats_of(p);
-    ASSERT_EQ(p->ops->shutdown(p, ctr_deadline_after_ms(1000)), 0);
     p->ops->destroy(p);
     int seen[101] = {0};
     long got = 0;
@@ -1239,8 +1280,9 @@ static void test_collector_down_then_up(void)
     pthread_mutex_unlock(&srv->mu);
     server_free(srv);
     ASSERT(replayed);
+    ASSERT_EQ(rc, 0);
+    ASSERT_COUNTS(st, .ended = 1, .exported = 1);
     ASSERT_EQ(st.spans_replayed, 15);
-    ASSERT_EQ(st.spans_exported, 1);
     ASSERT_EQ(got, 16);
     ASSERT(all_seen_once(seen, 15));
     ASSERT_EQ(seen[100], 1);
@@ -1252,28 +1294,17 @@ static void test_collector_down_then_up(void)
 /* A final refusal (CTR_EHTTP) is counted failed, never kept or spooled. */
 static void test_refusal_counts_failed(void)
 {
-    char dir[512];
-    fresh_path(dir, sizeof dir, "refusal");
-    struct watch w;
-    struct texp *t = texp_new(&w);
-    t->fail_every = 1;
-    t->fail_rc = CTR_EHTTP;
-    struct ctr_processor *p = new_spool_bsp(t, open_spool(dir, 0), 100, 60000, 1000, 10, true);
-    for (uint64_t i = 0; i < 10; i++)
-        p->ops->on_end(p, make_span(i));
-    ASSERT_EQ(p->ops->force_flush(p, ctr_deadline_after_ms(2000)), 0);
-    ASSERT_EQ(p->ops->shutdown(p, ctr_deadline_after_ms(1000)), 0);
-    struct ctr_processor_stats st = stats_of(p);
-    ASSERT_EQ(st.spans_failed, 10);
-    ASSERT_EQ(st.batches_failed, 1);
-    ASSERT_EQ(st.spans_spooled, 0);
-    ASSERT_EQ(st.spans_dropped, 0);
-    ASSERT_INVARIANT(p);
-    ASSERT_EQ(texp_view(t).calls, 1); /* not tried again */
-    p->ops->destroy(p);
+    struct rig r;
+    rig_start(&r, "refusal", CTR_EHTTP, 100, 60000, 1000, 10, true);
+    end_spans(r.p, 0, 10, false);
+    ASSERT_EQ(r.p->ops->force_flush(r.p, ctr_deadline_after_ms(2000)), 0);
+    ASSERT_EQ(r.p->ops->shutdown(r.p, ctr_deadline_after_ms(1000)), 0);
+    ASSERT_COUNTS(stats_of(r.p), .ended = 10, .failed = 10);
+    ASSERT_EQ(stats_of(r.p).batches_failed, 1);
+    ASSERT_EQ(texp_view(r.t).calls, 1); /* not tried again */
     long spans = 0;
-    ASSERT_EQ(spool_files(dir, &spans), 0);
-    rm_tree(dir);
+    ASSERT_EQ(spool_files(r.dir, &spans), 0);
+    ASSERT(rig_done(&r));
 }
 
 /* An export blocked past the shutdown deadline: its batch is spooled with the
@@ -1281,81 +1312,53 @@ static void test_refusal_counts_failed(void)
  * again. */
 static void test_inflight_spooled_once(void)
 {
-    char dir[512];
-    fresh_path(dir, sizeof dir, "inflight");
-    struct watch w;
-    struct texp *t = texp_new(&w);
-    t->block = true;
-    struct ctr_processor *p = new_spool_bsp(t, open_spool(dir, 0), 100, 60000, 30000, 5, true);
-    for (uint64_t i = 0; i < 5; i++) /* a full batch: exported at once, and blocks */
-        p->ops->on_end(p, make_span(i));
-    ASSERT(wait_atomic_at_least(&t->calls_started, 1, 2000));
-    for (uint64_t i = 5; i < 8; i++)
-        p->ops->on_end(p, make_span(i));
-    ASSERT_EQ(stats_of(p).queue_len, 8);
-    ASSERT_INVARIANT(p);
-    uint64_t t0 = now_ns();
-    ASSERT_EQ(p->ops->shutdown(p, ctr_deadline_after_ms(100)), CTR_ETIMEOUT);
-    double el = ms_since(t0);
-    fprintf(stderr, "  shutdown, export blocked, deadline 100 ms: %.1f ms\n", el);
-    ASSERT(el < 300.0);
-    struct ctr_processor_stats st = stats_of(p);
-    ASSERT_EQ(st.spans_ended, 8);
-    ASSERT_EQ(st.spans_spooled, 8);
-    ASSERT_EQ(st.spans_exported, 0);
-    ASSERT_EQ(st.spans_dropped, 0);
-    ASSERT_EQ(st.queue_len, 0);
-    ASSERT_INVARIANT(p);
+    struct rig r;
+    rig_start(&r, "inflight", 0, 100, 60000, 30000, 5, true);
+    r.t->block = true;
+    end_spans(r.p, 0, 5, false); /* a full batch: exported at once, and blocks */
+    ASSERT(wait_atomic_at_least(&r.t->calls_started, 1, 2000));
+    end_spans(r.p, 5, 3, false);
+    ASSERT_COUNTS(stats_of(r.p), .ended = 8, .queued = 8);
+    double el;
+    ASSERT_EQ(timed_shutdown(r.p, 100, "export blocked", &el), CTR_ETIMEOUT);
+    ASSERT(el < 400.0);
+    ASSERT_COUNTS(stats_of(r.p), .ended = 8, .spooled = 8);
     int seen[8] = {0};
-    ASSERT_EQ(decode_spool(dir, seen, 8), 8);
+    ASSERT_EQ(decode_spool(r.dir, seen, 8), 8);
     ASSERT(all_seen_once(seen, 8));
 
-    texp_set_block(t, false); /* the export returns 0 now */
-    ASSERT(wait_atomic_at_least(&w.shutdown_calls, 1, 2000));
-    st = stats_of(p);
-    ASSERT_EQ(st.spans_exported, 0);
-    ASSERT_EQ(st.spans_spooled, 8);
-    ASSERT_EQ(st.queue_len, 0);
-    ASSERT_INVARIANT(p);
-    p->ops->destroy(p);
-    ASSERT(wait_atomic_at_least(&w.destroyed, 1, 2000));
-    rm_tree(dir);
+    texp_set_block(r.t, false); /* the export returns 0 now */
+    ASSERT(wait_atomic_at_least(&r.w.shutdown_calls, 1, 2000));
+    ASSERT_COUNTS(stats_of(r.p), .ended = 8, .spooled = 8);
+    ASSERT(rig_done(&r));
 }
 
 /* The invariant holds in every snapshot taken while shutdown writes the
  * spool (here 150 files, each fsync'ed), not only before and after. */
 static void test_invariant_while_spooling(void)
 {
-    char dir[512];
-    fresh_path(dir, sizeof dir, "spilling");
-    struct watch w;
-    struct texp *t = texp_new(&w);
-    t->block = true;
-    struct ctr_processor *p = new_spool_bsp(t, open_spool(dir, 0), 200, 60000, 30000, 1, true);
-    for (uint64_t i = 0; i < 150; i++)
-        p->ops->on_end(p, make_span(i));
-    ASSERT(wait_atomic_at_least(&t->calls_started, 1, 2000));
+    struct rig r;
+    rig_start(&r, "spilling", 0, 200, 60000, 30000, 1, true);
+    r.t->block = true;
+    end_spans(r.p, 0, 150, false);
+    ASSERT(wait_atomic_at_least(&r.t->calls_started, 1, 2000));
     atomic_bool stop = false;
-    struct checker c = {.p = p, .stop = &stop};
+    struct checker c = {.p = r.p, .stop = &stop};
     pthread_t th;
     ASSERT_EQ(pthread_create(&th, NULL, checker_run, &c), 0);
     sleep_ms(5);
-    uint64_t t0 = now_ns();
-    int rc = p->ops->shutdown(p, ctr_deadline_after_ms(20));
-    double el = ms_since(t0);
+    double el;
+    int rc = timed_shutdown(r.p, 20, "150 batches to spool", &el);
     sleep_ms(5);
     atomic_store(&stop, true);
     pthread_join(th, NULL);
-    fprintf(stderr, "  shutdown spooling 150 batches: %.1f ms, %d snapshots, %d inconsistent\n", el,
-            atomic_load(&c.snapshots), atomic_load(&c.bad));
-    texp_set_block(t, false);
+    fprintf(stderr, "  %d stats snapshots meanwhile, %d inconsistent\n", atomic_load(&c.snapshots),
+            atomic_load(&c.bad));
+    texp_set_block(r.t, false);
     ASSERT_EQ(rc, CTR_ETIMEOUT);
-    ASSERT_EQ(stats_of(p).spans_spooled, 150);
     ASSERT_EQ(atomic_load(&c.bad), 0);
-    ASSERT_INVARIANT(p);
-    p->ops->destroy(p);
-    ASSERT(wait_atomic_at_least(&w.destroyed, 1, 2000));
-    rm_tree(dir);
+    ASSERT_COUNTS(stats_of(r.p), .ended = 150, .spooled = 150);
+    ASSERT(rig_done(&r));
 }
 
 /* Spool a dead exporter's `n` spans into `s` at shutdown; the stats after. */
@@ -1365,9 +1368,11 @@ static struct ctr_processor_stats spool_dead(struct ctr_spool *s, uint64_t n)
     struct texp *t = texp_new(&w);
     t->fail_every = 1;
     t->fail_rc = CTR_ECONNECT;
-    struct ctr_processor *p = new_spool_bsp(t, s, 100, 60000, 1000, 10, true);
-    for (uint64_t i = 0; i < n; i++)
-        p->ops->on_end(p, make_span(i));
+    struct ctr_bsp_options o = {100, 60000, 1000, 10, true, s};
+    struct ctr_processor *p = NULL;
+    if (ctr_batch_processor_new(&t->base, &test_resource, &test_scope, &o, &p) != 0)
+        abort();
+    end_spans(p, 0, n, false);
     p->ops->shutdown(p, ctr_deadline_after_ms(100));
     struct ctr_processor_stats st = stats_of(p);
     p->ops->destroy(p);
@@ -1381,11 +1386,7 @@ static void test_spool_refuses(void)
     char dir[512];
     fresh_path(dir, sizeof dir, "refuses");
     logs_reset();
-    struct ctr_processor_stats st = spool_dead(open_spool(dir, 16), 5);
-    ASSERT_EQ(st.spans_lost, 5);
-    ASSERT_EQ(st.spans_spooled, 0);
-    ASSERT_EQ(st.spans_dropped, 0);
-    ASSERT(stats_consistent(&st));
+    ASSERT_COUNTS(spool_dead(open_spool(dir, 16), 5), .ended = 5, .lost = 5);
     ASSERT_EQ(logs_count(CTR_LOG_WARNING, ""), 1);
     ASSERT_EQ(logs_count(CTR_LOG_WARNING, "could not be spooled"), 1);
     long spans = 0;
@@ -1399,11 +1400,7 @@ static void test_spool_refuses(void)
     ASSERT(fd >= 0);
     close(fd);
     logs_reset();
-    st = spool_dead(s, 7);
-    ASSERT_EQ(st.spans_lost, 7);
-    ASSERT_EQ(st.spans_spooled, 0);
-    ASSERT_EQ(st.spans_dropped, 0);
-    ASSERT(stats_consistent(&st));
+    ASSERT_COUNTS(spool_dead(s, 7), .ended = 7, .lost = 7);
     ASSERT_EQ(logs_count(CTR_LOG_WARNING, ""), 1);
     ASSERT_EQ(logs_count(CTR_LOG_WARNING, "could not be spooled"), 1);
     ctr_log_set_sink(NULL, NULL);
@@ -1414,258 +1411,193 @@ static void test_spool_refuses(void)
  * are still queued, up to the 64-slot reserve; then they are dropped too. */
 static void test_essential_reserve(void)
 {
-    struct watch w;
-    struct texp *t = texp_new(&w);
-    t->block = true;
-    struct ctr_processor *p = new_bsp(t, 20, 60000, 30000, 5);
-    for (uint64_t i = 0; i < 5; i++)
-        p->ops->on_end(p, make_span(i));
-    ASSERT(wait_atomic_at_least(&t->calls_started, 1, 2000));
-    for (uint64_t i = 5; i < 28; i++) /* 20 queued, 3 dropped */
-        p->ops->on_end(p, make_span(i));
-    for (uint64_t i = 100; i < 165; i++) { /* 64 queued, 1 dropped */
-        struct ctr_span *s = make_span(i);
-        ctr_span_set_essential(s);
-        p->ops->on_end(p, s);
-    }
-    p->ops->on_end(p, make_span(28)); /* ordinary: still no room */
-    struct ctr_processor_stats st = stats_of(p);
-    ASSERT_EQ(st.spans_ended, 94);
-    ASSERT_EQ(st.spans_dropped, 5);
-    ASSERT_EQ(st.queue_len, 89); /* 5 in flight + 20 + 64 */
-    ASSERT_INVARIANT(p);
+    struct rig r;
+    rig_start(&r, NULL, 0, 20, 60000, 30000, 5, false);
+    r.t->block = true;
+    end_spans(r.p, 0, 5, false);
+    ASSERT(wait_atomic_at_least(&r.t->calls_started, 1, 2000));
+    end_spans(r.p, 5, 23, false);  /* 20 queued, 3 dropped */
+    end_spans(r.p, 100, 65, true); /* 64 queued, 1 dropped */
+    end_spans(r.p, 28, 1, false);  /* still no room */
+    ASSERT_COUNTS(stats_of(r.p), .ended = 94, .dropped = 5, .queued = 89);
 
-    texp_set_block(t, false);
-    ASSERT_EQ(p->ops->force_flush(p, ctr_deadline_after_ms(5000)), 0);
-    st = stats_of(p);
-    ASSERT_EQ(st.spans_exported, 89);
-    ASSERT_INVARIANT(p);
+    texp_set_block(r.t, false);
+    ASSERT_EQ(r.p->ops->force_flush(r.p, ctr_deadline_after_ms(5000)), 0);
+    ASSERT_COUNTS(stats_of(r.p), .ended = 94, .exported = 89, .dropped = 5);
     for (uint64_t i = 100; i < 164; i++)
-        ASSERT_EQ(texp_times_seen(t, i), 1);
-    ASSERT_EQ(texp_times_seen(t, 164), 0);
+        ASSERT_EQ(texp_times_seen(r.t, i), 1);
+    ASSERT_EQ(texp_times_seen(r.t, 164), 0);
     for (uint64_t i = 25; i <= 28; i++)
-        ASSERT_EQ(texp_times_seen(t, i), 0);
-    ASSERT_EQ(p->ops->shutdown(p, ctr_deadline_after_ms(1000)), 0);
-    p->ops->destroy(p);
+        ASSERT_EQ(texp_times_seen(r.t, i), 0);
+    ASSERT_EQ(r.p->ops->shutdown(r.p, ctr_deadline_after_ms(1000)), 0);
+    ASSERT(rig_done(&r));
 }
 
 /* A batch kept for a retry while the queue filled up: its essential spans
  * go back into the reserve, its ordinary ones are dropped and counted. */
 static void test_requeue_keeps_essential(void)
 {
-    struct watch w;
-    struct texp *t = texp_new(&w);
-    t->block = true;
-    t->fail_mask = 1;
-    t->fail_rc = CTR_ECONNECT;
-    struct ctr_bsp_options o = {10, 60000, 30000, 10, true, NULL};
-    struct ctr_processor *p = NULL;
-    ASSERT_EQ(ctr_batch_processor_new(&t->base, &test_resource, &test_scope, &o, &p), 0);
-    for (uint64_t i = 0; i < 10; i++) { /* even ones essential */
-        struct ctr_span *s = make_span(i);
-        if (i % 2 == 0)
-            ctr_span_set_essential(s);
-        p->ops->on_end(p, s);
-    }
-    ASSERT(wait_atomic_at_least(&t->calls_started, 1, 2000));
-    for (uint64_t i = 10; i < 20; i++)
-        p->ops->on_end(p, make_span(i));
-    texp_set_block(t, false); /* call 1 fails */
+    struct rig r;
+    rig_start(&r, NULL, 0, 10, 60000, 30000, 10, true);
+    r.t->block = true;
+    r.t->fail_mask = 1;
+    r.t->fail_rc = CTR_ECONNECT;
+    for (uint64_t i = 0; i < 10; i++) /* even ones essential */
+        end_spans(r.p, i, 1, i % 2 == 0);
+    ASSERT(wait_atomic_at_least(&r.t->calls_started, 1, 2000));
+    end_spans(r.p, 10, 10, false);
+    texp_set_block(r.t, false); /* call 1 fails */
     uint64_t t0 = now_ns();
-    while (stats_of(p).spans_dropped < 5 && ms_since(t0) < 2000)
+    while (stats_of(r.p).spans_dropped < 5 && ms_since(t0) < 2000)
         sleep_ms(1);
-    struct ctr_processor_stats st = stats_of(p);
-    ASSERT_EQ(st.spans_ended, 20);
-    ASSERT_EQ(st.spans_dropped, 5);
-    ASSERT_EQ(st.queue_len, 15);
-    ASSERT_EQ(st.spans_failed, 0);
-    ASSERT_INVARIANT(p);
+    ASSERT_COUNTS(stats_of(r.p), .ended = 20, .dropped = 5, .queued = 15);
 
-    ASSERT_EQ(p->ops->force_flush(p, ctr_deadline_after_ms(5000)), 0); /* after the pause */
-    st = stats_of(p);
-    ASSERT_EQ(st.spans_exported, 15);
-    ASSERT_INVARIANT(p);
+    ASSERT_EQ(r.p->ops->force_flush(r.p, ctr_deadline_after_ms(5000)), 0); /* after the pause */
+    ASSERT_COUNTS(stats_of(r.p), .ended = 20, .exported = 15, .dropped = 5);
     for (uint64_t i = 0; i < 20; i++) {
         int want = i >= 10 ? 1 : i % 2 == 0 ? 2 : 1; /* essential: failed once, then sent */
-        ASSERT_EQ(texp_times_seen(t, i), want);
+        ASSERT_EQ(texp_times_seen(r.t, i), want);
     }
-    ASSERT_EQ(p->ops->shutdown(p, ctr_deadline_after_ms(1000)), 0);
-    p->ops->destroy(p);
+    ASSERT_EQ(r.p->ops->shutdown(r.p, ctr_deadline_after_ms(1000)), 0);
+    ASSERT(rig_done(&r));
 }
 
 /* Retryable failures: the batch is kept and sent again after 1 s, then 2 s;
  * a success resets the pause to 1 s. */
 static void test_retry_pause_doubles(void)
 {
-    struct watch w;
-    struct texp *t = texp_new(&w);
-    t->fail_mask = 1u | 2u | 8u; /* calls 1, 2 and 4 */
-    t->fail_rc = CTR_ERETRYABLE;
-    struct ctr_bsp_options o = {100, 4000, 30000, 10, true, NULL};
-    struct ctr_processor *p = NULL;
-    ASSERT_EQ(ctr_batch_processor_new(&t->base, &test_resource, &test_scope, &o, &p), 0);
-    for (uint64_t i = 0; i < 3; i++)
-        p->ops->on_end(p, make_span(i));
-    ASSERT_EQ(p->ops->force_flush(p, ctr_deadline_after_ms(6000)), 0);
-    ASSERT_INVARIANT(p);
-    for (uint64_t i = 3; i < 5; i++)
-        p->ops->on_end(p, make_span(i));
-    ASSERT_EQ(p->ops->force_flush(p, ctr_deadline_after_ms(4000)), 0);
-    struct texp_view v = texp_view(t);
+    struct rig r;
+    rig_start(&r, NULL, 0, 100, 4000, 30000, 10, true);
+    r.t->fail_mask = 1u | 2u | 8u; /* calls 1, 2 and 4 */
+    r.t->fail_rc = CTR_ERETRYABLE;
+    end_spans(r.p, 0, 3, false);
+    ASSERT_EQ(r.p->ops->force_flush(r.p, ctr_deadline_after_ms(6000)), 0);
+    ASSERT_COUNTS(stats_of(r.p), .ended = 3, .exported = 3);
+    end_spans(r.p, 3, 2, false);
+    ASSERT_EQ(r.p->ops->force_flush(r.p, ctr_deadline_after_ms(4000)), 0);
+    struct texp_view v = texp_view(r.t);
     double g1 = (double)(v.call_ns[1] - v.call_ns[0]) / 1e6;
     double g2 = (double)(v.call_ns[2] - v.call_ns[1]) / 1e6;
     double g4 = (double)(v.call_ns[4] - v.call_ns[3]) / 1e6;
     fprintf(stderr, "  pauses: %.0f ms, %.0f ms; after a success: %.0f ms\n", g1, g2, g4);
     ASSERT_EQ(v.calls, 5);
-    ASSERT(g1 >= 990.0 && g1 < 1500.0);
-    ASSERT(g2 >= 1990.0 && g2 < 2600.0);
-    ASSERT(g4 >= 990.0 && g4 < 1500.0);
-    struct ctr_processor_stats st = stats_of(p);
-    ASSERT_EQ(st.spans_exported, 5);
-    ASSERT_EQ(st.spans_failed + st.spans_dropped, 0);
-    ASSERT_INVARIANT(p);
+    ASSERT(g1 >= 990.0 && g1 < 1700.0);
+    ASSERT(g2 >= 1990.0 && g2 < 3000.0);
+    ASSERT(g4 >= 990.0 && g4 < 1700.0);
+    ASSERT_COUNTS(stats_of(r.p), .ended = 5, .exported = 5);
     for (uint64_t i = 0; i < 5; i++)
-        ASSERT_EQ(texp_times_seen(t, i), i < 3 ? 3 : 2);
-    ASSERT_EQ(p->ops->shutdown(p, ctr_deadline_after_ms(1000)), 0);
-    p->ops->destroy(p);
+        ASSERT_EQ(texp_times_seen(r.t, i), i < 3 ? 3 : 2);
+    ASSERT_EQ(r.p->ops->shutdown(r.p, ctr_deadline_after_ms(1000)), 0);
+    ASSERT(rig_done(&r));
 }
 
 /* Without a flush, the kept batch goes when the pause ends: its spans have
  * waited their schedule delay already. */
 static void test_retry_after_pause_on_timer(void)
 {
-    struct watch w;
-    struct texp *t = texp_new(&w);
-    t->fail_mask = 1;
-    t->fail_rc = CTR_ECONNECT;
-    struct ctr_bsp_options o = {100, 1500, 30000, 10, true, NULL};
-    struct ctr_processor *p = NULL;
-    ASSERT_EQ(ctr_batch_processor_new(&t->base, &test_resource, &test_scope, &o, &p), 0);
-    for (uint64_t i = 0; i < 3; i++)
-        p->ops->on_end(p, make_span(i));
-    ASSERT(wait_handled(p, 3, 6000));
-    struct texp_view v = texp_view(t);
+    struct rig r;
+    rig_start(&r, NULL, 0, 100, 1500, 30000, 10, true);
+    r.t->fail_mask = 1;
+    r.t->fail_rc = CTR_ECONNECT;
+    end_spans(r.p, 0, 3, false);
+    ASSERT(wait_handled(r.p, 3, 6000));
+    struct texp_view v = texp_view(r.t);
     double gap = (double)(v.call_ns[1] - v.call_ns[0]) / 1e6;
     fprintf(stderr, "  schedule delay 1500 ms, pause 1000 ms: retried after %.0f ms\n", gap);
     ASSERT_EQ(v.calls, 2);
-    ASSERT(gap >= 990.0 && gap < 1400.0);
-    ASSERT_EQ(stats_of(p).spans_exported, 3);
-    ASSERT_INVARIANT(p);
-    ASSERT_EQ(p->ops->shutdown(p, ctr_deadline_after_ms(1000)), 0);
-    p->ops->destroy(p);
+    ASSERT(gap >= 990.0 && gap < 1900.0); /* not 1000 + 1500 */
+    ASSERT_COUNTS(stats_of(r.p), .ended = 3, .exported = 3);
+    ASSERT_EQ(r.p->ops->shutdown(r.p, ctr_deadline_after_ms(1000)), 0);
+    ASSERT(rig_done(&r));
 }
 
 /* A replay of the spool inside a slow export does not hold shutdown past its
  * deadline: the worker is left to finish it, like a live export. */
 static void test_replay_does_not_hold_shutdown(void)
 {
-    char dir[512];
-    fresh_path(dir, sizeof dir, "replayhold");
-    struct ctr_spool *s = open_spool(dir, 0);
-    ASSERT_EQ(write_spans(s, 0, 3, NULL), 0);
-    struct watch w;
-    struct texp *t = texp_new(&w);
-    t->block_from = 2; /* the live span goes, the replay blocks */
-    struct ctr_processor *p = new_spool_bsp(t, s, 100, 1, 3000, 10, false);
-    p->ops->on_end(p, make_span(100));
-    ASSERT(wait_atomic_at_least(&t->calls_started, 2, 2000));
-    uint64_t t0 = now_ns();
-    int rc = p->ops->shutdown(p, ctr_deadline_after_ms(100));
-    double el = ms_since(t0);
-    fprintf(stderr, "  shutdown during a blocked replay, deadline 100 ms: %.1f ms\n", el);
-    texp_set_block(t, false);
-    ASSERT(el < 400.0);
+    struct rig r;
+    rig_start(&r, "replayhold", 0, 100, 1, 3000, 10, false);
+    r.t->block_from = 2; /* the live span goes, the replay blocks */
+    ASSERT_EQ(spool_file(r.dir, 0, 3), 0);
+    end_spans(r.p, 100, 1, false);
+    ASSERT(wait_atomic_at_least(&r.t->calls_started, 2, 2000));
+    double el;
+    int rc = timed_shutdown(r.p, 100, "replay blocked", &el);
+    texp_set_block(r.t, false);
+    ASSERT(el < 1000.0); /* not the 3 s of the replay's export */
     ASSERT_EQ(rc, CTR_ETIMEOUT);
-    struct ctr_processor_stats st = stats_of(p);
-    ASSERT_EQ(st.spans_exported, 1);
-    ASSERT_INVARIANT(p);
-    ASSERT(wait_atomic_at_least(&w.shutdown_calls, 1, 2000));
-    p->ops->destroy(p);
-    ASSERT(wait_atomic_at_least(&w.destroyed, 1, 2000));
-    rm_tree(dir);
+    ASSERT_COUNTS(stats_of(r.p), .ended = 1, .exported = 1);
+    ASSERT(wait_atomic_at_least(&r.w.shutdown_calls, 1, 2000));
+    ASSERT(rig_done(&r));
 }
 
 /* A failed replay is not tried again at once (the worker pauses 30 s), but a
  * successful live export ends the pause and the file goes. */
 static void test_replay_pause_after_failure(void)
 {
-    char dir[512];
-    fresh_path(dir, sizeof dir, "replaypause");
-    struct ctr_spool *s = open_spool(dir, 0);
-    ASSERT_EQ(write_spans(s, 0, 3, NULL), 0);
-    struct watch w;
-    struct texp *t = texp_new(&w);
-    t->fail_mask = 2; /* the replay after the first live export */
-    t->fail_rc = CTR_ECONNECT;
-    struct ctr_processor *p = new_spool_bsp(t, s, 100, 1, 2000, 10, false);
-    p->ops->on_end(p, make_span(100));
-    ASSERT(wait_atomic_at_least(&t->calls_started, 2, 2000));
+    struct rig r;
+    rig_start(&r, "replaypause", 0, 100, 1, 2000, 10, false);
+    r.t->fail_mask = 2; /* the replay after the first live export */
+    r.t->fail_rc = CTR_ECONNECT;
+    ASSERT_EQ(spool_file(r.dir, 0, 3), 0);
+    end_spans(r.p, 100, 1, false);
+    ASSERT(wait_atomic_at_least(&r.t->calls_started, 2, 2000));
     sleep_ms(300);
-    ASSERT_EQ(texp_view(t).calls, 2);
+    ASSERT_EQ(texp_view(r.t).calls, 2);
     long spans = 0;
-    ASSERT_EQ(spool_files(dir, &spans), 1); /* given back */
-    ASSERT_EQ(stats_of(p).spans_replayed, 0);
+    ASSERT_EQ(spool_files(r.dir, &spans), 1); /* given back */
+    ASSERT_EQ(stats_of(r.p).spans_replayed, 0);
 
-    p->ops->on_end(p, make_span(101));
-    ASSERT(wait_replayed(p, 3, 2000));
-    struct ctr_processor_stats st = stats_of(p);
-    ASSERT_EQ(st.spans_exported, 2);
-    ASSERT_EQ(texp_view(t).calls, 4);
-    ASSERT_INVARIANT(p);
-    ASSERT_EQ(spool_files(dir, &spans), 0);
-    ASSERT_EQ(p->ops->shutdown(p, ctr_deadline_after_ms(1000)), 0);
-    p->ops->destroy(p);
-    rm_tree(dir);
+    end_spans(r.p, 101, 1, false);
+    ASSERT(wait_replayed(r.p, 3, 2000));
+    ASSERT_COUNTS(stats_of(r.p), .ended = 2, .exported = 2);
+    ASSERT_EQ(texp_view(r.t).calls, 4);
+    ASSERT_EQ(spool_files(r.dir, &spans), 0);
+    ASSERT_EQ(r.p->ops->shutdown(r.p, ctr_deadline_after_ms(1000)), 0);
+    ASSERT(rig_done(&r));
 }
 
-/* In a child: 0 when every counter is zero and they add up, else 1. */
+/* In a child: 0 when every counter is zero (the spool's too) and they add
+ * up, else 1. */
 static int child_counters_zero(struct ctr_processor *p)
 {
+    char why[512];
     struct ctr_processor_stats st = stats_of(p);
-    bool zero = st.spans_ended == 0 && st.spans_exported == 0 && st.spans_replayed == 0 &&
-                st.spans_spooled == 0 && st.spans_lost == 0 && st.spool_corrupt == 0 &&
-                st.spans_dropped == 0 && st.queue_len == 0;
-    return zero && stats_consistent(&st) ? 0 : 1;
+    return counts_are(&st, (struct counts){0}, why, sizeof why) && st.spans_replayed == 0 &&
+                   st.spool_corrupt == 0
+               ? 0
+               : 1;
 }
 
 /* After fork the child's counters start at zero, the spool's too: the child
  * of a processor that replayed, and of one that spooled at shutdown. */
 static void test_fork_resets_spool_counters(void)
 {
-    char dir[512];
-    fresh_path(dir, sizeof dir, "fork");
-    struct ctr_spool *s = open_spool(dir, 0);
-    ASSERT_EQ(write_spans(s, 0, 3, NULL), 0);
-    struct watch w;
-    struct texp *t = texp_new(&w);
-    struct ctr_processor *p = new_spool_bsp(t, s, 100, 1, 2000, 10, false);
-    p->ops->on_end(p, make_span(100));
-    ASSERT(wait_replayed(p, 3, 2000));
-    ASSERT(wait_handled(p, 1, 2000));
+    struct rig r;
+    rig_start(&r, "fork", 0, 100, 1, 2000, 10, false);
+    ASSERT_EQ(spool_file(r.dir, 0, 3), 0);
+    end_spans(r.p, 100, 1, false);
+    ASSERT(wait_replayed(r.p, 3, 2000));
+    ASSERT(wait_handled(r.p, 1, 2000));
     pid_t pid = fork();
     if (pid == 0)
-        _exit(child_counters_zero(p));
+        _exit(child_counters_zero(r.p));
     ASSERT(pid > 0);
     ASSERT_EQ(reap(pid, 5000), 0);
-    ASSERT_EQ(p->ops->shutdown(p, ctr_deadline_after_ms(1000)), 0);
-    p->ops->destroy(p);
+    ASSERT_EQ(r.p->ops->shutdown(r.p, ctr_deadline_after_ms(1000)), 0);
+    ASSERT_COUNTS(stats_of(r.p), .ended = 1, .exported = 1);
+    ASSERT(rig_done(&r));
 
-    struct watch w2;
-    struct texp *t2 = texp_new(&w2);
-    t2->fail_every = 1;
-    t2->fail_rc = CTR_ECONNECT;
-    p = new_spool_bsp(t2, open_spool(dir, 0), 100, 60000, 1000, 10, true);
-    for (uint64_t i = 0; i < 4; i++)
-        p->ops->on_end(p, make_span(i));
-    p->ops->shutdown(p, ctr_deadline_after_ms(100));
-    ASSERT_EQ(stats_of(p).spans_spooled, 4);
+    rig_start(&r, "fork", CTR_ECONNECT, 100, 60000, 1000, 10, true);
+    end_spans(r.p, 0, 4, false);
+    r.p->ops->shutdown(r.p, ctr_deadline_after_ms(100));
+    ASSERT_COUNTS(stats_of(r.p), .ended = 4, .spooled = 4);
     pid = fork();
     if (pid == 0)
-        _exit(child_counters_zero(p));
+        _exit(child_counters_zero(r.p));
     ASSERT(pid > 0);
     ASSERT_EQ(reap(pid, 5000), 0);
-    p->ops->destroy(p);
-    rm_tree(dir);
+    ASSERT(rig_done(&r));
 }
 
 TEST_MAIN(TEST_CASE(test_write_one_file), TEST_CASE(test_open_refused),
