@@ -1407,6 +1407,49 @@ static void test_spool_refuses(void)
     rm_tree(dir);
 }
 
+/* A spool with room for less than one run's spill: what is counted spooled
+ * is what the spool holds afterwards (the spill never evicts itself), the
+ * rest is lost; with room for it, older runs' files make way, counted. */
+static void test_spooled_is_on_disk(void)
+{
+    char dir[512];
+    fresh_path(dir, sizeof dir, "ondisk");
+    /* The bytes of the spill of spans 0..29 in batches of 10, and of an
+     * older file of 5 spans: a line and a newline each. */
+    uint64_t spill = 0, older = 0;
+    for (uint64_t first = 0; first <= 30; first += 10) {
+        struct ctr_buf line;
+        encode_spans(first == 30 ? 100 : first, first == 30 ? 5 : 10, &line);
+        *(first == 30 ? &older : &spill) += line.len + 1;
+        ctr_buf_free(&line);
+    }
+    logs_reset();
+    struct ctr_processor_stats st = spool_dead(open_spool(dir, spill / 2), 30);
+    int seen[64] = {0};
+    long on_disk = decode_spool(dir, seen, 64);
+    fprintf(stderr,
+            "  room for half the spill: spooled %" PRIu64 ", lost %" PRIu64 ", on disk %ld\n",
+            st.spans_spooled, st.spans_lost, on_disk);
+    ASSERT_EQ(st.spans_spooled + st.spans_lost, 30);
+    ASSERT_EQ((long)st.spans_spooled, on_disk);
+    ASSERT(stats_consistent(&st));
+    ASSERT_EQ(logs_count(CTR_LOG_WARNING, "older spans removed"), 0);
+    rm_tree(dir);
+
+    /* Room for the spill but not for an older file too: the older goes. */
+    ASSERT_EQ(spool_file(dir, 100, 5), 0);
+    logs_reset();
+    st = spool_dead(open_spool(dir, spill + older / 2), 30);
+    memset(seen, 0, sizeof seen);
+    on_disk = decode_spool(dir, seen, 64);
+    ASSERT_COUNTS(st, .ended = 30, .spooled = 30);
+    ASSERT_EQ(on_disk, 30);
+    ASSERT(all_seen_once(seen, 30));
+    ASSERT_EQ(logs_count(CTR_LOG_WARNING, "5 older spans removed"), 1);
+    ctr_log_set_sink(NULL, NULL);
+    rm_tree(dir);
+}
+
 /* With the queue full of ordinary spans (exporter blocked), essential spans
  * are still queued, up to the 64-slot reserve; then they are dropped too. */
 static void test_essential_reserve(void)
@@ -1609,7 +1652,8 @@ TEST_MAIN(TEST_CASE(test_write_one_file), TEST_CASE(test_open_refused),
           TEST_CASE(test_writer_killed), TEST_CASE(test_dead_exporter_spooled_then_replayed),
           TEST_CASE(test_collector_down_then_up), TEST_CASE(test_refusal_counts_failed),
           TEST_CASE(test_inflight_spooled_once), TEST_CASE(test_invariant_while_spooling),
-          TEST_CASE(test_spool_refuses), TEST_CASE(test_essential_reserve),
-          TEST_CASE(test_requeue_keeps_essential), TEST_CASE(test_retry_pause_doubles),
-          TEST_CASE(test_retry_after_pause_on_timer), TEST_CASE(test_replay_does_not_hold_shutdown),
-          TEST_CASE(test_replay_pause_after_failure), TEST_CASE(test_fork_resets_spool_counters))
+          TEST_CASE(test_spool_refuses), TEST_CASE(test_spooled_is_on_disk),
+          TEST_CASE(test_essential_reserve), TEST_CASE(test_requeue_keeps_essential),
+          TEST_CASE(test_retry_pause_doubles), TEST_CASE(test_retry_after_pause_on_timer),
+          TEST_CASE(test_replay_does_not_hold_shutdown), TEST_CASE(test_replay_pause_after_failure),
+          TEST_CASE(test_fork_resets_spool_counters))
