@@ -619,29 +619,24 @@ static int bsp_force_flush(struct ctr_processor *p, uint64_t deadline_ns)
 
 /* --- spilling to the spool at shutdown ---------------------------------- */
 
-/* OTLP JSON lines of the spans left at shutdown, made under mu (a batch still
- * inside the exporter is only read while the worker cannot free it) and
- * written without it. */
+/* The spans left at shutdown as OTLP JSON lines, a batch a line, made under
+ * mu (a batch still inside the exporter is only read while the worker cannot
+ * free it) and written without it, all in one spool file: one write, and the
+ * spool never evicts part of a run's spill to make room for the rest. */
 struct spill {
-    struct ctr_buf *lines;
-    uint32_t *spans;
-    size_t n_lines;
+    struct ctr_buf text; /* the lines, joined by newlines */
     uint64_t n_spans;
 };
 
-/* Encode the `left` queued spans and the `running` in-flight ones, at most a
- * batch per line. The caller holds mu. Spans that cannot be encoded (out of
- * memory) are counted lost. */
+/* Encode the `left` queued spans and the `running` in-flight ones. The
+ * caller holds mu. Spans that cannot be encoded (out of memory) are counted
+ * lost. */
 static void spill_encode(struct bsp *b, struct spill *sp, uint32_t left, uint32_t running)
 {
     uint32_t total = left + running, per = b->opt.max_export_batch_size;
-    size_t n_lines = (total + per - 1) / per;
     struct ctr_span **all = malloc((size_t)total * sizeof *all);
-    sp->lines = calloc(n_lines, sizeof *sp->lines);
-    sp->spans = calloc(n_lines, sizeof *sp->spans);
-    if (!all || !sp->lines || !sp->spans) {
+    if (!all) {
         b->spans_lost += total;
-        free(all);
         return;
     }
     for (uint32_t i = 0; i < running; i++)
@@ -651,35 +646,37 @@ static void spill_encode(struct bsp *b, struct spill *sp, uint32_t left, uint32_
     for (uint32_t at = 0; at < total; at += per) {
         uint32_t k = total - at < per ? total - at : per;
         struct ctr_batch batch = {&b->resource, b->scope, all + at, k};
-        struct ctr_buf *line = &sp->lines[sp->n_lines];
-        if (ctr_otlp_json_encode(&batch, line) == 0 && !line->err) {
-            sp->spans[sp->n_lines++] = k;
+        struct ctr_buf line = {0};
+        if (ctr_otlp_json_encode(&batch, &line) == 0 && !line.err) {
+            if (sp->text.len)
+                ctr_buf_putc(&sp->text, '\n');
+            ctr_buf_append(&sp->text, line.data, line.len);
             sp->n_spans += k;
         } else {
-            ctr_buf_free(line);
             b->spans_lost += k;
         }
+        ctr_buf_free(&line);
+    }
+    if (sp->text.err) {
+        b->spans_lost += sp->n_spans;
+        sp->n_spans = 0;
+        ctr_buf_free(&sp->text);
     }
     /* Counted in queue_len until spill_write() knows spooled from lost. */
     b->spilling += sp->n_spans;
     free(all);
 }
 
-/* Write the encoded lines to the spool, count, log one line, free them. */
+/* Write the encoded spans to the spool, count, log, free them. */
 static void spill_write(struct bsp *b, struct spill *sp)
 {
     uint64_t spooled = 0, lost = 0, evicted = 0;
-    for (size_t i = 0; i < sp->n_lines; i++) {
-        int rc =
-            ctr_spool_write(b->spool, sp->lines[i].data, sp->lines[i].len, sp->spans[i], &evicted);
-        if (rc == 0)
-            spooled += sp->spans[i];
-        else
-            lost += sp->spans[i];
-        ctr_buf_free(&sp->lines[i]);
-    }
-    free(sp->lines);
-    free(sp->spans);
+    if (sp->n_spans &&
+        ctr_spool_write(b->spool, sp->text.data, sp->text.len, sp->n_spans, &evicted) == 0)
+        spooled = sp->n_spans;
+    else
+        lost = sp->n_spans;
+    ctr_buf_free(&sp->text);
     pthread_mutex_lock(&b->mu);
     b->spilling -= sp->n_spans;
     b->spans_spooled += spooled;
@@ -772,7 +769,7 @@ static int bsp_shutdown(struct ctr_processor *p, uint64_t deadline_ns)
     pthread_t th = b->thread;
     pthread_mutex_unlock(&b->mu);
 
-    if (sp.n_lines)
+    if (sp.n_spans)
         spill_write(b, &sp);
     else if (left || detach)
         ctr_log(CTR_LOG_WARNING,
