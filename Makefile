@@ -17,7 +17,7 @@ SRCS    := $(sort $(wildcard src/*/*.c))
 HDRS    := $(wildcard include/chaostracing/*.h src/*/*.h)
 CTESTS  := $(sort $(basename $(notdir $(wildcard tests/c/test_*.c))))
 # Tests that exercise threads also run under ThreadSanitizer.
-TSAN_TESTS := test_batch test_otlp_http test_grpc
+TSAN_TESTS := test_batch test_spool test_otlp_http test_grpc
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-missing-field-initializers
 BASE    := -std=c11 -D_GNU_SOURCE -Iinclude $(WARN) -g

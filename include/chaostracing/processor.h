@@ -26,7 +26,7 @@ struct ctr_processor_stats {
                                 (no spool, or it was full or failed) */
     uint64_t spans_replayed; /* of earlier runs, sent from the spool (not ended here) */
     uint64_t spool_corrupt;  /* spool files set aside as unreadable */
-    uint64_t queue_len;      /* now */
+    uint64_t queue_len;      /* now: queued, being exported or being spooled */
 };
 
 struct ctr_processor;

@@ -44,11 +44,12 @@ int ctr_spool_default_dir(const char *(*get)(void *ud, const char *name), void *
                           size_t size);
 
 /*
- * Write one OTLP JSON line holding `n_spans` spans as a new file. Older
- * files are evicted first when the spool would exceed its bound; the spans
- * they held are added to *evicted (may be NULL). Returns 0, CTR_EFULL (the
- * line alone does not fit, or everything left is claimed), CTR_EIO or
- * CTR_ENOMEM.
+ * Write `len` bytes of OTLP JSON, one request a line (lines joined by
+ * newlines; a newline is added at the end), holding `n_spans` spans as a
+ * new file. Older files are evicted first when the spool would exceed its
+ * bound; the spans they held are added to *evicted (may be NULL). Returns 0,
+ * CTR_EFULL (the file alone does not fit, or everything left is claimed),
+ * CTR_EIO or CTR_ENOMEM.
  */
 int ctr_spool_write(struct ctr_spool *s, const uint8_t *line, size_t len, uint64_t n_spans,
                     uint64_t *evicted);

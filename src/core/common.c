@@ -73,9 +73,12 @@ static void log_parent(void)
     pthread_mutex_unlock(&log_lock);
 }
 
+/* The child's only thread is the one that took the lock in log_prepare, so
+ * it releases it (initialising a mutex twice is undefined, and
+ * ThreadSanitizer then believes the child holds it for ever). */
 static void log_child(void)
 {
-    pthread_mutex_init(&log_lock, NULL);
+    pthread_mutex_unlock(&log_lock);
 }
 
 static void log_register_atfork(void)

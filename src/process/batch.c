@@ -10,8 +10,9 @@
  * of at most max_export_batch_size spans outside the lock, then frees them.
  *
  * Every counter changes under the mutex, so a stats snapshot always satisfies
- *   spans_ended = exported + failed + dropped + rejected + queue_len
- * where queue_len counts the spans queued plus the batch being exported.
+ *   spans_ended = exported + failed + dropped + rejected + spooled + lost + queue_len
+ * where queue_len counts the spans queued plus the batch being exported plus
+ * the spans shutdown has encoded for the spool and is still writing.
  *
  * Lifetime: the processor and its worker share one block with a reference
  * count (guarded by the mutex). shutdown() joins the worker when it finishes
@@ -101,7 +102,9 @@ struct bsp {
     uint64_t retry_delay_ms; /* the wait after the next failure */
     uint64_t replay_at;      /* no replay of the spool before (monotonic) */
     bool replay_done;        /* the spool was empty once this run */
+    bool replaying;          /* the worker is sending a spool file (without mu) */
     bool inflight_settled;   /* shutdown accounted for the in-flight batch */
+    uint64_t spilling;       /* encoded for the spool, not yet written: still queued */
     uint64_t overflow_drops; /* spans dropped because the queue was full */
     uint64_t fork_discarded; /* spans inherited from the parent at fork */
 
@@ -157,6 +160,7 @@ static void bsp_child_reset(struct bsp *b)
     b->worker_started = false;
     b->worker_exited = false;
     b->worker_idle = false;
+    b->replaying = false;
     for (uint32_t i = 0; i < b->inflight_len; i++)
         ctr_span_free(b->inflight[i]);
     uint32_t cap = b->cap;
@@ -168,7 +172,9 @@ static void bsp_child_reset(struct bsp *b)
     b->flush_done = b->flush_ok = b->flush_req;
     b->spans_ended = b->spans_dropped = b->spans_exported = 0;
     b->spans_failed = b->spans_rejected = b->batches_failed = 0;
+    b->spans_spooled = b->spans_lost = b->spans_replayed = b->spool_corrupt = 0;
     b->overflow_drops = 0;
+    b->spilling = 0;
     if (!b->shut && b->base.exporter && b->base.exporter->ops &&
         b->base.exporter->ops->after_fork_child)
         b->base.exporter->ops->after_fork_child(b->base.exporter);
@@ -400,6 +406,7 @@ static bool replay_keep_going(void *ud)
 static void bsp_replay_step(struct bsp *b)
 {
     uint64_t deadline = add_ms(ctr_monotonic_ns(), b->opt.export_timeout_ms);
+    b->replaying = true;
     pthread_mutex_unlock(&b->mu);
     struct ctr_replay_stats st = {0};
     int r = ctr_spool_replay_one(b->spool, b->base.exporter, deadline, replay_keep_going, b, &st);
@@ -410,6 +417,7 @@ static void bsp_replay_step(struct bsp *b)
                 st.spans_sent, ctr_spool_dir(b->spool),
                 st.files_corrupt ? " (a corrupt file was set aside)" : "");
     pthread_mutex_lock(&b->mu);
+    b->replaying = false;
     b->spans_replayed += st.spans_sent;
     b->spool_corrupt += st.files_corrupt;
     if (r <= 0)
@@ -471,6 +479,12 @@ static void *bsp_worker(void *arg)
         uint32_t n = all ? b->len : b->len - b->len % b->opt.max_export_batch_size;
         timer_armed = false;
         bool complete = bsp_export_round(b, n);
+        if (!complete) {
+            /* A batch kept for a retry has waited its schedule delay
+             * already: it goes as soon as the pause ends. */
+            timer_armed = true;
+            timer_at = 0;
+        }
         if (all && complete && gen > b->flush_done) {
             b->flush_done = gen;
             b->flush_ok = gen;
@@ -606,29 +620,24 @@ static int bsp_force_flush(struct ctr_processor *p, uint64_t deadline_ns)
 
 /* --- spilling to the spool at shutdown ---------------------------------- */
 
-/* OTLP JSON lines of the spans left at shutdown, made under mu (a batch still
- * inside the exporter is only read while the worker cannot free it) and
- * written without it. */
+/* The spans left at shutdown as OTLP JSON lines, a batch a line, made under
+ * mu (a batch still inside the exporter is only read while the worker cannot
+ * free it) and written without it, all in one spool file: one write, and the
+ * spool never evicts part of a run's spill to make room for the rest. */
 struct spill {
-    struct ctr_buf *lines;
-    uint32_t *spans;
-    size_t n_lines;
+    struct ctr_buf text; /* the lines, joined by newlines */
     uint64_t n_spans;
 };
 
-/* Encode the `left` queued spans and the `running` in-flight ones, at most a
- * batch per line. The caller holds mu. Spans that cannot be encoded (out of
- * memory) are counted lost. */
+/* Encode the `left` queued spans and the `running` in-flight ones. The
+ * caller holds mu. Spans that cannot be encoded (out of memory) are counted
+ * lost. */
 static void spill_encode(struct bsp *b, struct spill *sp, uint32_t left, uint32_t running)
 {
     uint32_t total = left + running, per = b->opt.max_export_batch_size;
-    size_t n_lines = (total + per - 1) / per;
     struct ctr_span **all = malloc((size_t)total * sizeof *all);
-    sp->lines = calloc(n_lines, sizeof *sp->lines);
-    sp->spans = calloc(n_lines, sizeof *sp->spans);
-    if (!all || !sp->lines || !sp->spans) {
+    if (!all) {
         b->spans_lost += total;
-        free(all);
         return;
     }
     for (uint32_t i = 0; i < running; i++)
@@ -638,34 +647,39 @@ static void spill_encode(struct bsp *b, struct spill *sp, uint32_t left, uint32_
     for (uint32_t at = 0; at < total; at += per) {
         uint32_t k = total - at < per ? total - at : per;
         struct ctr_batch batch = {&b->resource, b->scope, all + at, k};
-        struct ctr_buf *line = &sp->lines[sp->n_lines];
-        if (ctr_otlp_json_encode(&batch, line) == 0 && !line->err) {
-            sp->spans[sp->n_lines++] = k;
+        struct ctr_buf line = {0};
+        if (ctr_otlp_json_encode(&batch, &line) == 0 && !line.err) {
+            if (sp->text.len)
+                ctr_buf_putc(&sp->text, '\n');
+            ctr_buf_append(&sp->text, line.data, line.len);
             sp->n_spans += k;
         } else {
-            ctr_buf_free(line);
             b->spans_lost += k;
         }
+        ctr_buf_free(&line);
     }
+    if (sp->text.err) {
+        b->spans_lost += sp->n_spans;
+        sp->n_spans = 0;
+        ctr_buf_free(&sp->text);
+    }
+    /* Counted in queue_len until spill_write() knows spooled from lost. */
+    b->spilling += sp->n_spans;
     free(all);
 }
 
-/* Write the encoded lines to the spool, count, log one line, free them. */
+/* Write the encoded spans to the spool, count, log, free them. */
 static void spill_write(struct bsp *b, struct spill *sp)
 {
     uint64_t spooled = 0, lost = 0, evicted = 0;
-    for (size_t i = 0; i < sp->n_lines; i++) {
-        int rc =
-            ctr_spool_write(b->spool, sp->lines[i].data, sp->lines[i].len, sp->spans[i], &evicted);
-        if (rc == 0)
-            spooled += sp->spans[i];
-        else
-            lost += sp->spans[i];
-        ctr_buf_free(&sp->lines[i]);
-    }
-    free(sp->lines);
-    free(sp->spans);
+    if (sp->n_spans &&
+        ctr_spool_write(b->spool, sp->text.data, sp->text.len, sp->n_spans, &evicted) == 0)
+        spooled = sp->n_spans;
+    else
+        lost = sp->n_spans;
+    ctr_buf_free(&sp->text);
     pthread_mutex_lock(&b->mu);
+    b->spilling -= sp->n_spans;
     b->spans_spooled += spooled;
     b->spans_lost += lost;
     pthread_mutex_unlock(&b->mu);
@@ -726,7 +740,7 @@ static int bsp_shutdown(struct ctr_processor *p, uint64_t deadline_ns)
             /* Past the deadline: it must not start another export. */
             b->abandoned = true;
             pthread_cond_signal(&b->work_cv);
-            if (b->inflight_len == 0) {
+            if (b->inflight_len == 0 && !b->replaying) {
                 /* Not inside the exporter, so it leaves at once. */
                 while (!b->worker_exited)
                     pthread_cond_wait(&b->done_cv, &b->mu);
@@ -758,7 +772,7 @@ static int bsp_shutdown(struct ctr_processor *p, uint64_t deadline_ns)
     pthread_t th = b->thread;
     pthread_mutex_unlock(&b->mu);
 
-    if (sp.n_lines)
+    if (sp.n_spans)
         spill_write(b, &sp);
     else if (left || detach)
         ctr_log(level, "chaostracing: shutdown deadline reached: %u queued spans not delivered%s",
@@ -778,7 +792,7 @@ static int bsp_shutdown(struct ctr_processor *p, uint64_t deadline_ns)
 }
 
 /* A consistent snapshot of the counters; queue_len includes the batch being
- * exported. */
+ * exported and the spans being written to the spool. */
 static void bsp_stats(struct ctr_processor *p, struct ctr_processor_stats *out)
 {
     struct bsp *b = (struct bsp *)p;
@@ -793,7 +807,7 @@ static void bsp_stats(struct ctr_processor *p, struct ctr_processor_stats *out)
     out->spans_lost = b->spans_lost;
     out->spans_replayed = b->spans_replayed;
     out->spool_corrupt = b->spool_corrupt;
-    out->queue_len = (uint64_t)b->len + (b->inflight_settled ? 0 : b->inflight_len);
+    out->queue_len = (uint64_t)b->len + (b->inflight_settled ? 0 : b->inflight_len) + b->spilling;
     pthread_mutex_unlock(&b->mu);
 }
 
