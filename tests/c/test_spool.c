@@ -607,21 +607,21 @@ static void test_default_dir(void)
 
     set_env("XDG_CACHE_HOME", "/x/cache");
     set_env("HOME", "/home/u");
-    rc[0] = ctr_spool_default_dir(out, sizeof out);
+    rc[0] = ctr_spool_default_dir(NULL, NULL, out, sizeof out);
     snprintf(got[0], sizeof got[0], "%s", out);
     set_env("XDG_CACHE_HOME", NULL);
-    rc[1] = ctr_spool_default_dir(out, sizeof out);
+    rc[1] = ctr_spool_default_dir(NULL, NULL, out, sizeof out);
     snprintf(got[1], sizeof got[1], "%s", out);
     set_env("XDG_CACHE_HOME", "relative/cache"); /* not absolute: ignored */
-    rc[2] = ctr_spool_default_dir(out, sizeof out);
+    rc[2] = ctr_spool_default_dir(NULL, NULL, out, sizeof out);
     snprintf(got[2], sizeof got[2], "%s", out);
     set_env("XDG_CACHE_HOME", NULL);
     set_env("HOME", NULL);
-    rc[3] = ctr_spool_default_dir(out, sizeof out);
+    rc[3] = ctr_spool_default_dir(NULL, NULL, out, sizeof out);
     set_env("HOME", "");
-    rc[4] = ctr_spool_default_dir(out, sizeof out);
+    rc[4] = ctr_spool_default_dir(NULL, NULL, out, sizeof out);
     set_env("HOME", "/home/u");
-    rc[5] = ctr_spool_default_dir(tiny, sizeof tiny); /* does not fit */
+    rc[5] = ctr_spool_default_dir(NULL, NULL, tiny, sizeof tiny); /* does not fit */
 
     set_env("XDG_CACHE_HOME", xdg);
     set_env("HOME", home);
