@@ -5,16 +5,11 @@
  * checks what an experiment would use.
  */
 #include "check.h"
+#include "sendopts.h"
 
-#include <chaostracing/chaostracing.h>
-#include <chaostracing/settings.h>
-
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define MAX_HEADERS 32
 
 void cli_check_usage(FILE *f)
 {
@@ -22,19 +17,7 @@ void cli_check_usage(FILE *f)
           "\n"
           "Send a test trace and report whether the backend accepted it. Settings come\n"
           "from the OTEL_* environment variables; options override them.\n"
-          "\n"
-          "  -e, --exporter NAME   otlp-http, otlp-json, otlp-grpc, jaeger-thrift,\n"
-          "                        jaeger-grpc, zipkin, file, console\n"
-          "  -u, --endpoint URL    collector URL (host:port for jaeger-thrift/jaeger-grpc,\n"
-          "                        a path for file)\n"
-          "  -H, --header K=V      extra header or gRPC metadata (repeatable)\n"
-          "      --gzip            compress the request\n"
-          "      --insecure        cleartext gRPC for a scheme-less endpoint\n"
-          "      --cacert FILE     CA bundle (PEM) for https endpoints\n"
-          "      --cert FILE       client certificate (PEM)\n"
-          "      --key FILE        client key (PEM)\n"
-          "  -n, --spans N         spans in the test trace (default 3)\n"
-          "  -t, --timeout MS      give up after MS milliseconds (default 10000)\n"
+          "\n" SENDOPTS_USAGE "  -n, --spans N         spans in the test trace (default 3)\n"
           "\n"
           "Prints 'trace_id=<hex> exported=N failed=N dropped=N destination=...' and\n"
           "exits 0 when every span was delivered, 1 otherwise, 64 on a usage error.\n",
@@ -92,130 +75,49 @@ static void log_stderr(void *ud, int level, const char *msg)
         fprintf(stderr, "%s\n", msg);
 }
 
-/* Record a command-line setting; false when out of memory. */
-static bool put(struct ctr_settings *s, const char *key, const struct ctr_setting_value *v)
-{
-    return ctr_settings_put(s, CTR_FROM_COMMAND, key, strlen(key), v) == 0;
-}
-
-static bool put_bool(struct ctr_settings *s, const char *key)
-{
-    struct ctr_setting_value v = {.type = CTR_SV_BOOL, .b = true};
-    return put(s, key, &v);
-}
-
-/* Print the setup's problems; true when tracing cannot start. */
-static bool report(const struct ctr_setup *setup)
-{
-    for (size_t i = 0; i < ctr_setup_problem_count(setup); i++) {
-        int level;
-        const char *msg = ctr_setup_problem(setup, i, &level, NULL);
-        if (level >= CTR_LOG_INFO)
-            fprintf(stderr, "chaostracing check: %s\n", msg);
-    }
-    return !ctr_setup_enabled(setup);
-}
-
 int cli_check_main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"exporter", required_argument, NULL, 'e'}, {"endpoint", required_argument, NULL, 'u'},
-        {"header", required_argument, NULL, 'H'},   {"gzip", no_argument, NULL, 'z'},
-        {"insecure", no_argument, NULL, 'k'},       {"cacert", required_argument, NULL, 'C'},
-        {"cert", required_argument, NULL, 'c'},     {"key", required_argument, NULL, 'K'},
-        {"spans", required_argument, NULL, 'n'},    {"timeout", required_argument, NULL, 't'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+        SENDOPTS_LONG,
+        {"spans", required_argument, NULL, 'n'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
-    struct ctr_header headers[MAX_HEADERS];
-    char *header_copies[MAX_HEADERS] = {0};
-    size_t n_headers = 0;
-    long spans = 3, timeout_ms = 10000;
-    int status = CLI_EXIT_USAGE;
-    struct ctr_settings *set = NULL;
+    struct sendopts o;
     struct ctr_setup *setup = NULL;
-    if (ctr_settings_new(&set))
+    long spans = 3;
+    int status = CLI_EXIT_USAGE, c;
+    if (!sendopts_init(&o, "check"))
         return CLI_EXIT_IO;
-    bool ok = true;
-    int c;
     optind = 1;
-    while (ok && (c = getopt_long(argc, argv, "e:u:H:n:t:h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'e':
-            ok = ctr_settings_put_str(set, CTR_FROM_COMMAND, "exporter", optarg) == 0;
-            break;
-        case 'u':
-            ok = ctr_settings_put_str(set, CTR_FROM_COMMAND, "endpoint", optarg) == 0;
-            break;
-        case 'H': {
-            char *eq = strchr(optarg, '=');
-            if (!eq || eq == optarg || n_headers == MAX_HEADERS) {
-                fprintf(stderr, "chaostracing check: --header wants NAME=VALUE\n");
-                goto out;
-            }
-            char *copy = strdup(optarg);
-            if (!copy)
-                goto out;
-            header_copies[n_headers] = copy;
-            copy[eq - optarg] = '\0';
-            headers[n_headers].name = copy;
-            headers[n_headers].value = copy + (eq - optarg) + 1;
-            n_headers++;
-            break;
-        }
-        case 'z':
-            ok = put_bool(set, "gzip");
-            break;
-        case 'k':
-            ok = put_bool(set, "insecure");
-            break;
-        case 'C':
-            ok = ctr_settings_put_str(set, CTR_FROM_COMMAND, "cacert", optarg) == 0;
-            break;
-        case 'c':
-            ok = ctr_settings_put_str(set, CTR_FROM_COMMAND, "cert", optarg) == 0;
-            break;
-        case 'K':
-            ok = ctr_settings_put_str(set, CTR_FROM_COMMAND, "key", optarg) == 0;
-            break;
-        case 'n':
+    while ((c = getopt_long(argc, argv, SENDOPTS_SHORT "n:h", longopts, NULL)) != -1) {
+        int taken = sendopts_take(&o, c, optarg);
+        if (taken < 0)
+            goto out;
+        if (taken)
+            continue;
+        if (c == 'n') {
             spans = strtol(optarg, NULL, 10);
             if (spans < 1 || spans > 100000) {
                 fprintf(stderr, "chaostracing check: --spans wants 1..100000\n");
                 goto out;
             }
-            break;
-        case 't':
-            timeout_ms = strtol(optarg, NULL, 10);
-            if (timeout_ms < 1 || timeout_ms > 600000) {
-                fprintf(stderr, "chaostracing check: --timeout wants 1..600000 ms\n");
-                goto out;
-            }
-            ok = ctr_settings_put_str(set, CTR_FROM_COMMAND, "timeout", optarg) == 0;
-            break;
-        case 'h':
+        } else if (c == 'h') {
             cli_check_usage(stdout);
             status = CLI_EXIT_OK;
             goto out;
-        default:
+        } else {
             cli_check_usage(stderr);
             goto out;
         }
     }
     ctr_log_set_sink(log_stderr, NULL);
-    struct ctr_setting_value hv = {.type = CTR_SV_MAP, .map = headers, .n_map = n_headers};
-    if (ok && n_headers)
-        ok = put(set, "headers", &hv);
-    if (!ok || ctr_setup_build(set, CTR_SETUP_CHECK, NULL, NULL, &setup)) {
-        fprintf(stderr, "chaostracing check: out of memory\n");
-        status = CLI_EXIT_IO;
-        goto out;
-    }
-    if (report(setup))
+    if ((status = sendopts_setup(&o, &setup)) != 0)
         goto out;
     char destination[512];
     snprintf(destination, sizeof destination, "%s", ctr_setup_destination(setup));
     struct ctr_start_options so = {.batch_size = (uint32_t)spans,
-                                   .timeout_ms = (uint32_t)timeout_ms};
+                                   .timeout_ms = (uint32_t)o.timeout_ms};
     struct ctr_tracer *t = NULL;
     int rc = ctr_setup_start(setup, &so, &t);
     if (rc) {
@@ -225,7 +127,7 @@ int cli_check_main(int argc, char **argv)
     }
     uint8_t trace_id[CTR_TRACE_ID_LEN] = {0};
     emit_trace(t, spans, trace_id);
-    ctr_tracer_shutdown(t, ctr_deadline_after_ms((uint64_t)timeout_ms));
+    ctr_tracer_shutdown(t, ctr_deadline_after_ms((uint64_t)o.timeout_ms));
     struct ctr_processor_stats ps;
     ctr_tracer_stats(t, &ps);
     ctr_tracer_free(t);
@@ -234,12 +136,10 @@ int cli_check_main(int argc, char **argv)
     printf("trace_id=%s exported=%llu failed=%llu dropped=%llu destination=%s\n", hex,
            (unsigned long long)ps.spans_exported,
            (unsigned long long)(ps.spans_failed + ps.spans_rejected),
-           (unsigned long long)ps.spans_dropped, destination);
+           (unsigned long long)(ps.spans_dropped + ps.spans_lost), destination);
     status = ps.spans_exported == (uint64_t)spans ? CLI_EXIT_OK : 1;
 out:
     ctr_setup_free(setup);
-    ctr_settings_free(set);
-    for (size_t i = 0; i < MAX_HEADERS; i++)
-        free(header_copies[i]);
+    sendopts_free(&o);
     return status;
 }

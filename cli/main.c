@@ -3,6 +3,7 @@
  * takes the arguments from its own name on and returns the exit status.
  */
 #include "check.h"
+#include "replay.h"
 #include "cli.h"
 #include "view.h"
 
@@ -45,6 +46,7 @@ struct command {
 static const struct command commands[] = {
     {"view", cli_view_main, "print OTLP JSON lines files as span trees"},
     {"check", cli_check_main, "send a test trace and report whether it was delivered"},
+    {"replay", cli_replay_main, "send the spans earlier runs spooled"},
     {"version", cmd_version, "print the version of chaostracing and libcurl"},
     {"help", cmd_help, "show this help, or a command's help"},
 };
@@ -76,6 +78,10 @@ static int cmd_help(int argc, char **argv)
     }
     if (argc > 1 && strcmp(argv[1], "check") == 0) {
         cli_check_usage(stdout);
+        return CLI_EXIT_OK;
+    }
+    if (argc > 1 && strcmp(argv[1], "replay") == 0) {
+        cli_replay_usage(stdout);
         return CLI_EXIT_OK;
     }
     usage(stdout);

@@ -156,4 +156,9 @@ struct ctr_start_options {
 int ctr_setup_start(struct ctr_setup *setup, const struct ctr_start_options *o,
                     struct ctr_tracer **out);
 
+/* Take the exporter the setup made, to send spans made elsewhere (what a
+ * spool holds): the caller shuts it down and destroys it. NULL when there is
+ * none (the none exporter, a failed or started setup). */
+struct ctr_exporter *ctr_setup_take_exporter(struct ctr_setup *setup);
+
 #endif

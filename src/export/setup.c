@@ -552,6 +552,16 @@ const struct ctr_propagation *ctr_setup_propagation(const struct ctr_setup *st)
     return &st->prop;
 }
 
+struct ctr_exporter *ctr_setup_take_exporter(struct ctr_setup *st)
+{
+    if (!st || !st->enabled || st->started)
+        return NULL;
+    struct ctr_exporter *e = st->exporter;
+    st->exporter = NULL;
+    st->started = true;
+    return e;
+}
+
 int ctr_setup_start(struct ctr_setup *st, const struct ctr_start_options *o,
                     struct ctr_tracer **out)
 {
