@@ -15,12 +15,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SUFFIX ".jsonl"
 #define CLAIM ".claimed."
 #define MAX_FILE ((off_t)256 << 20) /* larger files are not ours: corrupt */
 #define MAX_NAME 128
+#define STALE_TMP_S 600                 /* a temporary file this old lost its writer */
+#define STALE_CORRUPT_S (7 * 24 * 3600) /* set-aside files are kept a week */
 #define MAX_DIR 4000
 /* Room for the directory, a name, a claim suffix and ".tmp". */
 #define PATH_SIZE (MAX_DIR + 2 * MAX_NAME + 64)
@@ -250,12 +253,43 @@ static int write_all(int fd, const void *p, size_t n)
     return 0;
 }
 
+/* Remove what dead writers and old quarantines leave: "*.tmp" files older
+ * than STALE_TMP_S (a writer renames within milliseconds) and corrupt/ files
+ * older than STALE_CORRUPT_S. */
+static void remove_leftovers(const struct ctr_spool *s)
+{
+    static const struct {
+        const char *sub, *suffix;
+        time_t age;
+    } kinds[] = {{"", ".tmp", STALE_TMP_S}, {"/corrupt", "", STALE_CORRUPT_S}};
+    time_t now = time(NULL);
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        char dir[PATH_SIZE], path[PATH_SIZE];
+        snprintf(dir, sizeof dir, "%s%s", s->dir, kinds[k].sub);
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        while (d && (de = readdir(d)) != NULL) {
+            size_t n = strlen(de->d_name), sl = strlen(kinds[k].suffix);
+            struct stat st;
+            if (de->d_name[0] == '.' || n <= sl || n >= MAX_NAME ||
+                strcmp(de->d_name + n - sl, kinds[k].suffix) != 0)
+                continue;
+            snprintf(path, sizeof path, "%s%s/%s", s->dir, kinds[k].sub, de->d_name);
+            if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && now - st.st_mtime > kinds[k].age)
+                unlink(path);
+        }
+        if (d)
+            closedir(d);
+    }
+}
+
 int ctr_spool_write(struct ctr_spool *s, const uint8_t *line, size_t len, uint64_t n_spans,
                     uint64_t *evicted)
 {
     size_t need = len + 1;
     if (need > s->max_bytes)
         return CTR_EFULL;
+    remove_leftovers(s);
     size_t n;
     int err;
     struct entry *v = list(s, &n, &err);

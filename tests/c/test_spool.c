@@ -478,6 +478,43 @@ static void test_write_one_file(void)
     rm_tree(base);
 }
 
+/* A write removes what dead writers left (an old "*.tmp") and old files set
+ * aside in corrupt/, and keeps fresh ones. */
+static void test_write_removes_leftovers(void)
+{
+    char base[512], p[700];
+    fresh_path(base, sizeof base, "leftovers");
+    struct ctr_spool *s = NULL;
+    char err[256];
+    ASSERT_EQ(ctr_spool_open(base, 0, &s, err, sizeof err), 0);
+    snprintf(p, sizeof p, "%s/corrupt", base);
+    ASSERT_EQ(mkdir(p, 0700), 0);
+    const char *files[] = {"/1-1-1-1.jsonl.tmp", "/2-2-2-2.jsonl.tmp", "/corrupt/3-3-3-3.jsonl",
+                           "/corrupt/4-4-4-4.jsonl"};
+    time_t ages[] = {601, 10, 8 * 24 * 3600, 3600}; /* seconds old */
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(p, sizeof p, "%s%s", base, files[i]);
+        FILE *f = fopen(p, "w");
+        ASSERT(f != NULL);
+        fputs("x", f);
+        fclose(f);
+        struct timespec t[2] = {{time(NULL) - ages[i], 0}, {time(NULL) - ages[i], 0}};
+        ASSERT_EQ(utimensat(AT_FDCWD, p, t, 0), 0);
+    }
+    struct ctr_buf line;
+    encode_spans(0, 1, &line);
+    ASSERT_EQ(ctr_spool_write(s, line.data, line.len, 1, NULL), 0);
+    ctr_buf_free(&line);
+    bool left[4];
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(p, sizeof p, "%s%s", base, files[i]);
+        left[i] = access(p, F_OK) == 0;
+    }
+    ctr_spool_close(s);
+    rm_tree(base);
+    ASSERT(!left[0] && left[1] && !left[2] && left[3]);
+}
+
 /* A directory that cannot be made is refused with a message naming it. */
 static void test_open_refused(void)
 {
@@ -1644,13 +1681,14 @@ static void test_fork_resets_spool_counters(void)
     ASSERT(rig_done(&r));
 }
 
-TEST_MAIN(TEST_CASE(test_write_one_file), TEST_CASE(test_open_refused),
-          TEST_CASE(test_bound_evicts_oldest), TEST_CASE(test_claimed_never_evicted),
-          TEST_CASE(test_default_dir), TEST_CASE(test_replay_oldest_first),
-          TEST_CASE(test_replay_failure_gives_back), TEST_CASE(test_replay_corrupt),
-          TEST_CASE(test_replay_keep_going), TEST_CASE(test_replay_stale_claim),
-          TEST_CASE(test_replay_live_claim), TEST_CASE(test_concurrent_replay),
-          TEST_CASE(test_writer_killed), TEST_CASE(test_dead_exporter_spooled_then_replayed),
+TEST_MAIN(TEST_CASE(test_write_one_file), TEST_CASE(test_write_removes_leftovers),
+          TEST_CASE(test_open_refused), TEST_CASE(test_bound_evicts_oldest),
+          TEST_CASE(test_claimed_never_evicted), TEST_CASE(test_default_dir),
+          TEST_CASE(test_replay_oldest_first), TEST_CASE(test_replay_failure_gives_back),
+          TEST_CASE(test_replay_corrupt), TEST_CASE(test_replay_keep_going),
+          TEST_CASE(test_replay_stale_claim), TEST_CASE(test_replay_live_claim),
+          TEST_CASE(test_concurrent_replay), TEST_CASE(test_writer_killed),
+          TEST_CASE(test_dead_exporter_spooled_then_replayed),
           TEST_CASE(test_collector_down_then_up), TEST_CASE(test_refusal_counts_failed),
           TEST_CASE(test_inflight_spooled_once), TEST_CASE(test_invariant_while_spooling),
           TEST_CASE(test_spool_refuses), TEST_CASE(test_spooled_is_on_disk),
