@@ -136,6 +136,11 @@ const char *ctr_setup_spool_dir(const struct ctr_setup *setup);
 /* tracing_trace_url / CHAOSTRACING_TRACE_URL: a link template with
  * "{trace_id}", or NULL. */
 const char *ctr_setup_trace_url(const struct ctr_setup *setup);
+/* Append the link for a trace to `out`: `tmpl` with every "{trace_id}"
+ * replaced by the 32 hex digits of `trace_id` and "{span_id}" by the 16 of
+ * `span_id` (may be NULL: left as written). */
+void ctr_trace_link(const char *tmpl, const uint8_t trace_id[CTR_TRACE_ID_LEN],
+                    const uint8_t *span_id, struct ctr_buf *out);
 /*
  * Never export this: `value` is one of the run's secrets (key NULL), or a
  * configuration value whose key is sensitive (e.g. "api_token"; others are

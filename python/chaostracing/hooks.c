@@ -142,6 +142,44 @@ PyObject *before_experiment_control(PyObject *module, PyObject *const *args, Py_
     return ctl_hook_return();
 }
 
+/* Say where the run's trace is: one INFO line (with the link when a template
+ * is configured) and an entry "chaostracing" in the journal's experiment
+ * extensions, set with chaoslib's own helper, so `chaos report` and readers
+ * of the journal find it. */
+static void link_trace(ctl_state *st, struct ctr_span *root, PyObject *journal)
+{
+    struct ctr_span_context ctx;
+    ctr_span_get_context(root, &ctx);
+    char tid[2 * CTR_TRACE_ID_LEN + 1], sid[2 * CTR_SPAN_ID_LEN + 1];
+    ctr_hex_encode(ctx.trace_id, CTR_TRACE_ID_LEN, tid);
+    ctr_hex_encode(ctx.span_id, CTR_SPAN_ID_LEN, sid);
+    struct ctr_buf url = {0};
+    if (st->trace_url) {
+        ctr_trace_link(st->trace_url, ctx.trace_id, ctx.span_id, &url);
+        ctr_buf_putc(&url, 0);
+    }
+    const char *link = st->trace_url && !url.err ? (const char *)url.data : NULL;
+    ctl_logf(st, CTR_LOG_INFO, "the run's trace is %s%s%s", tid, link ? ": " : "",
+             link ? link : "");
+    PyObject *exp = ctl_dget(journal, "experiment");
+    PyObject *mod = exp && PyDict_Check(exp) ? PyImport_ImportModule("chaoslib.extension") : NULL;
+    PyObject *ext = mod ? Py_BuildValue("{s:s,s:s,s:s}", "name", "chaostracing", "trace_id", tid,
+                                        "span_id", sid)
+                        : NULL;
+    if (ext && link) {
+        PyObject *u = PyUnicode_FromString(link);
+        if (!u || PyDict_SetItemString(ext, "trace_url", u) < 0)
+            ctl_hold_error();
+        Py_XDECREF(u);
+    }
+    PyObject *r = ext ? PyObject_CallMethod(mod, "set_extension", "OO", exp, ext) : NULL;
+    Py_XDECREF(r);
+    Py_XDECREF(ext);
+    Py_XDECREF(mod);
+    ctl_hold_error();
+    ctr_buf_free(&url);
+}
+
 const char after_experiment_control_doc[] =
     AFTER_SIG(after_experiment_control) "End the experiment span.";
 
@@ -199,6 +237,7 @@ PyObject *after_experiment_control(PyObject *module, PyObject *const *args, Py_s
         ctr_span_end(*phases[i], 0);
         *phases[i] = NULL;
     }
+    link_trace(st, s, journal);
     ctr_span_end(s, 0);
     return ctl_hook_return();
 }

@@ -152,6 +152,26 @@ const char *ctr_setup_trace_url(const struct ctr_setup *st)
     return st ? st->trace_url : NULL;
 }
 
+void ctr_trace_link(const char *tmpl, const uint8_t trace_id[CTR_TRACE_ID_LEN],
+                    const uint8_t *span_id, struct ctr_buf *out)
+{
+    char tid[2 * CTR_TRACE_ID_LEN + 1], sid[2 * CTR_SPAN_ID_LEN + 1];
+    ctr_hex_encode(trace_id, CTR_TRACE_ID_LEN, tid);
+    if (span_id)
+        ctr_hex_encode(span_id, CTR_SPAN_ID_LEN, sid);
+    for (const char *p = tmpl; *p;) {
+        if (strncmp(p, "{trace_id}", 10) == 0) {
+            ctr_buf_puts(out, tid);
+            p += 10;
+        } else if (span_id && strncmp(p, "{span_id}", 9) == 0) {
+            ctr_buf_puts(out, sid);
+            p += 9;
+        } else {
+            ctr_buf_putc(out, (uint8_t)*p++);
+        }
+    }
+}
+
 int ctr_setup_add_secret(struct ctr_setup *st, const char *key, const char *value, size_t len)
 {
     if (!st || !st->redactor || (key && !ctr_redact_is_sensitive(st->redactor, key, strlen(key))))
