@@ -46,6 +46,23 @@ int ctr_tracestate_validate(const char *s, size_t len);
  */
 int ctr_baggage_validate(const char *s, size_t len);
 
+/*
+ * Baggage items (src/propagate/baggage.c). ctr_baggage_put() appends to `out`
+ * the W3C baggage `base` (may be NULL; malformed members dropped) with the
+ * member `key` set to `value`, percent-encoded, replacing a member of that
+ * key. Returns 0, CTR_EINVAL (nothing appended) for a key that is not a
+ * token or a result over CTR_BAGGAGE_MAX, or CTR_ENOMEM.
+ */
+int ctr_baggage_put(const char *base, const char *key, size_t klen, const char *value,
+                    size_t vlen, struct ctr_buf *out);
+/* Call fn for every valid member of a W3C baggage value, with its key and
+ * its value percent-decoded (members with a bad escape are skipped).
+ * Returns 0, CTR_EINVAL when longer than CTR_BAGGAGE_MAX, or CTR_ENOMEM. */
+int ctr_baggage_each(const char *baggage, size_t len,
+                     void (*fn)(void *arg, const char *key, size_t klen, const char *value,
+                                size_t vlen),
+                     void *arg);
+
 /* Formats. Parse functions accept exactly what the format allows and return
  * 0 or CTR_EPARSE; format functions write NUL-terminated text. */
 

@@ -141,6 +141,17 @@ const char *ctr_setup_trace_url(const struct ctr_setup *setup);
  * `span_id` (may be NULL: left as written). */
 void ctr_trace_link(const char *tmpl, const uint8_t trace_id[CTR_TRACE_ID_LEN],
                     const uint8_t *span_id, struct ctr_buf *out);
+/* HTTP and AWS client libraries whose calls get spans of their own, through
+ * the OpenTelemetry API (control arguments trace_request or trace_requests,
+ * trace_httpx, trace_urllib3, trace_botocore). */
+enum {
+    CTR_INSTRUMENT_REQUESTS = 1u << 0,
+    CTR_INSTRUMENT_HTTPX = 1u << 1,
+    CTR_INSTRUMENT_URLLIB3 = 1u << 2,
+    CTR_INSTRUMENT_BOTOCORE = 1u << 3,
+};
+/* The CTR_INSTRUMENT_* bits the settings ask for. */
+unsigned ctr_setup_instrumentations(const struct ctr_setup *setup);
 /*
  * Never export this: `value` is one of the run's secrets (key NULL), or a
  * configuration value whose key is sensitive (e.g. "api_token"; others are

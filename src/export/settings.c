@@ -49,6 +49,12 @@ static const struct {
     [CTR__S_OUTPUT_LIMIT] = {"output_limit", "tracing_output_limit", NULL},
     [CTR__S_REDACT] = {"redact", "tracing_redact", NULL},
     [CTR__S_TRACE_URL] = {"trace_url", "tracing_trace_url", NULL},
+    /* Upstream's code reads trace_request, its README says trace_requests. */
+    [CTR__S_TRACE_REQUEST] = {"trace_request", NULL, NULL},
+    [CTR__S_TRACE_REQUESTS] = {"trace_requests", NULL, NULL},
+    [CTR__S_TRACE_HTTPX] = {"trace_httpx", NULL, NULL},
+    [CTR__S_TRACE_URLLIB3] = {"trace_urllib3", NULL, NULL},
+    [CTR__S_TRACE_BOTOCORE] = {"trace_botocore", NULL, NULL},
 };
 
 struct ctr_settings {

@@ -33,6 +33,11 @@ enum ctr__setting_id {
     CTR__S_OUTPUT_LIMIT,
     CTR__S_REDACT,
     CTR__S_TRACE_URL,
+    CTR__S_TRACE_REQUEST,
+    CTR__S_TRACE_REQUESTS,
+    CTR__S_TRACE_HTTPX,
+    CTR__S_TRACE_URLLIB3,
+    CTR__S_TRACE_BOTOCORE,
     CTR__S_COUNT
 };
 
@@ -65,6 +70,7 @@ struct ctr_setup {
     enum ctr_output_mode output_mode;
     uint32_t output_limit;
     char *trace_url;
+    unsigned instrumentations; /* CTR_INSTRUMENT_* */
 };
 
 /* Add a problem (formatted, at most 1 KiB); `fatal` turns tracing off. */

@@ -11,6 +11,8 @@
  *   tracing_spool_max_mb    the spool's bound                         64
  *   tracing_redact          more sensitive words, ','-separated
  *   tracing_trace_url       a link with {trace_id} (CHAOSTRACING_TRACE_URL)
+ *   trace_request(s), trace_httpx, trace_urllib3, trace_botocore
+ *                           control arguments: client libraries to instrument
  */
 #include "export/settings.h"
 
@@ -111,6 +113,27 @@ static int make_redactor(struct ctr_setup *st, const struct ctr_settings *s)
     return 0;
 }
 
+/* The instrumentation arguments: booleans, false by default. */
+static void read_instrumentations(struct ctr_setup *st, const struct ctr_settings *s)
+{
+    static const struct {
+        enum ctr__setting_id id;
+        unsigned bit;
+    } args[] = {
+        {CTR__S_TRACE_REQUEST, CTR_INSTRUMENT_REQUESTS},
+        {CTR__S_TRACE_REQUESTS, CTR_INSTRUMENT_REQUESTS},
+        {CTR__S_TRACE_HTTPX, CTR_INSTRUMENT_HTTPX},
+        {CTR__S_TRACE_URLLIB3, CTR_INSTRUMENT_URLLIB3},
+        {CTR__S_TRACE_BOTOCORE, CTR_INSTRUMENT_BOTOCORE},
+    };
+    st->instrumentations = 0;
+    for (size_t i = 0; i < sizeof args / sizeof args[0]; i++) {
+        bool on = false;
+        if (ctr__setting_bool(st, s, args[i].id, &on) > 0 && on)
+            st->instrumentations |= args[i].bit;
+    }
+}
+
 int ctr__setup_run_options(struct ctr_setup *st, const struct ctr_settings *s, unsigned flags,
                            ctr_getenv_fn get, void *ud)
 {
@@ -120,6 +143,7 @@ int ctr__setup_run_options(struct ctr_setup *st, const struct ctr_settings *s, u
                            "a number of milliseconds (0-600000)", &flush) > 0)
         st->flush_timeout_ms = (uint32_t)flush;
     read_output(st, s);
+    read_instrumentations(st, s);
     const char *url = NULL;
     if (ctr__setting_str(st, s, CTR__S_TRACE_URL, "a URL template", &url) <= 0)
         url = env(get, ud, "CHAOSTRACING_TRACE_URL");
@@ -145,6 +169,11 @@ uint32_t ctr_setup_flush_timeout_ms(const struct ctr_setup *st)
 const char *ctr_setup_spool_dir(const struct ctr_setup *st)
 {
     return st ? st->spool_dir : NULL;
+}
+
+unsigned ctr_setup_instrumentations(const struct ctr_setup *st)
+{
+    return st ? st->instrumentations : 0;
 }
 
 const char *ctr_setup_trace_url(const struct ctr_setup *st)

@@ -153,19 +153,7 @@ static int bag_add_w3c(struct bag *b, const char *s, size_t len)
     return added;
 }
 
-/* RFC 7230 tchar: what a baggage key (and an HTTP header name) is made of. */
-static bool tchar(unsigned char c)
-{
-    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
-        return true;
-    return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
 
-static bool baggage_octet(unsigned char c)
-{
-    return c == 0x21 || (c >= 0x23 && c <= 0x2b) || (c >= 0x2d && c <= 0x3a) ||
-           (c >= 0x3c && c <= 0x5b) || (c >= 0x5d && c <= 0x7e);
-}
 
 /* State for collecting Jaeger's prefixed baggage headers. */
 struct jaeger_bag {
@@ -192,7 +180,7 @@ static void jaeger_bag_pair(void *arg, const char *name, const char *value)
     if (kn == 0 || kn > CTR_BAGGAGE_MAX)
         return;
     for (size_t i = 0; i < kn; i++)
-        if (!tchar((unsigned char)k[i]))
+        if (!ctr__tchar((unsigned char)k[i]))
             return;
     if (bag_has_key(j->bag, k, kn))
         return;
@@ -202,42 +190,19 @@ static void jaeger_bag_pair(void *arg, const char *name, const char *value)
     const char *v = value;
     ctr__trim_ows(&v, &vn);
     char dec[CTR_BAGGAGE_MAX];
-    size_t dn = 0;
-    for (size_t i = 0; i < vn; i++) {
-        if (dn == sizeof dec)
-            return;
-        if (v[i] == '%') {
-            int hi = i + 2 < vn ? ctr_hex_digit(v[i + 1]) : -1,
-                lo = i + 2 < vn ? ctr_hex_digit(v[i + 2]) : -1;
-            if (hi < 0 || lo < 0)
-                return;
-            dec[dn++] = (char)(hi << 4 | lo);
-            i += 2;
-        } else {
-            dec[dn++] = v[i];
-        }
-    }
+    long dl = ctr__pct_decode(v, vn, dec, sizeof dec);
+    if (dl < 0)
+        return;
     const char *d = dec;
+    size_t dn = (size_t)dl;
     ctr__trim_ows(&d, &dn);
-
-    static const char digits[] = "0123456789ABCDEF";
     char *out = j->scratch;
-    size_t on = 0;
     memcpy(out, k, kn);
-    on = kn;
-    out[on++] = '=';
-    for (size_t i = 0; i < dn; i++) {
-        unsigned char c = (unsigned char)d[i];
-        if (on + 3 > CTR_BAGGAGE_MAX)
-            return;
-        if (baggage_octet(c) && c != '%') {
-            out[on++] = (char)c;
-        } else {
-            out[on++] = '%';
-            out[on++] = digits[c >> 4];
-            out[on++] = digits[c & 15];
-        }
-    }
+    out[kn] = '=';
+    long en = ctr__pct_encode(d, dn, out + kn + 1, CTR_BAGGAGE_MAX - kn - 1);
+    if (en < 0)
+        return;
+    size_t on = kn + 1 + (size_t)en;
     bag_add(j->bag, out, on);
 }
 

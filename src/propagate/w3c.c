@@ -141,19 +141,7 @@ int ctr_tracestate_validate(const char *s, size_t len)
     return members;
 }
 
-/* RFC 7230 tchar. */
-static bool tchar(unsigned char c)
-{
-    if (digit((char)c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
-        return true;
-    return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
 
-static bool baggage_octet(unsigned char c)
-{
-    return c == 0x21 || (c >= 0x23 && c <= 0x2b) || (c >= 0x2d && c <= 0x3a) ||
-           (c >= 0x3c && c <= 0x5b) || (c >= 0x5d && c <= 0x7e);
-}
 
 /* "key [= value]" with OWS; value optional only when `value_optional`. */
 static bool baggage_kv_ok(const char *p, size_t n, bool value_optional)
@@ -166,7 +154,7 @@ static bool baggage_kv_ok(const char *p, size_t n, bool value_optional)
     if (kn == 0)
         return false;
     for (size_t i = 0; i < kn; i++)
-        if (!tchar((unsigned char)k[i]))
+        if (!ctr__tchar((unsigned char)k[i]))
             return false;
     if (!eq)
         return value_optional;
@@ -174,7 +162,7 @@ static bool baggage_kv_ok(const char *p, size_t n, bool value_optional)
     size_t vn = n - (size_t)(v - p);
     ctr__trim_ows(&v, &vn);
     for (size_t i = 0; i < vn; i++) {
-        if (!baggage_octet((unsigned char)v[i]))
+        if (!ctr__baggage_octet((unsigned char)v[i]))
             return false;
         if (v[i] == '%' && (i + 2 >= vn + 0 || !strchr("0123456789abcdefABCDEF", v[i + 1]) ||
                             !strchr("0123456789abcdefABCDEF", v[i + 2])))

@@ -145,6 +145,56 @@ static void test_baggage(void)
     free(big);
 }
 
+struct items {
+    char text[512];
+    int n;
+};
+
+static void collect(void *arg, const char *k, size_t kn, const char *v, size_t vn)
+{
+    struct items *it = arg;
+    size_t used = strlen(it->text);
+    snprintf(it->text + used, sizeof it->text - used, "%s%.*s=[%.*s]", it->n ? "|" : "", (int)kn,
+             k, (int)vn, v);
+    it->n++;
+}
+
+static void test_baggage_items(void)
+{
+    struct ctr_buf out = {0};
+    /* A new key is appended, its value escaped; properties of others kept. */
+    ASSERT_EQ(ctr_baggage_put("a=1;p=q, b=2", "user", 4, "Jo, 50% \"x\"", 11, &out), 0);
+    ctr_buf_putc(&out, 0);
+    ASSERT_STREQ((const char *)out.data, "a=1;p=q,b=2,user=Jo%2C%2050%25%20%22x%22");
+    /* The same key replaces the earlier member; malformed members are dropped. */
+    ctr_buf_reset(&out);
+    ASSERT_EQ(ctr_baggage_put("a=1,bad member,a=3,c=", "a", 1, "z", 1, &out), 0);
+    ctr_buf_putc(&out, 0);
+    ASSERT_STREQ((const char *)out.data, "c=,a=z");
+    /* No base; a key that is not a token is refused with nothing written. */
+    ctr_buf_reset(&out);
+    ASSERT_EQ(ctr_baggage_put(NULL, "k", 1, "", 0, &out), 0);
+    ASSERT_EQ(out.len, 2);
+    ASSERT_EQ(ctr_baggage_put("k=", "bad key", 7, "v", 1, &out), CTR_EINVAL);
+    ASSERT_EQ(ctr_baggage_put("k=", "", 0, "v", 1, &out), CTR_EINVAL);
+    ASSERT_EQ(out.len, 2);
+    /* Too long for a baggage header: refused. */
+    char *big = malloc(CTR_BAGGAGE_MAX);
+    ASSERT(big != NULL);
+    memset(big, ' ', CTR_BAGGAGE_MAX); /* each space takes three bytes */
+    ctr_buf_reset(&out);
+    ASSERT_EQ(ctr_baggage_put(NULL, "k", 1, big, CTR_BAGGAGE_MAX / 3 + 1, &out), CTR_EINVAL);
+    ASSERT_EQ(out.len, 0);
+    free(big);
+    ctr_buf_free(&out);
+
+    struct items it = {"", 0};
+    const char *b = "userId=alice, node=DF%2028;p=1,bad,esc=%zz,e=";
+    ASSERT_EQ(ctr_baggage_each(b, strlen(b), collect, &it), 0);
+    ASSERT_STREQ(it.text, "userId=[alice]|node=[DF 28]|e=[]");
+    ASSERT_EQ(ctr_baggage_each(NULL, 0, collect, &it), 0);
+}
+
 TEST_MAIN(TEST_CASE(test_traceparent_round_trip), TEST_CASE(test_traceparent_future_versions),
           TEST_CASE(test_traceparent_malformed), TEST_CASE(test_tracestate),
-          TEST_CASE(test_baggage))
+          TEST_CASE(test_baggage), TEST_CASE(test_baggage_items))

@@ -366,6 +366,36 @@ static void test_tls_files_reach_the_exporter(void)
     ctr_log_set_sink(NULL, NULL);
 }
 
+static void test_instrumentations(void)
+{
+    const struct {
+        const struct put *p;
+        unsigned want;
+    } rows[] = {
+        {PUTS({ARG, "provider", "opentelemetry"}, {ARG, "exporter", "none"}), 0},
+        {PUTS({ARG, "provider", "opentelemetry"}, {ARG, "exporter", "none"}, {ARG, "trace_request", "true"}), CTR_INSTRUMENT_REQUESTS},
+        {PUTS({ARG, "provider", "opentelemetry"}, {ARG, "exporter", "none"}, {ARG, "trace_requests", "true"}),
+         CTR_INSTRUMENT_REQUESTS},
+        {PUTS({ARG, "provider", "opentelemetry"}, {ARG, "exporter", "none"}, {ARG, "trace_requests", "false"},
+              {ARG, "trace_httpx", "true"}, {ARG, "trace_urllib3", "true"},
+              {ARG, "trace_botocore", "true"}),
+         CTR_INSTRUMENT_HTTPX | CTR_INSTRUMENT_URLLIB3 | CTR_INSTRUMENT_BOTOCORE},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        struct ctr_setup *st = build(settings_of(rows[i].p, NULL), 0, NULL);
+        ASSERT_EQ(ctr_setup_problem_count(st), 0);
+        ASSERT_EQ(ctr_setup_instrumentations(st), rows[i].want);
+        ctr_setup_free(st);
+    }
+    /* Not a boolean: named, and tracing is off as for any wrong type. */
+    struct outcome o;
+    run(&o, 0, NULL, PUTS({ARG, "provider", "opentelemetry"}, {ARG, "exporter", "none"}, {ARG, "trace_httpx", "yes please"}), NULL);
+    ASSERT(refused(&o, "trace_httpx=yes please is not true or false", 0));
+    /* Only control arguments: as configuration keys they are unknown. */
+    run(&o, 0, NULL, PUTS({ARG, "provider", "opentelemetry"}, {ARG, "exporter", "none"}, {CONF, "tracing_trace_httpx", "true"}), NULL);
+    ASSERT(o.enabled && o.n == 1);
+}
+
 static void test_zz_cleanup(void)
 {
     cleanup_tmpdir();
@@ -375,4 +405,4 @@ TEST_MAIN(TEST_CASE(test_propagation_formats), TEST_CASE(test_jaeger_header_name
           TEST_CASE(test_sampler), TEST_CASE(test_start_once_and_only_when_enabled),
           TEST_CASE(test_start_exports_to_file), TEST_CASE(test_start_options),
           TEST_CASE(test_otlp_http_names_on_the_wire), TEST_CASE(test_tls_files_reach_the_exporter),
-          TEST_CASE(test_zz_cleanup))
+          TEST_CASE(test_instrumentations), TEST_CASE(test_zz_cleanup))
