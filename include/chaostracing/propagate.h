@@ -53,8 +53,8 @@ int ctr_baggage_validate(const char *s, size_t len);
  * key. Returns 0, CTR_EINVAL (nothing appended) for a key that is not a
  * token or a result over CTR_BAGGAGE_MAX, or CTR_ENOMEM.
  */
-int ctr_baggage_put(const char *base, const char *key, size_t klen, const char *value,
-                    size_t vlen, struct ctr_buf *out);
+int ctr_baggage_put(const char *base, const char *key, size_t klen, const char *value, size_t vlen,
+                    struct ctr_buf *out);
 /* Call fn for every valid member of a W3C baggage value, with its key and
  * its value percent-decoded (members with a bad escape are skipped).
  * Returns 0, CTR_EINVAL when longer than CTR_BAGGAGE_MAX, or CTR_ENOMEM. */

@@ -94,8 +94,8 @@ struct put_state {
     size_t klen;
 };
 
-static bool copy_other(void *arg, const char *m, size_t mn, const char *k, size_t kn,
-                       const char *v, size_t vn)
+static bool copy_other(void *arg, const char *m, size_t mn, const char *k, size_t kn, const char *v,
+                       size_t vn)
 {
     (void)v, (void)vn;
     struct put_state *p = arg;
@@ -107,8 +107,8 @@ static bool copy_other(void *arg, const char *m, size_t mn, const char *k, size_
     return true;
 }
 
-int ctr_baggage_put(const char *base, const char *key, size_t klen, const char *value,
-                    size_t vlen, struct ctr_buf *out)
+int ctr_baggage_put(const char *base, const char *key, size_t klen, const char *value, size_t vlen,
+                    struct ctr_buf *out)
 {
     if (!key || klen == 0 || klen > CTR_BAGGAGE_MAX)
         return CTR_EINVAL;
@@ -116,8 +116,8 @@ int ctr_baggage_put(const char *base, const char *key, size_t klen, const char *
         if (!ctr__tchar((unsigned char)key[i]))
             return CTR_EINVAL;
     char *enc = malloc(CTR_BAGGAGE_MAX + 1);
-    long en = enc ? ctr__pct_encode(value ? value : "", value ? vlen : 0, enc, CTR_BAGGAGE_MAX)
-                  : -1;
+    long en =
+        enc ? ctr__pct_encode(value ? value : "", value ? vlen : 0, enc, CTR_BAGGAGE_MAX) : -1;
     if (!enc) {
         return CTR_ENOMEM;
     }
@@ -147,8 +147,8 @@ struct each_state {
     char *scratch;
 };
 
-static bool decode_one(void *arg, const char *m, size_t mn, const char *k, size_t kn,
-                       const char *v, size_t vn)
+static bool decode_one(void *arg, const char *m, size_t mn, const char *k, size_t kn, const char *v,
+                       size_t vn)
 {
     (void)m, (void)mn;
     struct each_state *e = arg;

@@ -153,8 +153,6 @@ static int bag_add_w3c(struct bag *b, const char *s, size_t len)
     return added;
 }
 
-
-
 /* State for collecting Jaeger's prefixed baggage headers. */
 struct jaeger_bag {
     struct bag *bag;

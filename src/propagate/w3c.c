@@ -141,8 +141,6 @@ int ctr_tracestate_validate(const char *s, size_t len)
     return members;
 }
 
-
-
 /* "key [= value]" with OWS; value optional only when `value_optional`. */
 static bool baggage_kv_ok(const char *p, size_t n, bool value_optional)
 {

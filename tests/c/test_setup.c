@@ -373,12 +373,15 @@ static void test_instrumentations(void)
         unsigned want;
     } rows[] = {
         {PUTS({ARG, "provider", "opentelemetry"}, {ARG, "exporter", "none"}), 0},
-        {PUTS({ARG, "provider", "opentelemetry"}, {ARG, "exporter", "none"}, {ARG, "trace_request", "true"}), CTR_INSTRUMENT_REQUESTS},
-        {PUTS({ARG, "provider", "opentelemetry"}, {ARG, "exporter", "none"}, {ARG, "trace_requests", "true"}),
+        {PUTS({ARG, "provider", "opentelemetry"}, {ARG, "exporter", "none"},
+              {ARG, "trace_request", "true"}),
          CTR_INSTRUMENT_REQUESTS},
-        {PUTS({ARG, "provider", "opentelemetry"}, {ARG, "exporter", "none"}, {ARG, "trace_requests", "false"},
-              {ARG, "trace_httpx", "true"}, {ARG, "trace_urllib3", "true"},
-              {ARG, "trace_botocore", "true"}),
+        {PUTS({ARG, "provider", "opentelemetry"}, {ARG, "exporter", "none"},
+              {ARG, "trace_requests", "true"}),
+         CTR_INSTRUMENT_REQUESTS},
+        {PUTS({ARG, "provider", "opentelemetry"}, {ARG, "exporter", "none"},
+              {ARG, "trace_requests", "false"}, {ARG, "trace_httpx", "true"},
+              {ARG, "trace_urllib3", "true"}, {ARG, "trace_botocore", "true"}),
          CTR_INSTRUMENT_HTTPX | CTR_INSTRUMENT_URLLIB3 | CTR_INSTRUMENT_BOTOCORE},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
@@ -389,10 +392,16 @@ static void test_instrumentations(void)
     }
     /* Not a boolean: named, and tracing is off as for any wrong type. */
     struct outcome o;
-    run(&o, 0, NULL, PUTS({ARG, "provider", "opentelemetry"}, {ARG, "exporter", "none"}, {ARG, "trace_httpx", "yes please"}), NULL);
+    run(&o, 0, NULL,
+        PUTS({ARG, "provider", "opentelemetry"}, {ARG, "exporter", "none"},
+             {ARG, "trace_httpx", "yes please"}),
+        NULL);
     ASSERT(refused(&o, "trace_httpx=yes please is not true or false", 0));
     /* Only control arguments: as configuration keys they are unknown. */
-    run(&o, 0, NULL, PUTS({ARG, "provider", "opentelemetry"}, {ARG, "exporter", "none"}, {CONF, "tracing_trace_httpx", "true"}), NULL);
+    run(&o, 0, NULL,
+        PUTS({ARG, "provider", "opentelemetry"}, {ARG, "exporter", "none"},
+             {CONF, "tracing_trace_httpx", "true"}),
+        NULL);
     ASSERT(o.enabled && o.n == 1);
 }
 
