@@ -154,8 +154,8 @@ static void collect(void *arg, const char *k, size_t kn, const char *v, size_t v
 {
     struct items *it = arg;
     size_t used = strlen(it->text);
-    snprintf(it->text + used, sizeof it->text - used, "%s%.*s=[%.*s]", it->n ? "|" : "", (int)kn,
-             k, (int)vn, v);
+    snprintf(it->text + used, sizeof it->text - used, "%s%.*s=[%.*s]", it->n ? "|" : "", (int)kn, k,
+             (int)vn, v);
     it->n++;
 }
 
