@@ -136,10 +136,15 @@ format:
 # the rest are test-only decoders and peers, never imported by the package. Two packages only ship generated Jaeger classes we
 # decode with; their declared dependencies pin an old protobuf, so they go in
 # without them.
-TEST_PKGS := setuptools wheel chaostoolkit opentelemetry-proto pytest \
+# The optional integrations (OpenTracing, the OpenTelemetry API and its
+# instrumentations) are here to test them; the package never needs them.
+TEST_PKGS := setuptools wheel chaostoolkit opentelemetry-proto==1.45.1 pytest \
 	grpcio==1.85.1 cryptography==50.0.2 googleapis-common-protos==1.76.0 thrift==0.22.0 \
-	opentelemetry-api==1.45.2 opentelemetry-propagator-b3==1.45.1 \
-	opentelemetry-propagator-jaeger==1.45.1 opentelemetry-propagator-aws-xray==1.0.2
+	opentelemetry-api==1.45.1 opentelemetry-propagator-b3==1.45.1 \
+	opentelemetry-propagator-jaeger==1.45.1 opentelemetry-propagator-aws-xray==1.0.2 \
+	opentracing==2.4.0 opentelemetry-instrumentation-requests==0.66b1 \
+	opentelemetry-instrumentation-urllib3==0.66b1 opentelemetry-instrumentation-httpx==0.66b1 \
+	opentelemetry-instrumentation-botocore==0.66b1 httpx==0.28.1 botocore==1.44.8
 NODEPS_PKGS := opentelemetry-exporter-jaeger-thrift==1.21.0 \
 	opentelemetry-exporter-jaeger-proto-grpc==1.21.0
 
@@ -219,8 +224,8 @@ demo: $(VENV)/.installed
 # Go modules once into ~/.cache/chaostracing-e2e (tests/e2e/build.sh; needs
 # Go >= 1.25, `make test` does not). The target service of the scenarios is
 # instrumented with the OpenTelemetry Python SDK: test-only packages.
-E2E_PKGS := opentelemetry-sdk==1.45.2 opentelemetry-exporter-otlp-proto-http==1.45.2 \
-	opentelemetry-instrumentation-wsgi==0.66b2
+E2E_PKGS := opentelemetry-sdk==1.45.1 opentelemetry-exporter-otlp-proto-http==1.45.1 \
+	opentelemetry-instrumentation-wsgi==0.66b1
 
 .PHONY: e2e e2e-backends demo-jaeger
 

@@ -208,6 +208,9 @@ int ctr_span_add_link(struct ctr_span *s, const struct ctr_span_context *ctx,
  * for ERROR, as the API spec says. */
 int ctr_span_set_status(struct ctr_span *s, ctr_status_code code, const char *msg, size_t mlen);
 int ctr_span_update_name(struct ctr_span *s, const char *name, size_t nlen);
+/* Change the kind while the span is open (OpenTracing's span.kind tag can
+ * come after the start); UNSPECIFIED and unknown values are ignored. */
+int ctr_span_set_kind(struct ctr_span *s, ctr_span_kind kind);
 /*
  * End the span at `end_ns` (0 = now) and hand it to the tracer's processor,
  * which frees it after export. After this call the

@@ -1,10 +1,32 @@
 """chaostracing: distributed tracing for Chaos Toolkit experiments.
 
 The control lives in the C extension module ``chaostracing.control`` and the
-``chaostracing`` command in ``chaostracing._cli``; this package file only
-carries the version, CTR_VERSION of the C library.
+``chaostracing`` command in ``chaostracing._cli``. This file carries the
+version and re-exports the API other extensions use (see the README):
+``tracer()``, ``current_span()``, ``start_span()``, ``inject()``,
+``extract()``.
 """
 
 from chaostracing._cli import __version__
+from chaostracing.control import (
+    Span,
+    SpanContext,
+    Tracer,
+    current_span,
+    extract,
+    inject,
+    start_span,
+    tracer,
+)
 
-__all__ = ["__version__"]
+__all__ = [
+    "__version__",
+    "Span",
+    "SpanContext",
+    "Tracer",
+    "current_span",
+    "extract",
+    "inject",
+    "start_span",
+    "tracer",
+]

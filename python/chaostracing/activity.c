@@ -3,7 +3,10 @@
  * its own thread, else of the rollbacks span, else of the method span, so
  * background activities (a thread pool) get the right parent. HTTP
  * activities carry the configured propagation headers, which are removed
- * again after the call so the journal does not keep them.
+ * again after the call so the journal does not keep them; process
+ * activities get TRACEPARENT & co. in their environment (process_env.c).
+ * While it runs, the activity's span is OpenTelemetry's current span in its
+ * thread, when that API is installed (otel.c).
  */
 #include "binding.h"
 
@@ -134,6 +137,8 @@ PyObject *before_activity_control(PyObject *module, PyObject *const *args, Py_ss
     PyObject *ptype = ctl_dget(provider, "type");
     bool http =
         ptype && PyUnicode_Check(ptype) && PyUnicode_CompareWithASCIIString(ptype, "http") == 0;
+    bool process =
+        ptype && PyUnicode_Check(ptype) && PyUnicode_CompareWithASCIIString(ptype, "process") == 0;
     const char *p = "activity";
     Py_ssize_t n = 8;
     PyObject *nb = ctl_utf8(name, &p, &n);
@@ -179,6 +184,9 @@ PyObject *before_activity_control(PyObject *module, PyObject *const *args, Py_ss
     if (http && PyDict_Check(provider))
         inject_headers(st, e, provider);
     Py_XDECREF(provider);
+    if (process)
+        ctl_env_push(st, e);
+    ctl_otel_attach(st, module, e); /* OpenTelemetry's current span in this thread */
     if (st->generation != generation || open_table_add(&st->open, e) < 0) /* cleanup ran, OOM */
         open_entry_close(e);
     return ctl_hook_return();
@@ -261,6 +269,7 @@ PyObject *after_activity_control(PyObject *module, PyObject *const *args, Py_ssi
         return ctl_hook_return();
     uint64_t generation = st->generation;
     struct ctr_span *s = e->span;
+    ctl_otel_detach(st, e); /* taken for this thread: its own context */
     open_entry_restore(e);
     PyObject *run = Py_XNewRef(ctl_state_arg(args, nargs, kwnames));
     PyObject *status = Py_XNewRef(ctl_dget(run, "status"));

@@ -12,6 +12,16 @@
  *   hook_type.c   the Hook type (hooks with a ready __signature__)
  *   convert.c     Python values into UTF-8, attributes and JSON text
  *   logbridge.c   the library's log sink and the "chaostoolkit" logger
+ *   current.c     the current span (of a context, of a thread's activity)
+ *   span_start.c  starting spans for the three APIs; parents, kinds, links
+ *   context_type.c the SpanContext type; inject() and extract()
+ *   tracer_type.c the Tracer type and tracer(), current_span() of the API
+ *   opentracing.c the OpenTracing tracer, scope manager and scopes
+ *   otel.c        the OpenTelemetry API bridge: loading it, its context
+ *   otel_types.c  the OpenTelemetry TracerProvider, Tracer and current-span
+ *                 context manager
+ *   instrument.c  the OpenTelemetry instrumentations the arguments name
+ *   process_env.c TRACEPARENT & co. in the environment of process activities
  *
  * Everything runs with the GIL held unless a comment says otherwise. The
  * binding reaches the library through include/ only and never keeps a
@@ -51,6 +61,9 @@ struct open_entry {
     char *inj_name[MAX_INJECTED];
     PyObject *inj_saved[MAX_INJECTED]; /* what was there before (NULL: absent) */
     int n_inj;
+    PyObject *otel_token;   /* the OpenTelemetry context attached for it, or NULL */
+    PyObject *env_saved;    /* process activities: the values set for it, or NULL */
+    struct ctl_state_s *st; /* set with env_saved: whose environment stack */
     /* A hypothesis probe ends with its hypothesis (its tolerance_met is only
      * known then); end_ns is set once the probe itself is over. */
     struct ctr_span *hypothesis;
@@ -78,6 +91,8 @@ bool open_table_has(const struct open_table *t, enum entry_kind kind, PyObject *
 bool open_table_has_span(const struct open_table *t, const struct ctr_span *span);
 /* The innermost hypothesis span open in `thread`, or NULL. */
 struct ctr_span *open_table_hypothesis(const struct open_table *t, unsigned long thread);
+/* The open span whose id is `span_id`, or NULL. */
+struct ctr_span *open_table_by_id(const struct open_table *t, const uint8_t *span_id);
 /* The innermost unfinished span of `thread` (activity or hypothesis), or NULL. */
 struct ctr_span *open_table_innermost(const struct open_table *t, unsigned long thread);
 /* Take out every entry of hypothesis span `h` (its probes) into a new array
@@ -86,8 +101,9 @@ struct open_entry **open_table_take_probes(struct open_table *t, const struct ct
                                            size_t *n);
 /* Take out every entry (for ending them all); free() the array. */
 struct open_entry **open_table_take_all(struct open_table *t, size_t *n);
-/* Put back the provider's headers as they were before injection. May run
- * Python code: `e` must not be in a table. */
+/* Put back the provider's headers as they were before injection, and the
+ * environment variables of a process activity. May run Python code: `e`
+ * must not be in a table. */
 void open_entry_restore(struct open_entry *e);
 /* Put back the provider's headers, end the span (a span whose activity
  * never reported its end is marked not completed) and free the entry. May
@@ -97,9 +113,23 @@ void open_entry_close(struct open_entry *e);
 void open_entry_free(struct open_entry *e);
 int open_table_traverse(const struct open_table *t, visitproc visit, void *arg);
 
+/* ---- the OpenTelemetry API bridge (otel.c), used when it is installed ---- */
+
+struct ctl_otel {
+    bool tried;                    /* the import was attempted */
+    PyObject *get_current_span;    /* opentelemetry.trace.get_current_span */
+    PyObject *set_span_in_context; /* opentelemetry.trace.set_span_in_context */
+    PyObject *attach, *detach;     /* opentelemetry.context */
+    PyObject *span_context;        /* opentelemetry.trace.SpanContext */
+    PyObject *trace_flags;         /* opentelemetry.trace.TraceFlags */
+    PyObject *provider;            /* our TracerProvider object */
+    bool ours;                     /* ...is the global one */
+    PyObject *instrumented;        /* list of instrumentors we turned on */
+};
+
 /* ---- module state (module.c) ---- */
 
-typedef struct {
+typedef struct ctl_state_s {
     struct ctr_tracer *tracer;
     uint64_t generation; /* bumped when a tracer starts and when it stops */
     char destination[512];
@@ -125,9 +155,160 @@ typedef struct {
     PyObject *span_type;
     PyObject *hook_type;
     PyObject *run_events_type;
+    PyObject *context_type; /* SpanContext */
+    PyObject *tracer_type;  /* Tracer (ours) */
+    PyObject *tracer_obj;   /* the Tracer tracer() returns */
+    PyObject *current;      /* the ContextVar of the current span */
+    PyObject *ot_tracer_type, *ot_scope_manager_type, *ot_scope_type;
+    PyObject *ot_tracer;   /* the OpenTracing tracer, once made */
+    PyObject *ot_previous; /* opentracing's global tracer before ours, while ours is set */
+    int ot_previous_registered;
+    PyObject *otel_provider_type, *otel_tracer_type, *otel_cm_type;
+    struct ctl_otel otel;
+    PyObject *env_stack;    /* process activities' environment values, latest last */
+    PyObject *env_original; /* the variables before the first of them */
 } ctl_state;
 
 ctl_state *ctl_get_state(PyObject *module);
+
+/* ---- spans for other extensions (span_type.c, span_start.c, current.c) ---- */
+
+/*
+ * A Span object. Spans started through one of the APIs own their library
+ * span until end(). Views stand for a span the control owns (an activity, a
+ * hypothesis, a phase): they hold its ids only and find it again by id each
+ * time they change it, so they never point at a span that ended.
+ */
+typedef struct {
+    PyObject_HEAD struct ctr_span *span; /* owned; NULL when ended, non-recording or a view */
+    struct ctr_span_context ctx;         /* ids and flags (no tracestate) */
+    bool view;
+    bool ended;        /* end() was called (or it never recorded and was entered) */
+    PyObject *baggage; /* OpenTracing baggage items (dict of str), or NULL */
+    PyObject *token;   /* while used as a context manager: the current-span token */
+    PyObject *module;
+} ctl_span;
+
+/* A new Span object: `owned` (may be NULL: not recording) or, for a view,
+ * the ids of a span the control owns. Steals `owned`. */
+PyObject *ctl_span_new(PyObject *module, struct ctr_span *owned, const struct ctr_span_context *ctx,
+                       bool view, PyObject *baggage);
+bool ctl_span_check(ctl_state *st, PyObject *o);
+/* End an owned span (once) at `end_ns` (0: now); a no-op for views. */
+void ctl_span_end_at(ctl_span *self, uint64_t end_ns);
+/* Add the "exception" event of `exc` (with `attrs`, a dict or NULL); with
+ * `set_error`, an ERROR status "Type: message" too. Never raises. */
+void ctl_span_record(ctl_span *self, PyObject *exc, PyObject *attrs, uint64_t time_ns, bool escaped,
+                     bool set_error);
+/* The library span a Span object changes now, or NULL (ended, not
+ * recording, or a view of a span no longer open). */
+struct ctr_span *ctl_span_target(ctl_state *st, ctl_span *s);
+/* The open span the control owns with this id (activities, hypotheses,
+ * phases), or NULL. */
+struct ctr_span *ctl_owned_by_id(ctl_state *st, const uint8_t *span_id);
+
+/* What a new span is made of; see ctl_start_span_from(). */
+struct ctl_start {
+    const char *name;
+    size_t nlen;
+    int parent; /* 1: `parent` given; 0: the current span; -1: a root */
+    struct ctr_span_context parent_ctx;
+    ctr_span_kind kind;
+    PyObject *attributes; /* dict or None/NULL */
+    PyObject *links;      /* iterable or None/NULL */
+    uint64_t start_ns;    /* 0: now */
+    PyObject *baggage;    /* OpenTracing baggage to carry on, or NULL (borrowed) */
+};
+/* Start a span (not recording when tracing is off, with the parent's ids).
+ * New Span object, or NULL with an exception. */
+PyObject *ctl_start_span_from(PyObject *module, struct ctl_start *a);
+/* The span kind a Python value names: None, a str ("client"...) or an enum
+ * member with that name (OpenTelemetry's SpanKind). -1 with ValueError. */
+int ctl_kind_from_py(PyObject *v, ctr_span_kind *out);
+/* The span context a Python value stands for: a Span, a SpanContext, an
+ * OpenTelemetry span or SpanContext. 1 with *out, 0 when it holds none
+ * (None, an invalid context), -1 with TypeError for anything else. */
+int ctl_context_from_py(ctl_state *st, PyObject *v, struct ctr_span_context *out,
+                        PyObject **baggage);
+/* A time as nanoseconds since the epoch: int nanoseconds, or float seconds
+ * when `seconds` (OpenTracing). None: 0. -1 with an exception. */
+int ctl_time_from_py(PyObject *v, bool seconds, uint64_t *out);
+
+/* The current span object (new reference), or NULL with no exception when
+ * there is none: OpenTelemetry's current span (when its API is loaded), else
+ * the span entered last in this context, else the activity (or hypothesis)
+ * running in this thread, else the current phase. */
+PyObject *ctl_current_span(ctl_state *st, PyObject *module);
+/* The context a new span takes as parent; false when there is none. The
+ * OpenTracing baggage to carry on is set when there is some (borrowed). */
+bool ctl_current_context(ctl_state *st, struct ctr_span_context *out, PyObject **baggage);
+/* Make `span` current in this context (and OpenTelemetry's): a token for
+ * ctl_current_pop(), or NULL with an exception. */
+PyObject *ctl_current_push(ctl_state *st, PyObject *span);
+/* Undo a push; never raises (a token of another context is dropped). */
+void ctl_current_pop(ctl_state *st, PyObject *token);
+
+/* ---- SpanContext, inject, extract (context_type.c) ---- */
+
+extern PyType_Spec ctl_context_spec;
+PyObject *ctl_context_new(ctl_state *st, const struct ctr_span_context *ctx, PyObject *baggage);
+bool ctl_context_check(ctl_state *st, PyObject *o);
+/* The ids and baggage of a SpanContext object (baggage borrowed, may be NULL). */
+void ctl_context_get(PyObject *o, struct ctr_span_context *out, PyObject **baggage);
+/* Add the propagation headers of `ctx` (with the run's baggage and
+ * `baggage`, a dict or NULL) to a dict or to anything with __setitem__.
+ * 0, or -1 with an exception. */
+int ctl_inject_into(ctl_state *st, const struct ctr_span_context *ctx, PyObject *baggage,
+                    PyObject *carrier);
+/* The SpanContext a carrier (a mapping of headers) holds, or None. */
+PyObject *ctl_extract_from(ctl_state *st, PyObject *carrier);
+
+/* ---- the API types (tracer_type.c, opentracing.c, otel.c) ---- */
+
+extern PyType_Spec ctl_tracer_spec;
+extern PyType_Spec ctl_ot_tracer_spec, ctl_ot_scope_manager_spec, ctl_ot_scope_spec;
+extern PyType_Spec ctl_otel_provider_spec, ctl_otel_tracer_spec, ctl_otel_cm_spec;
+PyObject *ctl_api_tracer(PyObject *module, PyObject *unused);
+PyObject *ctl_api_current_span(PyObject *module, PyObject *unused);
+PyObject *ctl_api_inject(PyObject *module, PyObject *args, PyObject *kwargs);
+PyObject *ctl_api_extract(PyObject *module, PyObject *carrier);
+extern const char ctl_api_tracer_doc[], ctl_api_current_span_doc[], ctl_api_inject_doc[],
+    ctl_api_extract_doc[];
+/* The OpenTracing tracer object (made once), new reference. */
+PyObject *ctl_ot_tracer(PyObject *module);
+/* opentracing's global tracer is ours while tracing is on (when the package
+ * is installed), and the earlier one again after. */
+void ctl_ot_register(ctl_state *st, PyObject *module);
+void ctl_ot_unregister(ctl_state *st);
+
+/* Load the OpenTelemetry API when installed, install our provider unless
+ * one is set, turn the instrumentations of `which` (CTR_INSTRUMENT_*) on. */
+void ctl_otel_setup(ctl_state *st, PyObject *module, unsigned which);
+/* Turn our instrumentations off again (cleanup). */
+void ctl_otel_teardown(ctl_state *st);
+/* True when the OpenTelemetry API is loaded (then context is shared). */
+bool ctl_otel_on(const ctl_state *st);
+/* OpenTelemetry's current span's context (0: none, 1: *out set). */
+int ctl_otel_current(ctl_state *st, struct ctr_span_context *out, PyObject **span);
+/* opentelemetry.trace.SpanContext for `ctx` (new reference), or NULL with
+ * an exception (ImportError when the API is not installed). */
+PyObject *ctl_otel_span_context(ctl_state *st, const struct ctr_span_context *ctx);
+/* Make a view of the activity `e` OpenTelemetry's current span in this
+ * thread (e->otel_token), and undo it. */
+void ctl_otel_attach(ctl_state *st, PyObject *module, struct open_entry *e);
+void ctl_otel_detach(ctl_state *st, struct open_entry *e);
+/* Our TracerProvider object (otel_types.c), new reference or NULL. */
+PyObject *ctl_otel_provider_new(PyObject *module);
+/* The instrumentations (instrument.c). */
+void ctl_instrument(ctl_state *st, unsigned which);
+void ctl_uninstrument(ctl_state *st);
+
+/* ---- process activities (process_env.c) ---- */
+
+/* Put the activity's context in TRACEPARENT, TRACESTATE and BAGGAGE of
+ * os.environ (what chaoslib gives the process), and put them back. */
+void ctl_env_push(ctl_state *st, struct open_entry *e);
+void ctl_env_pop(ctl_state *st, struct open_entry *e);
 
 /* ---- logging (logbridge.c) ---- */
 

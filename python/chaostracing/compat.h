@@ -45,4 +45,32 @@ static inline PyObject *ctl_compat_no_new(PyTypeObject *type, PyObject *args, Py
 #define CTL_COMPAT_NO_NEW
 #endif
 
+/* Take the exception being raised (normalised, with its traceback) and set
+ * it again: PyErr_GetRaisedException() where there is one (3.12+). */
+static inline PyObject *ctl_err_take(void)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    return PyErr_GetRaisedException();
+#else
+    PyObject *type = NULL, *exc = NULL, *tb = NULL;
+    PyErr_Fetch(&type, &exc, &tb);
+    PyErr_NormalizeException(&type, &exc, &tb);
+    if (exc && tb)
+        PyException_SetTraceback(exc, tb);
+    Py_XDECREF(type);
+    Py_XDECREF(tb);
+    return exc;
+#endif
+}
+
+static inline void ctl_err_restore(PyObject *exc)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    PyErr_SetRaisedException(exc);
+#else
+    if (exc)
+        PyErr_Restore(Py_NewRef((PyObject *)Py_TYPE(exc)), exc, PyException_GetTraceback(exc));
+#endif
+}
+
 #endif

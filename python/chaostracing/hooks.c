@@ -61,14 +61,15 @@ static struct ctr_span *start_named(ctl_state *st, PyObject *title, const char *
 static bool env_parent(ctl_state *st, struct ctr_span_context *parent)
 {
     char ts[CTR_TRACESTATE_MAX + 1], bag[CTR_BAGGAGE_MAX + 1];
-    if (ctr_propagation_extract_env(&st->prop, parent, ts, sizeof ts, bag, sizeof bag))
+    int rc = ctr_propagation_extract_env(&st->prop, parent, ts, sizeof ts, bag, sizeof bag);
+    if (bag[0]) /* BAGGAGE travels on without a TRACEPARENT too */
+        st->baggage = strdup(bag);
+    if (rc)
         return false;
     if (ts[0] && (st->tracestate = strdup(ts)) != NULL) {
         parent->trace_state.ptr = st->tracestate;
         parent->trace_state.len = strlen(ts);
     }
-    if (bag[0])
-        st->baggage = strdup(bag);
     return true;
 }
 

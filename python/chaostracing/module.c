@@ -43,11 +43,48 @@ static PyMethodDef hook_defs[] = {
     {NULL, NULL, 0, NULL},
 };
 
+/* The API for other extensions (chaostracing/__init__.py re-exports it). */
 static PyMethodDef control_methods[] = {
     {"start_span", (PyCFunction)(void (*)(void))ctl_start_span, METH_VARARGS | METH_KEYWORDS,
      ctl_start_span_doc},
+    {"tracer", ctl_api_tracer, METH_NOARGS, ctl_api_tracer_doc},
+    {"current_span", ctl_api_current_span, METH_NOARGS, ctl_api_current_span_doc},
+    {"inject", (PyCFunction)(void (*)(void))ctl_api_inject, METH_VARARGS | METH_KEYWORDS,
+     ctl_api_inject_doc},
+    {"extract", ctl_api_extract, METH_O, ctl_api_extract_doc},
     {NULL, NULL, 0, NULL},
 };
+
+/* The types of the module: where they are kept, and under which name they
+ * are exposed (NULL: not exposed). */
+static int add_types(PyObject *module, ctl_state *st)
+{
+    const struct {
+        PyType_Spec *spec;
+        PyObject **slot;
+        const char *name;
+    } types[] = {
+        {&ctl_span_spec, &st->span_type, "Span"},
+        {&ctl_context_spec, &st->context_type, "SpanContext"},
+        {&ctl_tracer_spec, &st->tracer_type, "Tracer"},
+        {&ctl_hook_spec, &st->hook_type, NULL},
+        {&ctl_run_events_spec, &st->run_events_type, NULL},
+        {&ctl_ot_tracer_spec, &st->ot_tracer_type, NULL},
+        {&ctl_ot_scope_manager_spec, &st->ot_scope_manager_type, NULL},
+        {&ctl_ot_scope_spec, &st->ot_scope_type, NULL},
+        {&ctl_otel_provider_spec, &st->otel_provider_type, NULL},
+        {&ctl_otel_tracer_spec, &st->otel_tracer_type, NULL},
+        {&ctl_otel_cm_spec, &st->otel_cm_type, NULL},
+    };
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+        *types[i].slot = PyType_FromModuleAndSpec(module, types[i].spec, NULL);
+        if (!*types[i].slot ||
+            (types[i].name && PyModule_AddObjectRef(module, types[i].name, *types[i].slot) < 0))
+            return -1;
+    }
+    st->current = PyContextVar_New("chaostracing.current_span", NULL);
+    return st->current ? 0 : -1;
+}
 
 static void register_atfork(void)
 {
@@ -67,12 +104,7 @@ static int control_exec(PyObject *module)
     memset(st, 0, sizeof *st);
     if (PyModule_AddStringConstant(module, "__version__", CTR_VERSION) < 0)
         return -1;
-    st->span_type = PyType_FromModuleAndSpec(module, &ctl_span_spec, NULL);
-    if (!st->span_type || PyModule_AddObjectRef(module, "Span", st->span_type) < 0)
-        return -1;
-    st->hook_type = PyType_FromModuleAndSpec(module, &ctl_hook_spec, NULL);
-    st->run_events_type = PyType_FromModuleAndSpec(module, &ctl_run_events_spec, NULL);
-    if (!st->hook_type || !st->run_events_type)
+    if (add_types(module, st) < 0)
         return -1;
     PyObject *modname = PyModule_GetNameObject(module);
     if (!modname)
@@ -89,16 +121,24 @@ static int control_exec(PyObject *module)
     return rc;
 }
 
+/* Every object the state holds. */
+#define OBJECTS(st)                                                                                \
+    &st->logger, &st->substitute, &st->span_type, &st->hook_type, &st->run_events_type,            \
+        &st->context_type, &st->tracer_type, &st->tracer_obj, &st->current, &st->ot_tracer_type,   \
+        &st->ot_scope_manager_type, &st->ot_scope_type, &st->ot_tracer, &st->ot_previous,          \
+        &st->otel_provider_type, &st->otel_tracer_type, &st->otel_cm_type,                         \
+        &st->otel.get_current_span, &st->otel.set_span_in_context, &st->otel.attach,               \
+        &st->otel.detach, &st->otel.span_context, &st->otel.trace_flags, &st->otel.provider,       \
+        &st->otel.instrumented, &st->env_stack, &st->env_original
+
 static int control_traverse(PyObject *module, visitproc visit, void *arg)
 {
     ctl_state *st = ctl_get_state(module);
     if (!st)
         return 0;
-    Py_VISIT(st->logger);
-    Py_VISIT(st->substitute);
-    Py_VISIT(st->span_type);
-    Py_VISIT(st->hook_type);
-    Py_VISIT(st->run_events_type);
+    PyObject **objs[] = {OBJECTS(st)};
+    for (size_t i = 0; i < sizeof objs / sizeof objs[0]; i++)
+        Py_VISIT(*objs[i]);
     return open_table_traverse(&st->open, visit, arg);
 }
 
@@ -107,11 +147,9 @@ static int control_clear(PyObject *module)
     ctl_state *st = ctl_get_state(module);
     if (!st)
         return 0;
-    Py_CLEAR(st->logger);
-    Py_CLEAR(st->substitute);
-    Py_CLEAR(st->span_type);
-    Py_CLEAR(st->hook_type);
-    Py_CLEAR(st->run_events_type);
+    PyObject **objs[] = {OBJECTS(st)};
+    for (size_t i = 0; i < sizeof objs / sizeof objs[0]; i++)
+        Py_CLEAR(*objs[i]);
     return 0;
 }
 

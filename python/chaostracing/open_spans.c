@@ -89,6 +89,17 @@ bool open_table_has_span(const struct open_table *t, const struct ctr_span *span
     return false;
 }
 
+struct ctr_span *open_table_by_id(const struct open_table *t, const uint8_t *span_id)
+{
+    for (size_t i = t->n; i-- > 0;) {
+        struct ctr_span_context c;
+        ctr_span_get_context(t->items[i]->span, &c);
+        if (memcmp(c.span_id, span_id, CTR_SPAN_ID_LEN) == 0)
+            return t->items[i]->span;
+    }
+    return NULL;
+}
+
 struct ctr_span *open_table_innermost(const struct open_table *t, unsigned long thread)
 {
     for (size_t i = t->n; i-- > 0;)
@@ -145,11 +156,15 @@ void open_entry_free(struct open_entry *e)
     clear_injected(e);
     Py_CLEAR(e->headers);
     Py_CLEAR(e->context);
+    Py_CLEAR(e->otel_token); /* detached by its own thread only (activity.c) */
+    Py_CLEAR(e->env_saved);
     free(e);
 }
 
 void open_entry_restore(struct open_entry *e)
 {
+    if (e->env_saved)
+        ctl_env_pop(e->st, e);
     if (!e->headers)
         return;
     for (int i = e->n_inj; i-- > 0;) {
@@ -182,6 +197,8 @@ int open_table_traverse(const struct open_table *t, visitproc visit, void *arg)
     for (size_t i = 0; i < t->n; i++) {
         Py_VISIT(t->items[i]->context);
         Py_VISIT(t->items[i]->headers);
+        Py_VISIT(t->items[i]->otel_token);
+        Py_VISIT(t->items[i]->env_saved);
     }
     return 0;
 }

@@ -299,6 +299,9 @@ PyObject *configure_control(PyObject *module, PyObject *const *args, Py_ssize_t 
             if (ctl_register_run_events(st, module,
                                         ctl_kwarg(args, nargs, kwnames, "event_registry")) < 0)
                 ctl_hold_error();
+            /* The other extensions' APIs, when their packages are installed. */
+            ctl_otel_setup(st, module, ctr_setup_instrumentations(setup));
+            ctl_ot_register(st, module);
         }
     }
     ctr_setup_free(setup);
@@ -355,6 +358,11 @@ void ctl_shutdown_tracing(ctl_state *st, bool summary)
         ctl_drain_logs(st);
         return;
     }
+    ctl_otel_teardown(st);
+    ctl_ot_unregister(st);
+    t = st->tracer; /* Python ran: cleanup may have been called meanwhile */
+    if (!t)
+        return;
     /* End what is still open (an interrupted run), children first. */
     size_t n;
     struct open_entry **all = open_table_take_all(&st->open, &n);

@@ -405,6 +405,14 @@ int ctr_span_update_name(struct ctr_span *s, const char *name, size_t nlen)
                      span_redactor(s));
 }
 
+int ctr_span_set_kind(struct ctr_span *s, ctr_span_kind kind)
+{
+    if (!writable(s) || kind < CTR_KIND_INTERNAL || kind > CTR_KIND_CONSUMER)
+        return 0;
+    s->kind = kind;
+    return 0;
+}
+
 int ctr__span_init_name(struct ctr_span *s, const char *name, size_t nlen)
 {
     return copy_text(&s->arena, name ? name : "", name ? nlen : 0, UINT32_MAX, &s->name,

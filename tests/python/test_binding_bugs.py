@@ -57,7 +57,7 @@ def run_snippet(tmp_path, body: str, cleanup: bool = True):
 def test_span_methods_after_cleanup_are_no_ops(tmp_path):
     body = """
 span = control.start_span("outlives-its-tracer", {"a": 1})
-assert span.is_recording
+assert span.is_recording()
 control.cleanup_control()
 span.set_attribute("late", "x")
 span.set_attributes({"late.n": 1, "late.list": ["a", "b"]})

@@ -15,8 +15,8 @@ def traced_call(url_headers: bool = True) -> dict:
         span.set_attributes({"ratio": 0.5, "tags": ["a", "b"], "flag": True})
         span.add_event("sent", {"bytes": 12})
         span.inject(headers)
-        recording = span.is_recording
-    assert not span.is_recording  # an ended span records nothing more
+        recording = span.is_recording()
+    assert not span.is_recording()  # an ended span records nothing more
     return {"headers": headers, "trace_id": span.trace_id, "span_id": span.span_id,
             "recording": recording}
 

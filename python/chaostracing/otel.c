@@ -1,0 +1,224 @@
+/*
+ * The bridge to the OpenTelemetry API, used only when opentelemetry-api is
+ * installed (importing the control never imports it; a traced run does).
+ *
+ * While a run is traced: our TracerProvider (otel_types.c) is the global one
+ * unless the process set its own; every activity's span is OpenTelemetry's
+ * current span in the thread the activity runs in, so
+ * get_tracer(...).start_as_current_span() nests under it and
+ * opentelemetry.propagate.inject() carries it; and our Span type is
+ * registered as an opentelemetry.trace.Span.
+ */
+#include "binding.h"
+
+#include <string.h>
+
+bool ctl_otel_on(const ctl_state *st)
+{
+    return st->otel.get_current_span != NULL;
+}
+
+/* Borrowed attribute of a module into a new reference slot. */
+static int take(PyObject *mod, const char *name, PyObject **slot)
+{
+    *slot = PyObject_GetAttrString(mod, name);
+    return *slot ? 0 : -1;
+}
+
+static int abc_register(PyObject *mod, const char *abc, PyObject *type)
+{
+    PyObject *base = PyObject_GetAttrString(mod, abc);
+    PyObject *r = base ? PyObject_CallMethod(base, "register", "O", type) : NULL;
+    Py_XDECREF(base);
+    Py_XDECREF(r);
+    return r ? 0 : -1;
+}
+
+/* Import the API once; false when it is not installed (or broken). */
+static bool load(ctl_state *st)
+{
+    if (st->otel.tried)
+        return ctl_otel_on(st);
+    st->otel.tried = true;
+    PyObject *trace = PyImport_ImportModule("opentelemetry.trace");
+    PyObject *context = trace ? PyImport_ImportModule("opentelemetry.context") : NULL;
+    struct ctl_otel o = {.tried = true};
+    bool ok = context && take(trace, "get_current_span", &o.get_current_span) == 0 &&
+              take(trace, "set_span_in_context", &o.set_span_in_context) == 0 &&
+              take(trace, "SpanContext", &o.span_context) == 0 &&
+              take(trace, "TraceFlags", &o.trace_flags) == 0 &&
+              take(context, "attach", &o.attach) == 0 && take(context, "detach", &o.detach) == 0 &&
+              abc_register(trace, "Span", st->span_type) == 0 &&
+              abc_register(trace, "Tracer", st->otel_tracer_type) == 0 &&
+              abc_register(trace, "TracerProvider", st->otel_provider_type) == 0;
+    if (!ok) {
+        bool missing = PyErr_ExceptionMatches(PyExc_ImportError);
+        if (!missing)
+            ctl_log(st, CTR_LOG_WARNING,
+                    "the OpenTelemetry API is installed but could not be loaded; spans made with "
+                    "it are not in this trace");
+        ctl_hold_error();
+        PyObject **slots[] = {&o.get_current_span, &o.set_span_in_context,
+                              &o.span_context,     &o.trace_flags,
+                              &o.attach,           &o.detach};
+        for (size_t i = 0; i < sizeof slots / sizeof slots[0]; i++)
+            Py_CLEAR(*slots[i]);
+    } else {
+        st->otel = o;
+    }
+    Py_XDECREF(context);
+    Py_XDECREF(trace);
+    return ok;
+}
+
+/* Make our provider the global one unless the process has its own. */
+static void install_provider(ctl_state *st, PyObject *module)
+{
+    PyObject *trace = PyImport_ImportModule("opentelemetry.trace");
+    if (!trace) {
+        ctl_hold_error();
+        return;
+    }
+    if (!st->otel.provider)
+        st->otel.provider = ctl_otel_provider_new(module);
+    PyObject *current = PyObject_CallMethod(trace, "get_tracer_provider", NULL);
+    PyObject *proxy = PyObject_GetAttrString(trace, "ProxyTracerProvider");
+    int is_proxy =
+        current && proxy && PyType_Check(proxy) ? PyObject_IsInstance(current, proxy) : -1;
+    if (current && current == st->otel.provider) {
+        st->otel.ours = true;
+    } else if (is_proxy == 1 && st->otel.provider) {
+        PyObject *r = PyObject_CallMethod(trace, "set_tracer_provider", "O", st->otel.provider);
+        st->otel.ours = r != NULL;
+        Py_XDECREF(r);
+    } else if (current) {
+        PyObject *type = PyObject_GetAttrString((PyObject *)Py_TYPE(current), "__qualname__");
+        const char *tn = type && PyUnicode_Check(type) ? PyUnicode_AsUTF8(type) : "?";
+        ctl_logf(st, CTR_LOG_WARNING,
+                 "the process already has an OpenTelemetry tracer provider (%s): spans made with "
+                 "opentelemetry.trace go there, not into this run's trace (they still take the "
+                 "activity's span as parent)",
+                 tn ? tn : "?");
+        Py_XDECREF(type);
+    }
+    Py_XDECREF(proxy);
+    Py_XDECREF(current);
+    Py_DECREF(trace);
+    ctl_hold_error();
+}
+
+void ctl_otel_setup(ctl_state *st, PyObject *module, unsigned which)
+{
+    if (!load(st)) {
+        if (which)
+            ctl_log(st, CTR_LOG_WARNING,
+                    "the trace_* arguments need the OpenTelemetry API: pip install "
+                    "opentelemetry-api and the instrumentation packages; nothing is instrumented");
+        return;
+    }
+    install_provider(st, module);
+    ctl_instrument(st, which);
+}
+
+void ctl_otel_teardown(ctl_state *st)
+{
+    ctl_uninstrument(st);
+}
+
+int ctl_otel_current(ctl_state *st, struct ctr_span_context *out, PyObject **span)
+{
+    *span = NULL;
+    memset(out, 0, sizeof *out);
+    PyObject *s = PyObject_CallNoArgs(st->otel.get_current_span);
+    if (!s)
+        return -1;
+    int r;
+    if (ctl_span_check(st, s)) {
+        ctl_span *o = (ctl_span *)s;
+        /* Ours: only while open (a view of an activity that ended, left
+         * attached, is no parent). */
+        bool open = o->view ? ctl_span_target(st, o) != NULL : !o->ended;
+        r = open && ctr_span_context_is_valid(&o->ctx) ? 1 : 0;
+        if (r)
+            *out = o->ctx;
+    } else {
+        r = ctl_context_from_py(st, s, out, NULL);
+    }
+    if (r > 0)
+        *span = s;
+    else
+        Py_DECREF(s);
+    return r;
+}
+
+/* An id as a Python int (big-endian bytes). */
+static PyObject *int_of(const uint8_t *id, size_t n)
+{
+    unsigned long long hi = 0, lo = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (n == CTR_TRACE_ID_LEN && i < 8)
+            hi = hi << 8 | id[i];
+        else
+            lo = lo << 8 | id[i];
+    }
+    if (n != CTR_TRACE_ID_LEN)
+        return PyLong_FromUnsignedLongLong(lo);
+    PyObject *h = PyLong_FromUnsignedLongLong(hi), *l = PyLong_FromUnsignedLongLong(lo);
+    PyObject *sixty_four = PyLong_FromLong(64);
+    PyObject *shifted = h && sixty_four ? PyNumber_Lshift(h, sixty_four) : NULL;
+    PyObject *r = shifted && l ? PyNumber_Or(shifted, l) : NULL;
+    Py_XDECREF(h);
+    Py_XDECREF(l);
+    Py_XDECREF(sixty_four);
+    Py_XDECREF(shifted);
+    return r;
+}
+
+PyObject *ctl_otel_span_context(ctl_state *st, const struct ctr_span_context *ctx)
+{
+    if (!load(st)) {
+        PyErr_SetString(PyExc_ImportError,
+                        "get_span_context() returns an OpenTelemetry SpanContext: pip install "
+                        "opentelemetry-api (or use span.trace_id, span.span_id, span.context)");
+        return NULL;
+    }
+    PyObject *tid = int_of(ctx->trace_id, CTR_TRACE_ID_LEN);
+    PyObject *sid = int_of(ctx->span_id, CTR_SPAN_ID_LEN);
+    PyObject *flags = PyObject_CallFunction(st->otel.trace_flags, "i", ctx->trace_flags);
+    PyObject *args =
+        tid && sid ? PyTuple_Pack(3, tid, sid, ctx->is_remote ? Py_True : Py_False) : NULL;
+    PyObject *kw = flags ? Py_BuildValue("{sO}", "trace_flags", flags) : NULL;
+    PyObject *r = args && kw ? PyObject_Call(st->otel.span_context, args, kw) : NULL;
+    Py_XDECREF(kw);
+    Py_XDECREF(args);
+    Py_XDECREF(flags);
+    Py_XDECREF(sid);
+    Py_XDECREF(tid);
+    return r;
+}
+
+void ctl_otel_attach(ctl_state *st, PyObject *module, struct open_entry *e)
+{
+    if (!ctl_otel_on(st) || e->otel_token)
+        return;
+    struct ctr_span_context ctx;
+    ctr_span_get_context(e->span, &ctx);
+    PyObject *view = ctl_span_new(module, NULL, &ctx, true, NULL);
+    PyObject *c = view ? PyObject_CallOneArg(st->otel.set_span_in_context, view) : NULL;
+    e->otel_token = c ? PyObject_CallOneArg(st->otel.attach, c) : NULL;
+    Py_XDECREF(c);
+    Py_XDECREF(view);
+    ctl_hold_error();
+}
+
+void ctl_otel_detach(ctl_state *st, struct open_entry *e)
+{
+    PyObject *token = e->otel_token;
+    e->otel_token = NULL;
+    if (token && st->otel.detach) {
+        PyObject *r = PyObject_CallOneArg(st->otel.detach, token);
+        Py_XDECREF(r);
+        ctl_hold_error();
+    }
+    Py_XDECREF(token);
+}

@@ -1,0 +1,342 @@
+"""Other extensions' spans, through each of the three APIs (OpenTracing as the
+original README teaches it, the OpenTelemetry API and its instrumentations,
+chaostracing's own), in foreground and background activities of a real
+`chaos run`; the trace context of process activities; and the optional
+packages staying optional. Spans are read back with the official
+opentelemetry-proto classes (conftest.file_spans)."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from conftest import by_name, file_config, file_spans, propagation_leaks, with_tracing
+
+EXPERIMENTS = os.path.join(os.path.dirname(__file__), "experiments")
+
+
+def experiment(method, title="extension apis"):
+    return {"version": "1.0.0", "title": title, "description": "x", "method": method}
+
+
+def py(name, func, background=False, **arguments):
+    a = {
+        "type": "action",
+        "name": name,
+        "provider": {"type": "python", "module": "apihelpers", "func": func},
+    }
+    if arguments:
+        a["provider"]["arguments"] = arguments
+    if background:
+        a["background"] = True
+    return a
+
+
+def outputs(run):
+    return {r["activity"]["name"]: r for r in run.journal["run"]}
+
+
+def traceparent_of(span):
+    return f"00-{span['trace_id']}-{span['span_id']}-01"
+
+
+def children(spans, name, parent):
+    """The spans called `name` whose parent is `parent`'s span."""
+    return [s for s in spans if s["name"] == name and s["parent"] == parent["span_id"]]
+
+
+def assert_one_tree(spans):
+    """One trace, and every parent is a span of it (no orphans)."""
+    ids = {s["span_id"] for s in spans}
+    assert len({s["trace_id"] for s in spans}) == 1
+    roots = [s for s in spans if not s["parent"]]
+    assert len(roots) == 1, roots
+    orphans = [s["name"] for s in spans if s["parent"] and s["parent"] not in ids]
+    assert not orphans, orphans
+
+
+pytest.importorskip("opentracing")
+
+
+def test_opentracing_snippet_in_foreground_and_background(run_chaos, target, tmp_path):
+    trace = tmp_path / "t.jsonl"
+    exp = experiment(
+        [
+            py("ot-fg", "opentracing_snippet", url=target.url + "/fg"),
+            py("ot-bg", "opentracing_snippet", background=True, url=target.url + "/bg"),
+            py("ot-bg2", "opentracing_snippet", background=True, url=target.url + "/bg2"),
+        ]
+    )
+    run = run_chaos(with_tracing(exp, file_config(trace)))
+    assert run.returncode == 0, run.describe()
+    spans = file_spans(trace)
+    assert_one_tree(spans)
+    named = by_name([s for s in spans if s["name"] != "call-service1"])
+    got = {r["path"]: r["headers"] for r in target.requests}
+    for activity, path in (("ot-fg", "/fg"), ("ot-bg", "/bg"), ("ot-bg2", "/bg2")):
+        act = named[activity]
+        (call,) = children(spans, "call-service1", act)
+        a = call["attributes"]
+        assert a["http.method"] == "GET" and a["http.url"] == target.url + path
+        assert a["http.status_code"] == 200 and a["span.kind"] == "client"
+        assert call["kind"] == 3  # CLIENT, from the span.kind tag
+        assert act["start"] <= call["start"] <= call["end"] <= act["end"]
+        # The target got headers naming the child span, not the activity.
+        assert got[path]["traceparent"] == traceparent_of(call), activity
+        assert outputs(run)[activity]["output"]["parent"] == act["span_id"]
+    assert named["ot-bg"]["attributes"]["chaostoolkit.activity.background"] is True
+
+
+def test_opentracing_scopes_baggage_references(run_chaos, tmp_path):
+    trace = tmp_path / "t.jsonl"
+    exp = experiment([py("ot", "opentracing_active", background=True, url="http://x")])
+    run = run_chaos(with_tracing(exp, file_config(trace)))
+    assert run.returncode == 0, run.describe()
+    spans = file_spans(trace)
+    assert_one_tree(spans)
+    s = by_name(spans)
+    assert s["ot-outer"]["parent"] == s["ot"]["span_id"]
+    assert s["ot-inner"]["parent"] == s["ot-outer"]["span_id"]
+    assert s["ot-outer"]["attributes"]["component"] == "ext"
+    (ev,) = s["ot-outer"]["events"]
+    assert ev["name"] == "started" and ev["attributes"]["step"] == 1
+    # follows_from: the active span is not taken when a reference is given.
+    assert s["ot-follows"]["parent"] == s["ot-inner"]["span_id"]
+    out = outputs(run)["ot"]["output"]
+    assert out["carrier"]["traceparent"] == traceparent_of(s["ot-inner"])
+    # Baggage set on the outer span travels with the inner one's context.
+    assert out["carrier"]["baggage"] == "user=alice%20smith"
+    assert out["extracted"] == [
+        s["ot-inner"]["trace_id"],
+        s["ot-inner"]["span_id"],
+        {"user": "alice smith"},
+    ]
+    assert out["binary_refused"] is True
+
+
+def test_opentracing_global_tracer_is_restored_and_noop_when_off(run_chaos, tmp_path):
+    exp = experiment([py("ot", "opentracing_snippet", url="http://127.0.0.1:9/none")])
+    exp["method"][0]["provider"]["func"] = "opentracing_snippet"
+    # Tracing off: the snippet still runs (opentracing's no-op tracer).
+    off = run_chaos(with_tracing(experiment([py("env", "environment")]), {"tracing_provider": "noop"}))
+    assert off.returncode == 0, off.describe()
+    code = textwrap.dedent(
+        """
+        import opentracing, chaostracing.control as c
+        before = opentracing.global_tracer()
+        c.configure_control(configuration={"tracing_provider": "opentelemetry",
+                                           "tracing_opentelemetry_exporter": "none"})
+        during = opentracing.global_tracer()
+        c.cleanup_control()
+        after = opentracing.global_tracer()
+        print(type(during).__name__, after is before, opentracing.is_global_tracer_registered())
+        """
+    )
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split() == ["OpenTracingTracer", "True", "False"]
+
+
+def test_opentelemetry_api_in_a_background_activity(run_chaos, target, tmp_path):
+    pytest.importorskip("opentelemetry.trace")
+    trace = tmp_path / "t.jsonl"
+    exp = experiment(
+        [
+            py("otel-bg", "otel_api", background=True, url=target.url + "/otel"),
+            py("inject-only", "otel_inject_only", background=True),
+        ]
+    )
+    run = run_chaos(with_tracing(exp, file_config(trace)))
+    assert run.returncode == 0, run.describe()
+    spans = file_spans(trace)
+    assert_one_tree(spans)
+    s = by_name(spans)
+    assert s["otel-step"]["parent"] == s["otel-bg"]["span_id"]
+    assert s["otel-inner"]["parent"] == s["otel-step"]["span_id"]
+    assert s["otel-inner"]["kind"] == 3
+    assert s["otel-thread"]["parent"] == s["otel-step"]["span_id"]
+    assert s["otel-step"]["attributes"]["k"] == "v"
+    assert s["otel-step"]["attributes"]["otel.scope.name"] == "my.extension"
+    assert s["otel-step"]["status_code"] == 1  # OK
+    err = s["otel-error"]
+    assert err["status_code"] == 2 and err["status_message"] == "KeyError: 'missing'"
+    assert [e["name"] for e in err["events"]] == ["exception"]
+    (req,) = [r for r in target.requests if r["path"] == "/otel"]
+    assert req["headers"]["traceparent"] == traceparent_of(s["otel-inner"])
+    out = outputs(run)
+    assert out["otel-bg"]["output"]["valid"] is True
+    # opentelemetry.propagate.inject with no span of its own: the activity's.
+    inj = out["inject-only"]["output"]
+    assert inj["span_id"] == s["inject-only"]["span_id"]
+    assert inj["headers"]["traceparent"] == traceparent_of(s["inject-only"])
+    assert not propagation_leaks(run.journal["experiment"])
+
+
+@pytest.mark.parametrize("argument", ["trace_requests", "trace_request"])
+def test_requests_instrumentation(run_chaos, target, tmp_path, argument):
+    pytest.importorskip("opentelemetry.instrumentation.requests")
+    trace = tmp_path / "t.jsonl"
+    exp = experiment(
+        [
+            py("fg-get", "requests_get", url=target.url + "/fg"),
+            py("bg-get", "requests_get", background=True, url=target.url + "/bg"),
+        ]
+    )
+    run = run_chaos(with_tracing(exp, file_config(trace), arguments={argument: True}))
+    assert run.returncode == 0, run.describe()
+    spans = file_spans(trace)
+    assert_one_tree(spans)
+    named = by_name([s for s in spans if s["name"] != "GET"])
+    got = {r["path"]: r["headers"] for r in target.requests}
+    for activity, path in (("fg-get", "/fg"), ("bg-get", "/bg")):
+        (client,) = children(spans, "GET", named[activity])
+        assert client["kind"] == 3
+        assert client["attributes"]["otel.scope.name"] == "opentelemetry.instrumentation.requests"
+        assert client["attributes"]["http.status_code"] == 200  # the instrumentation's semconv
+        assert got[path]["traceparent"] == traceparent_of(client)
+
+
+def test_requests_not_instrumented_without_the_argument(run_chaos, target, tmp_path):
+    trace = tmp_path / "t.jsonl"
+    exp = experiment([py("fg-get", "requests_get", url=target.url + "/fg")])
+    run = run_chaos(with_tracing(exp, file_config(trace)))
+    assert run.returncode == 0, run.describe()
+    assert "GET" not in {s["name"] for s in file_spans(trace)}
+    assert "traceparent" not in target.requests[0]["headers"]
+
+
+def test_own_api_current_span_and_threads(run_chaos, tmp_path):
+    trace = tmp_path / "t.jsonl"
+    exp = experiment([py("own", "own_api", background=True)])
+    run = run_chaos(with_tracing(exp, file_config(trace)))
+    assert run.returncode == 0, run.describe()
+    spans = file_spans(trace)
+    assert_one_tree(spans)
+    s = by_name(spans)
+    out = outputs(run)["own"]["output"]
+    assert out["activity"] == s["own"]["span_id"]
+    assert s["own"]["attributes"]["ext.marker"] == "set-by-extension"
+    assert s["own-thread"]["parent"] == s["own"]["span_id"]
+    assert out["thread"] == s["own-thread"]["span_id"] == out["current_in_block"]
+    assert out["headers"]["traceparent"] == traceparent_of(s["own"])
+
+
+def process_activity(name, code):
+    return {
+        "type": "action",
+        "name": name,
+        "provider": {"type": "process", "path": sys.executable, "arguments": ["-c", code]},
+    }
+
+
+PRINT_ENV = "import os, json; print(json.dumps({k: os.environ.get(k) for k in ('TRACEPARENT', 'BAGGAGE')}))"
+
+
+def test_process_activities_get_their_context(run_chaos, tmp_path):
+    trace = tmp_path / "t.jsonl"
+    exp = experiment(
+        [
+            process_activity("proc-fg", PRINT_ENV),
+            process_activity("proc-bg", PRINT_ENV),
+        ]
+    )
+    exp["method"][1]["background"] = True
+    # A rollback runs once the method (and its background activity) is over.
+    exp["rollbacks"] = [py("after", "environment")]
+    run = run_chaos(
+        with_tracing(exp, file_config(trace)), env={"BAGGAGE": "team=chaos", "TRACEPARENT": None}
+    )
+    assert run.returncode == 0, run.describe()
+    s = by_name(file_spans(trace))
+    out = outputs(run)
+    for name in ("proc-fg", "proc-bg"):
+        seen = json.loads(out[name]["output"]["stdout"])
+        assert seen["TRACEPARENT"] == traceparent_of(s[name]), name
+        assert seen["BAGGAGE"] == "team=chaos"
+    # Put back after the activities: later ones, and the journal, never see them.
+    (after,) = run.journal["rollbacks"]
+    assert after["output"] == {"TRACEPARENT": None, "TRACESTATE": None, "BAGGAGE": "team=chaos"}
+    # The journal's activities carry no context (the outputs above echo it).
+    assert not propagation_leaks(run.journal["experiment"])
+
+
+def test_process_child_continues_the_trace_from_an_outer_traceparent(run_chaos, tmp_path):
+    """A TRACEPARENT the run itself was given comes back afterwards."""
+    outer = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    trace = tmp_path / "t.jsonl"
+    exp = experiment([process_activity("proc", PRINT_ENV), py("after", "environment")])
+    run = run_chaos(with_tracing(exp, file_config(trace)), env={"TRACEPARENT": outer})
+    assert run.returncode == 0, run.describe()
+    s = by_name(file_spans(trace))
+    seen = json.loads(outputs(run)["proc"]["output"]["stdout"])
+    assert seen["TRACEPARENT"] == traceparent_of(s["proc"])
+    assert s["proc"]["trace_id"] == "0af7651916cd43dd8448eb211c80319c"
+    assert outputs(run)["after"]["output"]["TRACEPARENT"] == outer
+
+
+BLOCKER = """
+import sys
+
+class _Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("opentelemetry", "opentracing"):
+            raise ImportError("blocked by the test: " + name)
+        return None
+
+sys.meta_path.insert(0, _Block())
+"""
+
+
+def test_optional_packages_stay_optional(run_chaos, tmp_path):
+    # Importing the control (and the package) loads none of them.
+    code = (
+        "import sys, chaostracing, chaostracing.control; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('opentelemetry', 'opentracing', 'requests', 'httpx', 'botocore', 'urllib3')))"
+    )
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0 and p.stdout.strip() == "[]", p.stdout + p.stderr
+    # Without them a run is traced, the API works, processes get their context,
+    # and a trace_* argument says what is missing.
+    block = tmp_path / "block"
+    block.mkdir()
+    (block / "sitecustomize.py").write_text(BLOCKER)
+    trace = tmp_path / "t.jsonl"
+    exp = experiment([py("own", "own_api"), process_activity("proc", PRINT_ENV)])
+    run = run_chaos(
+        with_tracing(exp, file_config(trace), arguments={"trace_requests": True}),
+        env={"PYTHONPATH": f"{block}{os.pathsep}{EXPERIMENTS}"},
+    )
+    assert run.returncode == 0, run.describe()
+    s = by_name(file_spans(trace))
+    assert s["own-thread"]["parent"] == s["own"]["span_id"]
+    seen = json.loads(outputs(run)["proc"]["output"]["stdout"])
+    assert seen["TRACEPARENT"] == traceparent_of(s["proc"])
+    assert "the trace_* arguments need the OpenTelemetry API" in run.log
+    assert "blocked by the test" not in run.log
+
+
+def test_a_provider_set_by_the_process_is_kept(tmp_path):
+    pytest.importorskip("opentelemetry.sdk.trace")
+    code = textwrap.dedent(
+        """
+        import logging, sys
+        logging.basicConfig(stream=sys.stdout, level=logging.WARNING, format="%(message)s")
+        from opentelemetry import trace
+        from opentelemetry.sdk.trace import TracerProvider
+        mine = TracerProvider()
+        trace.set_tracer_provider(mine)
+        import chaostracing.control as c
+        c.configure_control(configuration={"tracing_provider": "opentelemetry",
+                                           "tracing_opentelemetry_exporter": "none"})
+        print("kept", trace.get_tracer_provider() is mine)
+        c.cleanup_control()
+        """
+    )
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert "kept True" in p.stdout
+    assert p.stdout.count("already has an OpenTelemetry tracer provider (TracerProvider)") == 1
