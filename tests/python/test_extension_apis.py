@@ -199,6 +199,32 @@ def test_requests_instrumentation(run_chaos, target, tmp_path, argument):
         assert got[path]["traceparent"] == traceparent_of(client)
 
 
+@pytest.mark.parametrize(
+    "argument,func,package,span_name",
+    [
+        ("trace_httpx", "httpx_get", "httpx", "GET"),
+        ("trace_urllib3", "urllib3_get", "urllib3", "GET"),
+        ("trace_botocore", "botocore_call", "botocore", "DynamoDB.ListTables"),
+    ],
+)
+def test_other_instrumentations(run_chaos, target, tmp_path, argument, func, package, span_name):
+    pytest.importorskip(f"opentelemetry.instrumentation.{package}")
+    trace = tmp_path / "t.jsonl"
+    exp = experiment([py("call", func, background=True, url=target.url + "/x")])
+    run = run_chaos(with_tracing(exp, file_config(trace), arguments={argument: True}))
+    assert run.returncode == 0, run.describe()
+    spans = file_spans(trace)
+    assert_one_tree(spans)
+    act = by_name(spans)["call"]
+    (client,) = children(spans, span_name, act)
+    assert client["kind"] == 3
+    scope = client["attributes"]["otel.scope.name"]
+    assert scope.startswith(f"opentelemetry.instrumentation.{package}"), scope
+    (req,) = target.requests
+    assert req["headers"]["traceparent"] == traceparent_of(client)
+    assert "not-a-real-secret" not in trace.read_text()
+
+
 def test_requests_not_instrumented_without_the_argument(run_chaos, target, tmp_path):
     trace = tmp_path / "t.jsonl"
     exp = experiment([py("fg-get", "requests_get", url=target.url + "/fg")])

@@ -135,3 +135,29 @@ def own_api() -> dict:
 def environment() -> dict:
     """What the process environment holds of a trace context now."""
     return {k: os.environ.get(k) for k in ("TRACEPARENT", "TRACESTATE", "BAGGAGE")}
+
+
+def httpx_get(url: str) -> int:
+    import httpx
+
+    return httpx.get(url, timeout=10).status_code
+
+
+def urllib3_get(url: str) -> int:
+    import urllib3
+
+    return urllib3.PoolManager().request("GET", url, timeout=10).status
+
+
+def botocore_call(url: str) -> list:
+    """A DynamoDB ListTables call against the loopback target (dummy keys)."""
+    import botocore.session
+
+    client = botocore.session.get_session().create_client(
+        "dynamodb",
+        region_name="us-east-1",
+        endpoint_url=url,
+        aws_access_key_id="AKIDEXAMPLE",
+        aws_secret_access_key="not-a-real-secret",
+    )
+    return client.list_tables().get("TableNames", [])
