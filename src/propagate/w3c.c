@@ -217,3 +217,47 @@ int ctr_baggage_validate(const char *s, size_t len)
     }
     return members;
 }
+
+int ctr_baggage_each(const char *s, size_t len,
+                     void (*fn)(void *arg, const char *key, size_t klen, const char *value,
+                                size_t vlen),
+                     void *arg)
+{
+    if (!s || len > CTR_BAGGAGE_MAX)
+        return 0;
+    char value[CTR_BAGGAGE_MAX];
+    int passed = 0;
+    size_t i = 0;
+    while (i <= len) {
+        const char *comma = memchr(s + i, ',', len - i);
+        size_t end = comma ? (size_t)(comma - s) : len;
+        const char *m = s + i;
+        size_t mn = end - i;
+        i = end + 1;
+        ctr__trim_ows(&m, &mn);
+        if (mn == 0 || ctr_baggage_validate(m, mn) != 1)
+            continue;
+        const char *semi = memchr(m, ';', mn);
+        size_t kvn = semi ? (size_t)(semi - m) : mn;
+        const char *eq = memchr(m, '=', kvn);
+        const char *k = m, *v = eq + 1; /* a valid member has its '=' */
+        size_t kn = (size_t)(eq - m), vn = kvn - kn - 1, dn = 0;
+        ctr__trim_ows(&k, &kn);
+        ctr__trim_ows(&v, &vn);
+        bool ok = true;
+        for (size_t j = 0; j < vn && ok; j++) {
+            if (v[j] == '%') { /* validated: two hex digits follow */
+                value[dn] = (char)(ctr_hex_digit(v[j + 1]) << 4 | ctr_hex_digit(v[j + 2]));
+                j += 2;
+            } else {
+                value[dn] = v[j];
+            }
+            ok = value[dn++] != '\0';
+        }
+        if (ok) {
+            fn(arg, k, kn, value, dn);
+            passed++;
+        }
+    }
+    return passed;
+}
