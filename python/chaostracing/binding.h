@@ -12,6 +12,8 @@
  *   hook_type.c   the Hook type (hooks with a ready __signature__)
  *   convert.c     Python values into UTF-8, attributes and JSON text
  *   logbridge.c   the library's log sink and the "chaostoolkit" logger
+ *   fronts.c      the two control modules over one state: chaostracing.control
+ *                 and chaostracing.oltp (upstream's names; oltp.c is its module)
  *
  * Everything runs with the GIL held unless a comment says otherwise. The
  * binding reaches the library through include/ only and never keeps a
@@ -99,6 +101,10 @@ int open_table_traverse(const struct open_table *t, visitproc visit, void *arg);
 
 /* ---- module state (module.c) ---- */
 
+/* The control modules in front of one state (fronts.c): the first one
+ * configured owns the run and decides span names and attributes. */
+enum ctl_front { CTL_FRONT_NONE = 0, CTL_FRONT_NATIVE, CTL_FRONT_OLTP };
+
 typedef struct {
     struct ctr_tracer *tracer;
     uint64_t generation; /* bumped when a tracer starts and when it stops */
@@ -125,6 +131,10 @@ typedef struct {
     PyObject *span_type;
     PyObject *hook_type;
     PyObject *run_events_type;
+    int front;                   /* enum ctl_front: who owns the run */
+    int configuring;             /* enum ctl_front: whose configure_control is running */
+    struct ctr_span *continuous; /* oltp front: the span over a continuous hypothesis */
+    uint32_t iteration;          /* continuous hypothesis iterations started */
 } ctl_state;
 
 ctl_state *ctl_get_state(PyObject *module);
@@ -210,6 +220,22 @@ extern const char cleanup_control_doc[];
 /* End every open span, flush by the deadline with the GIL released, log the
  * summary line (when `summary`) and free the tracer. */
 void ctl_shutdown_tracing(ctl_state *st, bool summary);
+
+/* ---- the fronts (fronts.c) ---- */
+
+/* True when chaostracing.oltp owns the run: upstream's span names. */
+static inline bool ctl_oltp(const ctl_state *st)
+{
+    return st->front == CTL_FRONT_OLTP;
+}
+/* configure_control of chaostracing.control and cleanup_control of both. */
+PyObject *ctl_native_configure_control(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
+                                       PyObject *kwnames);
+PyObject *ctl_cleanup_control(PyObject *module, PyObject *unused);
+/* Add `_oltp`, a dict of chaostracing.oltp's hooks (Hook objects bound to
+ * the control module), to the control module. Returns 0 or -1 with an
+ * exception set. */
+int ctl_add_oltp_hooks(PyObject *module);
 
 /* ---- hooks (hooks.c, activity.c) ---- */
 
