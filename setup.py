@@ -20,7 +20,9 @@ from setuptools import Extension, setup
 from setuptools.command.build_clib import build_clib
 
 LIBRARY = sorted(glob("src/*/*.c"))
-BINDING = sorted(glob("python/chaostracing/*.c"))
+# chaostracing.oltp is its own small module (hooks made by the control).
+OLTP = ["python/chaostracing/oltp.c"]
+BINDING = sorted(set(glob("python/chaostracing/*.c")) - set(OLTP))
 # The `chaostracing` command: cli/ without the standalone binary's main().
 CLI = sorted(set(glob("cli/*.c")) - {"cli/standalone.c"}) + ["python/cli/entry.c"]
 HEADERS = sorted(glob("include/chaostracing/*.h"))
@@ -113,6 +115,16 @@ setup(
             extra_link_args=LDFLAGS,
             # The archive's sources too: a library change must relink.
             depends=HEADERS + LIBRARY + sorted(glob("src/*/*.h") + glob("python/chaostracing/*.h")),
+        ),
+        # Uses only Python and CTR_VERSION: no library to link.
+        Extension(
+            "chaostracing.oltp",
+            sources=OLTP,
+            include_dirs=["include"],
+            define_macros=MACROS,
+            extra_compile_args=CFLAGS,
+            extra_link_args=LDFLAGS,
+            depends=HEADERS + sorted(glob("python/chaostracing/*.h")),
         ),
         Extension(
             "chaostracing._cli",

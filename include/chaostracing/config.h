@@ -34,6 +34,12 @@ typedef enum {
     CTR_EXPORTER_JAEGER_GRPC,
 } ctr_exporter_kind;
 
+/* How trace ids are made. */
+typedef enum {
+    CTR_IDS_RANDOM = 0, /* 16 random bytes */
+    CTR_IDS_XRAY,       /* AWS X-Ray: 4 bytes of epoch seconds, 12 random (otel_vendor aws) */
+} ctr_id_generator;
+
 typedef enum {
     CTR_PROTOCOL_HTTP_PROTOBUF = 0,
     CTR_PROTOCOL_HTTP_JSON,
@@ -49,7 +55,8 @@ struct ctr_config {
     size_t n_resource_attrs;
 
     ctr_sampler_kind sampler;
-    double sampler_arg; /* ratio in [0, 1], default 1.0 */
+    double sampler_arg;   /* ratio in [0, 1], default 1.0 */
+    ctr_id_generator ids; /* not an OTEL_* variable: the setup sets it */
 
     struct ctr_limits limits;
     struct ctr_bsp_options bsp;

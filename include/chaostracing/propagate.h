@@ -15,6 +15,7 @@ enum {
     CTR_PROP_B3MULTI = 1u << 3,
     CTR_PROP_JAEGER = 1u << 4,
     CTR_PROP_XRAY = 1u << 5,
+    CTR_PROP_CLOUDTRACE = 1u << 6, /* X-Cloud-Trace-Context (otel_vendor gcp) */
 };
 
 #define CTR_TRACEPARENT_LEN 55
@@ -55,10 +56,14 @@ int ctr_baggage_validate(const char *s, size_t len);
  */
 int ctr_baggage_put(const char *base, const char *key, size_t klen, const char *value, size_t vlen,
                     struct ctr_buf *out);
-/* Call fn for every valid member of a W3C baggage value, with its key and
- * its value percent-decoded (members with a bad escape are skipped).
- * Returns 0, CTR_EINVAL when longer than CTR_BAGGAGE_MAX, or CTR_ENOMEM. */
-int ctr_baggage_each(const char *baggage, size_t len,
+/*
+ * Call fn(arg, key, klen, value, vlen) for every valid member of a W3C
+ * baggage value, in order: the key trimmed, the value trimmed and
+ * percent-decoded (not NUL-terminated; may hold any byte but NUL),
+ * properties left out. Malformed members, and members whose value decodes to
+ * a NUL byte, are skipped. Returns the number of members passed to `fn`.
+ */
+int ctr_baggage_each(const char *s, size_t len,
                      void (*fn)(void *arg, const char *key, size_t klen, const char *value,
                                 size_t vlen),
                      void *arg);
@@ -78,6 +83,11 @@ void ctr_jaeger_format(const struct ctr_span_context *ctx, char out[80]);
 /* AWS X-Ray "Root=1-{8}-{24};Parent={16};Sampled={0|1}" in any order. */
 int ctr_xray_parse(const char *s, size_t len, struct ctr_span_context *out);
 void ctr_xray_format(const struct ctr_span_context *ctx, char out[96]);
+
+/* Google Cloud Trace "X-Cloud-Trace-Context: {32 hex}/{span id in
+ * decimal}[;o={0|1}]": o=1 is sampled; without it the context is not. */
+int ctr_cloudtrace_parse(const char *s, size_t len, struct ctr_span_context *out);
+void ctr_cloudtrace_format(const struct ctr_span_context *ctx, char out[64]);
 
 /*
  * A carrier: how propagators read and write headers (or environment
@@ -112,7 +122,7 @@ int ctr_propagation_inject(const struct ctr_propagation *p, const struct ctr_spa
 
 /*
  * Extract a remote context: formats are tried in order (tracecontext, b3,
- * b3multi, jaeger, xray), the first valid one wins; a malformed header is
+ * b3multi, jaeger, xray, cloudtrace), the first valid one wins; a malformed header is
  * ignored. tracestate (W3C only) is copied into `ts_buf`, baggage (W3C and
  * Jaeger's prefixed headers, merged into W3C form) into `bag_buf`; both are
  * set to "" when absent. Returns 0 or CTR_EPARSE when no valid context.

@@ -62,7 +62,8 @@ int ctr_settings_new(struct ctr_settings **out);
 void ctr_settings_free(struct ctr_settings *s);
 
 /* True when `key` is a configuration key this library reads or reserves
- * ("tracing_*", "baggage_prefix"): the binding converts only those. */
+ * ("tracing_*", "baggage_prefix", and "otel_*" of the upstream
+ * chaostracing.oltp control): the binding converts only those. */
 bool ctr_settings_is_config_key(const char *key, size_t len);
 
 /*
@@ -83,6 +84,12 @@ enum {
     /* For `chaostracing check`: tracing is on whatever the provider says or
      * OTEL_SDK_DISABLED, every span is sampled. */
     CTR_SETUP_CHECK = 1, /* the provider setting is not read */
+    /* For chaostracing.oltp, the stand-in for the upstream control of that
+     * name: configured by the OTEL_* variables only. The provider is
+     * opentelemetry whatever is written; the experiment's configuration keys
+     * other than otel_* (otel_vendor...) are not read (one INFO names them);
+     * control arguments are read as for the native control. */
+    CTR_SETUP_OTEL_ONLY = 2,
 };
 
 /*

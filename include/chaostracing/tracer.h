@@ -20,6 +20,7 @@ struct ctr_tracer {
     struct ctr_limits limits;
     ctr_sampler_kind sampler;
     uint64_t ratio_bound;            /* traceidratio: sample when id's low 8 bytes < bound */
+    ctr_id_generator ids;            /* how root spans get their trace id */
     bool disabled;                   /* OTEL_SDK_DISABLED: every span is non-recording */
     struct ctr_processor *processor; /* owned; NULL = drop every span */
     struct ctr_redactor *redactor;   /* owned; NULL = strings kept as given */
@@ -69,5 +70,8 @@ void ctr_tracer_free(struct ctr_tracer *t);
  * once per thread from getrandom). Never all zero. */
 void ctr_new_trace_id(uint8_t out[CTR_TRACE_ID_LEN]);
 void ctr_new_span_id(uint8_t out[CTR_SPAN_ID_LEN]);
+/* An AWS X-Ray compatible trace id for a span starting at `unix_ns`: its
+ * first 4 bytes are the epoch seconds (big-endian), the other 12 random. */
+void ctr_new_xray_trace_id(uint64_t unix_ns, uint8_t out[CTR_TRACE_ID_LEN]);
 
 #endif

@@ -142,8 +142,18 @@ PyObject *before_activity_control(PyObject *module, PyObject *const *args, Py_ss
     const char *p = "activity";
     Py_ssize_t n = 8;
     PyObject *nb = ctl_utf8(name, &p, &n);
+    struct ctr_buf oltp_name = {0}; /* chaostracing.oltp: "activity: {name}" */
+    if (ctl_oltp(st) && nb) {
+        ctr_buf_puts(&oltp_name, "activity: ");
+        ctr_buf_append(&oltp_name, p, (size_t)n);
+        if (!oltp_name.err) {
+            p = (const char *)oltp_name.data;
+            n = (Py_ssize_t)oltp_name.len;
+        }
+    }
     struct ctr_span *s =
         ctl_start(st, p, (size_t)n, parent, http ? CTR_KIND_CLIENT : CTR_KIND_INTERNAL, "activity");
+    ctr_buf_free(&oltp_name);
     Py_XDECREF(nb);
     if (!s)
         return PyErr_NoMemory();
@@ -227,6 +237,8 @@ static void record_failure(struct ctr_span *s, PyObject *run)
         message = colon + 2;
     }
     ctr_span_set_status(s, CTR_STATUS_ERROR, message, strlen(message));
+    if (tb && tn) /* upstream's attribute: the exception's text */
+        ctr_span_set_str(s, "chaostoolkit.activity.error", trace, (size_t)tn);
     struct ctr_attr attrs[3] = {
         {{"exception.type", 14}, {.type = CTR_VALUE_STRING, .u.s = {type, strlen(type)}}},
         {{"exception.message", 17}, {.type = CTR_VALUE_STRING, .u.s = {message, strlen(message)}}},

@@ -22,6 +22,8 @@
  *                 context manager
  *   instrument.c  the OpenTelemetry instrumentations the arguments name
  *   process_env.c TRACEPARENT & co. in the environment of process activities
+ *   fronts.c      the two control modules over one state: chaostracing.control
+ *                 and chaostracing.oltp (upstream's names; oltp.c is its module)
  *
  * Everything runs with the GIL held unless a comment says otherwise. The
  * binding reaches the library through include/ only and never keeps a
@@ -129,6 +131,10 @@ struct ctl_otel {
 
 /* ---- module state (module.c) ---- */
 
+/* The control modules in front of one state (fronts.c): the first one
+ * configured owns the run and decides span names and attributes. */
+enum ctl_front { CTL_FRONT_NONE = 0, CTL_FRONT_NATIVE, CTL_FRONT_OLTP };
+
 typedef struct ctl_state_s {
     struct ctr_tracer *tracer;
     uint64_t generation; /* bumped when a tracer starts and when it stops */
@@ -165,8 +171,12 @@ typedef struct ctl_state_s {
     int ot_previous_registered;
     PyObject *otel_provider_type, *otel_tracer_type, *otel_cm_type;
     struct ctl_otel otel;
-    PyObject *env_stack;    /* process activities' environment values, latest last */
-    PyObject *env_original; /* the variables before the first of them */
+    PyObject *env_stack;         /* process activities' environment values, latest last */
+    PyObject *env_original;      /* the variables before the first of them */
+    int front;                   /* enum ctl_front: who owns the run */
+    int configuring;             /* enum ctl_front: whose configure_control is running */
+    struct ctr_span *continuous; /* oltp front: the span over a continuous hypothesis */
+    uint32_t iteration;          /* continuous hypothesis iterations started */
 } ctl_state;
 
 ctl_state *ctl_get_state(PyObject *module);
@@ -391,6 +401,22 @@ extern const char cleanup_control_doc[];
 /* End every open span, flush by the deadline with the GIL released, log the
  * summary line (when `summary`) and free the tracer. */
 void ctl_shutdown_tracing(ctl_state *st, bool summary);
+
+/* ---- the fronts (fronts.c) ---- */
+
+/* True when chaostracing.oltp owns the run: upstream's span names. */
+static inline bool ctl_oltp(const ctl_state *st)
+{
+    return st->front == CTL_FRONT_OLTP;
+}
+/* configure_control of chaostracing.control and cleanup_control of both. */
+PyObject *ctl_native_configure_control(PyObject *module, PyObject *const *args, Py_ssize_t nargs,
+                                       PyObject *kwnames);
+PyObject *ctl_cleanup_control(PyObject *module, PyObject *unused);
+/* Add `_oltp`, a dict of chaostracing.oltp's hooks (Hook objects bound to
+ * the control module), to the control module. Returns 0 or -1 with an
+ * exception set. */
+int ctl_add_oltp_hooks(PyObject *module);
 
 /* ---- hooks (hooks.c, activity.c) ---- */
 

@@ -57,12 +57,13 @@ static struct ctr_span *start_named(ctl_state *st, PyObject *title, const char *
 /* ---- experiment ---- */
 
 /* The experiment's parent from the environment (a CI pipeline's trace),
- * keeping its tracestate and baggage for HTTP activities. */
+ * keeping its tracestate and baggage for HTTP activities; BAGGAGE is kept
+ * even without a parent. */
 static bool env_parent(ctl_state *st, struct ctr_span_context *parent)
 {
     char ts[CTR_TRACESTATE_MAX + 1], bag[CTR_BAGGAGE_MAX + 1];
     int rc = ctr_propagation_extract_env(&st->prop, parent, ts, sizeof ts, bag, sizeof bag);
-    if (bag[0]) /* BAGGAGE travels on without a TRACEPARENT too */
+    if (bag[0] && !st->baggage) /* BAGGAGE travels on without a TRACEPARENT too */
         st->baggage = strdup(bag);
     if (rc)
         return false;
@@ -71,6 +72,28 @@ static bool env_parent(ctl_state *st, struct ctr_span_context *parent)
         parent->trace_state.len = strlen(ts);
     }
     return true;
+}
+
+/* chaostoolkit.platform.full: platform.platform(), as upstream records. */
+static void set_platform(struct ctr_span *s)
+{
+    PyObject *mod = PyImport_ImportModule("platform");
+    PyObject *full = mod ? PyObject_CallMethod(mod, "platform", NULL) : NULL;
+    ctl_set_str(s, "chaostoolkit.platform.full", full);
+    Py_XDECREF(full);
+    Py_XDECREF(mod);
+    ctl_hold_error();
+}
+
+/* Baggage member → attribute of the same name (value decoded). */
+static void baggage_attr(void *span, const char *k, size_t kn, const char *v, size_t vn)
+{
+    char key[256];
+    if (kn >= sizeof key)
+        return;
+    memcpy(key, k, kn);
+    key[kn] = '\0';
+    ctr_span_set_str(span, key, v, vn);
 }
 
 /* A --dry run: which activities were skipped (chaoslib's Dry enum). */
@@ -107,7 +130,7 @@ PyObject *before_experiment_control(PyObject *module, PyObject *const *args, Py_
     PyObject *title = ctl_dget(ctx, "title");
     const char *p = "experiment";
     Py_ssize_t n = 10;
-    PyObject *tb = ctl_utf8(title, &p, &n);
+    PyObject *tb = ctl_oltp(st) ? NULL : ctl_utf8(title, &p, &n);
     struct ctr_span *s = ctr_tracer_start_span(st->tracer, p, (size_t)n,
                                                has_parent ? &parent : NULL, CTR_KIND_INTERNAL, 0);
     Py_XDECREF(tb);
@@ -118,6 +141,9 @@ PyObject *before_experiment_control(PyObject *module, PyObject *const *args, Py_
     ctr_span_set_essential(s);
     ctr_span_set_str(s, "chaostoolkit.type", "experiment", 10);
     set_dry(s, ctl_dget(ctx, "dry"));
+    /* Upstream's oltp control copies the baggage (BAGGAGE) onto the root. */
+    if (ctl_oltp(st) && st->baggage)
+        ctr_baggage_each(st->baggage, strlen(st->baggage), baggage_attr, s);
     ctl_set_str(s, "chaostoolkit.experiment.title", title);
     ctl_set_str_list(s, "chaostoolkit.experiment.tags", ctl_dget(ctx, "tags"));
     PyObject *contrib = ctl_dget(ctx, "contributions");
@@ -140,6 +166,7 @@ PyObject *before_experiment_control(PyObject *module, PyObject *const *args, Py_
     }
     Py_XDECREF(items);
     ctl_hold_error();
+    set_platform(s);
     return ctl_hook_return();
 }
 
@@ -233,8 +260,8 @@ PyObject *after_experiment_control(PyObject *module, PyObject *const *args, Py_s
     } else if (dev) {
         ctr_span_set_status(s, CTR_STATUS_ERROR, "experiment deviated", 19);
     }
-    struct ctr_span **phases[] = {&st->method, &st->rollbacks};
-    for (size_t i = 0; i < 2; i++) {
+    struct ctr_span **phases[] = {&st->continuous, &st->method, &st->rollbacks};
+    for (size_t i = 0; i < 3; i++) {
         ctr_span_end(*phases[i], 0);
         *phases[i] = NULL;
     }
@@ -319,16 +346,21 @@ PyObject *before_hypothesis_control(PyObject *module, PyObject *const *args, Py_
     unsigned long thread = PyThread_get_thread_ident();
     if (!st->tracer || !ctx || open_table_has(&st->open, ENTRY_HYPOTHESIS, ctx, thread))
         return ctl_hook_return();
-    const char *phase = thread != st->experiment_thread ? "continuous"
-                        : st->method_seen               ? "after"
-                                                        : "before";
+    bool continuous = thread != st->experiment_thread;
+    const char *phase = continuous ? "continuous" : st->method_seen ? "after" : "before";
     PyObject *title = ctl_dget(ctx, "title");
-    struct ctr_span *s = start_named(st, title, "hypothesis", st->experiment, "hypothesis");
+    /* chaostracing.oltp: "hypothesis", each iteration of a continuous one
+     * under the span that covers them all (run_events.c). */
+    struct ctr_span *parent = continuous && st->continuous ? st->continuous : st->experiment;
+    struct ctr_span *s =
+        start_named(st, ctl_oltp(st) ? NULL : title, "hypothesis", parent, "hypothesis");
     if (!s)
         return PyErr_NoMemory();
     ctr_span_set_essential(s);
     ctl_set_str(s, "chaostoolkit.hypothesis.title", title);
     ctr_span_set_str(s, "chaostoolkit.hypothesis.phase", phase, strlen(phase));
+    if (continuous) /* chaoslib numbers them from 1 */
+        ctr_span_set_int(s, "chaostoolkit.hypothesis.iteration", ++st->iteration);
     struct open_entry *e = open_entry_new(ENTRY_HYPOTHESIS, ctx, thread, s);
     if (!e || open_table_add(&st->open, e) < 0) {
         open_entry_free(e);
@@ -402,6 +434,11 @@ PyObject *after_hypothesis_control(PyObject *module, PyObject *const *args, Py_s
     if (met == Py_False) {
         ctr_span_set_status(e->span, CTR_STATUS_ERROR, "steady-state hypothesis deviated", 32);
         add_deviation(e->span, state);
+        /* An iteration deviated: so did the continuous hypothesis. No Python
+         * code ran since the span was read. */
+        if (st->continuous && e->thread != st->experiment_thread)
+            ctr_span_set_status(st->continuous, CTR_STATUS_ERROR,
+                                "steady-state hypothesis deviated", 32);
     }
     /* The probes, in the order they ran, get their tolerance_met from the
      * runs in the same order. */

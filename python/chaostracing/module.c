@@ -28,8 +28,9 @@ ctl_state *ctl_get_state(PyObject *module)
 
 /* The Chaos Toolkit hooks, exposed as Hook objects by control_exec(). */
 static PyMethodDef hook_defs[] = {
-    HOOK(configure_control),
-    {"cleanup_control", cleanup_control, METH_NOARGS, cleanup_control_doc},
+    {"configure_control", (PyCFunction)(void (*)(void))ctl_native_configure_control,
+     METH_FASTCALL | METH_KEYWORDS, configure_control_doc},
+    {"cleanup_control", ctl_cleanup_control, METH_NOARGS, cleanup_control_doc},
     HOOK(before_experiment_control),
     HOOK(after_experiment_control),
     HOOK(before_hypothesis_control),
@@ -118,7 +119,7 @@ static int control_exec(PyObject *module)
         Py_XDECREF(func);
     }
     Py_DECREF(modname);
-    return rc;
+    return rc ? rc : ctl_add_oltp_hooks(module);
 }
 
 /* Every object the state holds. */
@@ -166,6 +167,7 @@ static void control_free(void *module)
         open_entry_free(all[i]);
     }
     free(all);
+    ctr_span_free(st->continuous);
     ctr_span_free(st->method);
     ctr_span_free(st->rollbacks);
     ctr_span_free(st->experiment);

@@ -8,6 +8,11 @@
  * SystemExit(30)) blocks, and interrupted() inside `except
  * InterruptExecution` (SIGTERM, or a control's own interruption): the
  * exception being handled names the signal.
+ *
+ * It also learns when a continuous hypothesis (--hypothesis-strategy
+ * continuously) starts and ends, in the thread that runs it: iterations are
+ * counted from there, and under chaostracing.oltp one "hypothesis" span
+ * covers them all, each iteration's hypothesis span its child.
  */
 #include "binding.h"
 
@@ -73,6 +78,54 @@ static PyObject *ev_signal_exit(RunEventsObject *self, PyObject *args)
     return record(self);
 }
 
+/* start_continuous_hypothesis(frequency) */
+static PyObject *ev_start_continuous(RunEventsObject *self, PyObject *args)
+{
+    (void)args;
+    ctl_state *st = ctl_get_state(self->module);
+    ctl_drain_logs(st);
+    st->iteration = 0;
+    if (st->tracer && ctl_oltp(st) && st->experiment && !st->continuous) {
+        struct ctr_span *s =
+            ctl_start(st, "hypothesis", 10, st->experiment, CTR_KIND_INTERNAL, "hypothesis");
+        if (!s)
+            return PyErr_NoMemory();
+        ctr_span_set_essential(s);
+        ctr_span_set_str(s, "chaostoolkit.hypothesis.phase", "continuous", 10);
+        st->continuous = s;
+    }
+    return ctl_hook_return();
+}
+
+/* continuous_hypothesis_completed(experiment, journal, exception=None):
+ * the span ends with the number of iterations; an exception that stopped the
+ * hypothesis is its error. */
+static PyObject *ev_continuous_completed(RunEventsObject *self, PyObject *args)
+{
+    ctl_state *st = ctl_get_state(self->module);
+    ctl_drain_logs(st);
+    if (!st->continuous)
+        return ctl_hook_return();
+    PyObject *exc = PyTuple_GET_SIZE(args) > 2 ? PyTuple_GET_ITEM(args, 2) : NULL;
+    PyObject *text = exc && exc != Py_None ? PyObject_Str(exc) : NULL;
+    const char *p = NULL;
+    Py_ssize_t n = 0;
+    PyObject *b = ctl_utf8(text, &p, &n);
+    ctl_hold_error();
+    /* Read after the Python code above: the experiment may have ended it. */
+    struct ctr_span *s = st->continuous;
+    st->continuous = NULL;
+    if (s) {
+        ctr_span_set_int(s, "chaostoolkit.hypothesis.iterations", st->iteration);
+        if (b)
+            ctr_span_set_status(s, CTR_STATUS_ERROR, p, (size_t)n);
+        ctr_span_end(s, 0);
+    }
+    Py_XDECREF(b);
+    Py_XDECREF(text);
+    return ctl_hook_return();
+}
+
 static PyObject *ev_nothing(RunEventsObject *self, PyObject *args, PyObject *kwargs)
 {
     (void)self, (void)args, (void)kwargs;
@@ -90,9 +143,9 @@ static PyMethodDef ev_methods[] = {
     NOTHING(started),
     NOTHING(running),
     NOTHING(finish),
-    NOTHING(start_continuous_hypothesis),
+    {"start_continuous_hypothesis", (PyCFunction)ev_start_continuous, METH_VARARGS, NULL},
     NOTHING(continuous_hypothesis_iteration),
-    NOTHING(continuous_hypothesis_completed),
+    {"continuous_hypothesis_completed", (PyCFunction)ev_continuous_completed, METH_VARARGS, NULL},
     NOTHING(start_hypothesis_before),
     NOTHING(hypothesis_before_completed),
     NOTHING(start_hypothesis_after),
@@ -135,7 +188,8 @@ static PyType_Slot ev_slots[] = {
     {Py_tp_traverse, ev_traverse},
     {Py_tp_clear, ev_clear},
     {Py_tp_methods, ev_methods},
-    {Py_tp_doc, "The control's run event handler: notes interruptions and their signal."},
+    {Py_tp_doc, "The control's run event handler: notes interruptions and their signal, and "
+                "when a continuous hypothesis starts and ends."},
     CTL_COMPAT_NO_NEW /* 3.9: no Py_TPFLAGS_DISALLOW_INSTANTIATION */
     {0, NULL},
 };

@@ -277,7 +277,8 @@ PyObject *configure_control(PyObject *module, PyObject *const *args, Py_ssize_t 
     }
     struct ctr_setup *setup = NULL;
     if (rc == 0)
-        rc = ctr_setup_build(set, 0, NULL, NULL, &setup);
+        rc = ctr_setup_build(set, st->configuring == CTL_FRONT_OLTP ? CTR_SETUP_OTEL_ONLY : 0, NULL,
+                             NULL, &setup);
     ctr_settings_free(set);
     if (rc) {
         ctr_setup_free(setup);
@@ -369,8 +370,8 @@ void ctl_shutdown_tracing(ctl_state *st, bool summary)
     for (size_t i = n; i-- > 0;)
         open_entry_close(all[i]);
     free(all);
-    struct ctr_span **phases[] = {&st->method, &st->rollbacks, &st->experiment};
-    for (size_t i = 0; i < 3; i++) {
+    struct ctr_span **phases[] = {&st->continuous, &st->method, &st->rollbacks, &st->experiment};
+    for (size_t i = 0; i < 4; i++) {
         if (*phases[i]) {
             ctr_span_set_status(*phases[i], CTR_STATUS_ERROR, "not completed", 13);
             ctr_span_end(*phases[i], 0);

@@ -32,8 +32,8 @@ PyObject *ctl_span_get_tracer(ctl_span *self, void *unused);
 struct ctr_span *ctl_owned_by_id(ctl_state *st, const uint8_t *span_id)
 {
     struct ctr_span *s = open_table_by_id(&st->open, span_id);
-    struct ctr_span *phases[] = {st->rollbacks, st->method, st->experiment};
-    for (size_t i = 0; !s && i < 3; i++) {
+    struct ctr_span *phases[] = {st->continuous, st->rollbacks, st->method, st->experiment};
+    for (size_t i = 0; !s && i < sizeof phases / sizeof phases[0]; i++) {
         struct ctr_span_context c;
         ctr_span_get_context(phases[i], &c);
         if (phases[i] && memcmp(c.span_id, span_id, CTR_SPAN_ID_LEN) == 0)

@@ -103,3 +103,20 @@ void ctr_new_span_id(uint8_t out[CTR_SPAN_ID_LEN])
     } while (!v);
     memcpy(out, &v, 8);
 }
+
+void ctr_new_xray_trace_id(uint64_t unix_ns, uint8_t out[CTR_TRACE_ID_LEN])
+{
+    uint32_t secs = (uint32_t)(unix_ns / 1000000000u);
+    uint64_t a = next_u64(), b = next_u64();
+    out[0] = (uint8_t)(secs >> 24);
+    out[1] = (uint8_t)(secs >> 16);
+    out[2] = (uint8_t)(secs >> 8);
+    out[3] = (uint8_t)secs;
+    memcpy(out + 4, &a, 8);
+    memcpy(out + 12, &b, 4);
+    uint8_t any = 0;
+    for (int i = 0; i < CTR_TRACE_ID_LEN; i++)
+        any |= out[i];
+    if (!any)
+        out[15] = 1; /* never all zero */
+}

@@ -1,5 +1,6 @@
 /*
- * Exporter and propagator names, and closest matches; see core/names.h.
+ * Exporter, propagator and vendor names, and closest matches; see
+ * core/names.h.
  */
 #include "core/names.h"
 
@@ -44,6 +45,12 @@ static const struct ctr__propagator_name propagators[] = {
     {"none", 0, 0, BOTH},
 };
 
+static const struct ctr__vendor_name vendors[] = {
+    {"aws", CTR__VENDOR_AWS},
+    {"gcp", CTR__VENDOR_GCP},
+    {"azure", CTR__VENDOR_AZURE},
+};
+
 static bool name_is(const char *p, size_t len, const char *name)
 {
     return strlen(name) == len && strncasecmp(p, name, len) == 0;
@@ -62,6 +69,14 @@ const struct ctr__propagator_name *ctr__propagator_lookup(const char *p, size_t 
     for (size_t i = 0; i < N_ELEMS(propagators); i++)
         if ((propagators[i].where & where) && name_is(p, len, propagators[i].name))
             return &propagators[i];
+    return NULL;
+}
+
+const struct ctr__vendor_name *ctr__vendor_lookup(const char *p, size_t len)
+{
+    for (size_t i = 0; i < N_ELEMS(vendors); i++)
+        if (name_is(p, len, vendors[i].name))
+            return &vendors[i];
     return NULL;
 }
 
@@ -106,6 +121,24 @@ void ctr__propagator_names(unsigned where, char *out, size_t size)
         put(out, size, &used, used ? ", " : "");
         put(out, size, &used, propagators[i].name);
     }
+}
+
+void ctr__vendor_names(char *out, size_t size)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < N_ELEMS(vendors) && size; i++) {
+        put(out, size, &used, used ? ", " : "");
+        put(out, size, &used, vendors[i].name);
+    }
+}
+
+const char *ctr__vendor_closest(const char *p, size_t len)
+{
+    const char *names[N_ELEMS(vendors)];
+    for (size_t i = 0; i < N_ELEMS(vendors); i++)
+        names[i] = vendors[i].name;
+    return ctr__closest(p, len, names, N_ELEMS(vendors));
 }
 
 const char *ctr__exporter_closest(const char *p, size_t len, unsigned where)

@@ -29,6 +29,26 @@ struct ctr__propagator_name {
     unsigned where;
 };
 
+/* otel_vendor / OTEL_VENDOR: the cloud whose trace conventions a run follows. */
+typedef enum {
+    CTR__VENDOR_NONE = 0,
+    CTR__VENDOR_AWS,   /* X-Ray trace ids and header */
+    CTR__VENDOR_GCP,   /* X-Cloud-Trace-Context */
+    CTR__VENDOR_AZURE, /* W3C, which Azure Monitor reads */
+} ctr__vendor;
+
+struct ctr__vendor_name {
+    const char *name;
+    ctr__vendor vendor;
+};
+
+/* The vendor named [p, p+len) (any case), or NULL. */
+const struct ctr__vendor_name *ctr__vendor_lookup(const char *p, size_t len);
+/* "aws, gcp, azure" into `out`. */
+void ctr__vendor_names(char *out, size_t size);
+/* The closest vendor name to [p, p+len), or NULL. */
+const char *ctr__vendor_closest(const char *p, size_t len);
+
 /* The entry named [p, p+len) (any case) that may be written `where`, or NULL. */
 const struct ctr__exporter_name *ctr__exporter_lookup(const char *p, size_t len, unsigned where);
 const struct ctr__propagator_name *ctr__propagator_lookup(const char *p, size_t len,

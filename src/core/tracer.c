@@ -27,6 +27,7 @@ int ctr_tracer_new(const struct ctr_config *cfg, struct ctr_exporter *exporter, 
     t->scope = ctr_scope_default();
     t->limits = cfg->limits;
     t->sampler = cfg->sampler;
+    t->ids = cfg->ids;
     t->disabled = cfg->sdk_disabled;
     double ratio = cfg->sampler_arg;
     if (!(ratio >= 0.0)) /* NaN too */
@@ -113,6 +114,11 @@ struct ctr_span *ctr_tracer_start_span(struct ctr_tracer *t, const char *name, s
             s->ctx.trace_state.ptr = ts;
             s->ctx.trace_state.len = parent->trace_state.len;
         }
+    } else if (t->ids == CTR_IDS_XRAY) {
+        /* The id holds the start time: read the clock once for both. */
+        if (!start_ns)
+            start_ns = ctr_now_ns();
+        ctr_new_xray_trace_id(start_ns, s->ctx.trace_id);
     } else {
         ctr_new_trace_id(s->ctx.trace_id);
     }

@@ -55,6 +55,10 @@ static const struct {
     [CTR__S_TRACE_HTTPX] = {"trace_httpx", NULL, NULL},
     [CTR__S_TRACE_URLLIB3] = {"trace_urllib3", NULL, NULL},
     [CTR__S_TRACE_BOTOCORE] = {"trace_botocore", NULL, NULL},
+    /* The upstream chaostracing.oltp control's keys, read by both fronts. */
+    [CTR__S_VENDOR] = {NULL, "otel_vendor", NULL},
+    [CTR__S_GCP_SERVICE_ACCOUNT] = {NULL, "otel_gcp_service_account", NULL},
+    [CTR__S_GCP_PROJECT_ID] = {NULL, "otel_gcp_project_id", NULL},
 };
 
 struct ctr_settings {
@@ -97,10 +101,47 @@ void ctr_settings_free(struct ctr_settings *s)
     free(s);
 }
 
+/* True for the otel_* keys of the upstream chaostracing.oltp control. */
+static bool is_otel_key(const char *key, size_t len)
+{
+    return len > 5 && strncmp(key, "otel_", 5) == 0;
+}
+
 bool ctr_settings_is_config_key(const char *key, size_t len)
 {
     return (len > 8 && strncmp(key, "tracing_", 8) == 0) ||
-           (len == 14 && memcmp(key, "baggage_prefix", 14) == 0);
+           (len == 14 && memcmp(key, "baggage_prefix", 14) == 0) || is_otel_key(key, len);
+}
+
+int ctr__settings_otel_only(struct ctr_setup *st, const struct ctr_settings *s,
+                            struct ctr_settings **out)
+{
+    if (ctr_settings_new(out))
+        return CTR_ENOMEM;
+    char ignored[512] = "";
+    size_t used = 0, more = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        const struct ctr__entry *e = &s->v[i];
+        if (e->src != CTR_FROM_CONFIGURATION || is_otel_key(e->key, strlen(e->key))) {
+            if (ctr_settings_put(*out, e->src, e->key, strlen(e->key), &e->v))
+                return CTR_ENOMEM;
+            continue;
+        }
+        char k[CTR__SHOWN_SIZE];
+        ctr__shown(e->key, strlen(e->key), k, sizeof k);
+        int n = snprintf(ignored + used, sizeof ignored - used, "%s%s", used ? ", " : "", k);
+        if (n < 0 || (size_t)n >= sizeof ignored - used)
+            more++;
+        else
+            used += (size_t)n;
+    }
+    if (used || more)
+        ctr__problem(
+            st, CTR_LOG_INFO, false,
+            "configured by OTEL_* variables only: the experiment's configuration keys %s%s "
+            "are not read",
+            ignored, more ? " and others" : "");
+    return 0;
 }
 
 /* malloc'ed copy of n bytes + NUL; NULL when out of memory. */
@@ -241,7 +282,7 @@ void ctr__shown(const char *t, size_t len, char *out, size_t size)
 
 /* Describe a value for a message: its display text or its string (all
  * `len` bytes) as ctr__shown() writes it; else its type. */
-static void shown(const struct ctr__entry *e, char *out, size_t size)
+void ctr__entry_shown(const struct ctr__entry *e, char *out, size_t size)
 {
     if (e->v.text) {
         ctr__shown(e->v.text, e->v.len, out, size);
@@ -271,7 +312,7 @@ static int bad(struct ctr_setup *st, const char *name, const struct ctr__entry *
                const char *expected)
 {
     char v[CTR__SHOWN_SIZE];
-    shown(e, v, sizeof v);
+    ctr__entry_shown(e, v, sizeof v);
     ctr__problem(st, CTR_LOG_WARNING, true, "%s=%s is not %s", name, v, expected);
     return -1;
 }

@@ -38,6 +38,9 @@ enum ctr__setting_id {
     CTR__S_TRACE_HTTPX,
     CTR__S_TRACE_URLLIB3,
     CTR__S_TRACE_BOTOCORE,
+    CTR__S_VENDOR,
+    CTR__S_GCP_SERVICE_ACCOUNT, /* upstream's GCP keys: accepted, not used */
+    CTR__S_GCP_PROJECT_ID,
     CTR__S_COUNT
 };
 
@@ -122,6 +125,17 @@ void ctr__shown(const char *t, size_t len, char *out, size_t size);
  * redaction, trace link. Returns 0 or CTR_ENOMEM. */
 int ctr__setup_run_options(struct ctr_setup *st, const struct ctr_settings *s, unsigned flags,
                            ctr_getenv_fn get, void *ud);
+
+/* A value as messages show it (its text, number or type). */
+void ctr__entry_shown(const struct ctr__entry *e, char *out, size_t size);
+
+/*
+ * For CTR_SETUP_OTEL_ONLY: a copy of `s` without the configuration keys that
+ * flag does not read (every key but otel_*), named in one INFO problem.
+ * Returns 0 with *out set (free it with ctr_settings_free()) or CTR_ENOMEM.
+ */
+int ctr__settings_otel_only(struct ctr_setup *st, const struct ctr_settings *s,
+                            struct ctr_settings **out);
 
 /* One WARNING per name that no setting has, with the closest known name. */
 void ctr__report_unknown(struct ctr_setup *st, const struct ctr_settings *s);

@@ -10,6 +10,13 @@
  * OTEL_EXPORTER_ZIPKIN_ENDPOINT, else http://localhost:9411/api/v2/spans jaeger-thrift
  * tracing_host:tracing_port, else localhost:6831 file tracing_opentelemetry_file_path, else
  * ./chaostracing-traces.jsonl
+ *
+ * otel_vendor / OTEL_VENDOR (the upstream chaostracing.oltp control's
+ * option, read by both fronts) adds a propagator: aws the X-Ray header (and
+ * X-Ray trace ids), gcp X-Cloud-Trace-Context, azure W3C; the spans still go
+ * by OTLP, to a Collector with the vendor's exporter (said at INFO).
+ * CTR_SETUP_OTEL_ONLY (chaostracing.oltp) reads the OTEL_* variables, control
+ * arguments and otel_* keys only, with the opentelemetry provider implied.
  */
 #include "export/settings.h"
 
@@ -78,7 +85,9 @@ static int resolve_provider(struct ctr_setup *st, const struct ctr_settings *s, 
 {
     static const char *const providers[] = {"noop", "opentelemetry", "jaeger"};
     const char *p = "noop", *name = NULL;
-    if (flags & CTR_SETUP_CHECK) /* a check always sends, as OpenTelemetry would */
+    /* A check always sends, as OpenTelemetry would; so does chaostracing.oltp,
+     * as upstream did. */
+    if (flags & (CTR_SETUP_CHECK | CTR_SETUP_OTEL_ONLY))
         return 0;
     int r =
         ctr__setting_str(st, s, CTR__S_PROVIDER, "a string (noop, opentelemetry or jaeger)", &p);
@@ -453,15 +462,87 @@ static void env_warnings(struct ctr_setup *st)
     }
 }
 
-int ctr_setup_build(const struct ctr_settings *s, unsigned flags, ctr_getenv_fn get, void *ud,
-                    struct ctr_setup **out)
+/* otel_vendor (else OTEL_VENDOR): the cloud whose trace conventions to
+ * follow. It adds a propagator (and X-Ray ids for aws) and says in one INFO
+ * how spans reach that cloud; an unknown value is one WARNING, nothing else
+ * changes. */
+static void resolve_vendor(struct ctr_setup *st, const struct ctr_settings *s, ctr_getenv_fn get,
+                           void *ud)
 {
-    struct ctr_setup *st = calloc(1, sizeof *st);
-    *out = st;
-    if (!st)
-        return CTR_ENOMEM;
-    snprintf(st->destination, sizeof st->destination, "nowhere");
-    ctr_propagation_default(&st->prop, CTR_PROP_TRACECONTEXT | CTR_PROP_BAGGAGE);
+    const char *key = "OTEL_VENDOR", *v = NULL;
+    size_t vn = 0;
+    char shown[CTR__SHOWN_SIZE];
+    const struct ctr__entry *e = ctr__setting(s, CTR__S_VENDOR, &key);
+    if (e) {
+        ctr__entry_shown(e, shown, sizeof shown);
+        if (e->v.type == CTR_SV_STR) {
+            v = e->v.text;
+            vn = e->v.len;
+        }
+    } else {
+        v = get ? get(ud, "OTEL_VENDOR") : getenv("OTEL_VENDOR");
+        vn = v ? strlen(v) : 0;
+        if (!vn)
+            return; /* empty is unset */
+        ctr__shown(v, vn, shown, sizeof shown);
+    }
+    const struct ctr__vendor_name *vendor =
+        v && memchr(v, '\0', vn) == NULL ? ctr__vendor_lookup(v, vn) : NULL;
+    if (!vendor) {
+        char valid[64];
+        ctr__vendor_names(valid, sizeof valid);
+        const char *close = v ? ctr__vendor_closest(v, vn) : NULL;
+        ctr__problem(st, CTR_LOG_WARNING, false,
+                     "%s=%s is not one of %s%s%s%s; no vendor's conventions are applied", key,
+                     shown, valid, close ? "; did you mean \"" : "", close ? close : "",
+                     close ? "\"?" : "");
+        return;
+    }
+    switch (vendor->vendor) {
+    case CTR__VENDOR_AWS:
+        st->cfg.ids = CTR_IDS_XRAY;
+        st->prop.formats |= CTR_PROP_XRAY;
+        ctr__problem(st, CTR_LOG_INFO, false,
+                     "%s is aws: trace ids are X-Ray's and HTTP activities get X-Amzn-Trace-Id; "
+                     "send the spans to AWS X-Ray through an OpenTelemetry Collector with its "
+                     "awsxray exporter (or the AWS Distro for OpenTelemetry)",
+                     key);
+        break;
+    case CTR__VENDOR_GCP: {
+        bool sa = ctr__setting(s, CTR__S_GCP_SERVICE_ACCOUNT, NULL) != NULL;
+        bool project = ctr__setting(s, CTR__S_GCP_PROJECT_ID, NULL) != NULL;
+        const char *unused = sa && project ? "; otel_gcp_service_account and otel_gcp_project_id "
+                                             "are not used (the Collector's exporter has the "
+                                             "credentials and the project)"
+                             : sa          ? "; otel_gcp_service_account is not used (the "
+                                             "Collector's exporter has the credentials)"
+                             : project     ? "; otel_gcp_project_id is not used (the Collector's "
+                                             "exporter names the project)"
+                                           : "";
+        st->prop.formats |= CTR_PROP_CLOUDTRACE;
+        ctr__problem(st, CTR_LOG_INFO, false,
+                     "%s is gcp: HTTP activities get X-Cloud-Trace-Context; spans are sent by "
+                     "OTLP: export them to Google Cloud Trace through an OpenTelemetry Collector "
+                     "with Google Cloud's exporter (googlecloud)%s",
+                     key, unused);
+        break;
+    }
+    case CTR__VENDOR_AZURE:
+        st->prop.formats |= CTR_PROP_TRACECONTEXT | CTR_PROP_BAGGAGE;
+        ctr__problem(st, CTR_LOG_INFO, false,
+                     "%s is azure: HTTP activities get W3C traceparent; spans are sent by OTLP: "
+                     "export them to Azure Monitor through an OpenTelemetry Collector with the "
+                     "Azure Monitor exporter (azuremonitor)",
+                     key);
+        break;
+    default:
+        break;
+    }
+}
+
+static int build_setup(struct ctr_setup *st, const struct ctr_settings *s, unsigned flags,
+                       ctr_getenv_fn get, void *ud)
+{
     ctr__report_unknown(st, s);
     int jaeger = resolve_provider(st, s, flags, get, ud);
     if (jaeger < 0)
@@ -480,6 +561,7 @@ int ctr_setup_build(const struct ctr_settings *s, unsigned flags, ctr_getenv_fn 
         st->cfg.sampler = CTR_SAMPLER_ALWAYS_ON; /* the Jaeger client's constant sampler */
     st->enabled = true;
     resolve_propagation(st, s, jaeger == 1);
+    resolve_vendor(st, s, get, ud);
     if (!st->failed && (rc = ctr__setup_run_options(st, s, flags, get, ud)) != 0)
         return rc;
     ctr_exporter_kind kind;
@@ -492,6 +574,25 @@ int ctr_setup_build(const struct ctr_settings *s, unsigned flags, ctr_getenv_fn 
         snprintf(st->destination, sizeof st->destination, "%s",
                  ctr_exporter_destination(st->exporter));
     return st->oom ? CTR_ENOMEM : 0;
+}
+
+int ctr_setup_build(const struct ctr_settings *s, unsigned flags, ctr_getenv_fn get, void *ud,
+                    struct ctr_setup **out)
+{
+    struct ctr_setup *st = calloc(1, sizeof *st);
+    *out = st;
+    if (!st)
+        return CTR_ENOMEM;
+    snprintf(st->destination, sizeof st->destination, "nowhere");
+    ctr_propagation_default(&st->prop, CTR_PROP_TRACECONTEXT | CTR_PROP_BAGGAGE);
+    struct ctr_settings *own = NULL;
+    if ((flags & CTR_SETUP_OTEL_ONLY) && ctr__settings_otel_only(st, s, &own)) {
+        ctr_settings_free(own);
+        return CTR_ENOMEM;
+    }
+    int rc = build_setup(st, own ? own : s, flags, get, ud);
+    ctr_settings_free(own);
+    return rc;
 }
 
 void ctr_setup_free(struct ctr_setup *st)

@@ -145,6 +145,7 @@ struct each_state {
     void (*fn)(void *arg, const char *key, size_t klen, const char *value, size_t vlen);
     void *arg;
     char *scratch;
+    int passed;
 };
 
 static bool decode_one(void *arg, const char *m, size_t mn, const char *k, size_t kn, const char *v,
@@ -153,22 +154,24 @@ static bool decode_one(void *arg, const char *m, size_t mn, const char *k, size_
     (void)m, (void)mn;
     struct each_state *e = arg;
     long dn = ctr__pct_decode(v, vn, e->scratch, CTR_BAGGAGE_MAX);
-    if (dn >= 0)
+    if (dn >= 0 && !memchr(e->scratch, '\0', (size_t)dn)) {
         e->fn(e->arg, k, kn, e->scratch, (size_t)dn);
+        e->passed++;
+    }
     return true;
 }
 
-int ctr_baggage_each(const char *baggage, size_t len,
+int ctr_baggage_each(const char *s, size_t len,
                      void (*fn)(void *arg, const char *key, size_t klen, const char *value,
                                 size_t vlen),
                      void *arg)
 {
-    if (!baggage || !fn || len > CTR_BAGGAGE_MAX)
-        return baggage && len > CTR_BAGGAGE_MAX ? CTR_EINVAL : 0;
-    struct each_state e = {fn, arg, malloc(CTR_BAGGAGE_MAX)};
+    if (!s || !fn || len > CTR_BAGGAGE_MAX)
+        return 0;
+    struct each_state e = {fn, arg, malloc(CTR_BAGGAGE_MAX), 0};
     if (!e.scratch)
-        return CTR_ENOMEM;
-    each_member(baggage, len, decode_one, &e);
+        return 0;
+    each_member(s, len, decode_one, &e);
     free(e.scratch);
-    return 0;
+    return e.passed;
 }

@@ -1,7 +1,8 @@
 /*
  * Inject and extract span contexts and baggage through a carrier (HTTP
  * headers or environment variables), in every format OTEL_PROPAGATORS can
- * name: tracecontext, baggage, b3, b3multi, jaeger and xray.
+ * name: tracecontext, baggage, b3, b3multi, jaeger and xray; and Google
+ * Cloud's X-Cloud-Trace-Context, which otel_vendor gcp turns on.
  *
  * Extraction reads each header once, validates it strictly and ignores it
  * when malformed; a carrier's value pointers are used only until the next
@@ -19,6 +20,7 @@
 #define JAEGER_DEFAULT_HEADER "uber-trace-id"
 #define JAEGER_DEFAULT_PREFIX "uberctx-"
 #define XRAY_HEADER "X-Amzn-Trace-Id"
+#define CLOUDTRACE_HEADER "X-Cloud-Trace-Context"
 /* The W3C baggage ABNF allows 180 list-members. */
 #define BAGGAGE_MAX_MEMBERS 180
 /* W3C trace-context: when tracestate must be truncated, entries longer than
@@ -359,6 +361,13 @@ static int extract_context(const struct ctr_propagation *p, const struct ctr_car
             return 0;
         }
     }
+    if (p->formats & CTR_PROP_CLOUDTRACE) {
+        v = get(c, CLOUDTRACE_HEADER, &n);
+        if (v && ctr_cloudtrace_parse(v, n, &ctx) == 0) {
+            *out = ctx;
+            return 0;
+        }
+    }
     return CTR_EPARSE;
 }
 
@@ -519,6 +528,11 @@ int ctr_propagation_inject(const struct ctr_propagation *p, const struct ctr_spa
         char x[96];
         ctr_xray_format(ctx, x);
         c->set(c->ud, XRAY_HEADER, x);
+    }
+    if (p->formats & CTR_PROP_CLOUDTRACE) {
+        char g[64];
+        ctr_cloudtrace_format(ctx, g);
+        c->set(c->ud, CLOUDTRACE_HEADER, g);
     }
     return 0;
 }
