@@ -20,6 +20,7 @@
  *   otel.c        the OpenTelemetry API bridge: loading it, its context
  *   otel_types.c  the OpenTelemetry TracerProvider, Tracer and current-span
  *                 context manager
+ *   otel_propagator.c OpenTelemetry's global propagator: the control's formats
  *   instrument.c  the OpenTelemetry instrumentations the arguments name
  *   process_env.c TRACEPARENT & co. in the environment of process activities
  *   fronts.c      the two control modules over one state: chaostracing.control
@@ -127,6 +128,8 @@ struct ctl_otel {
     PyObject *provider;            /* our TracerProvider object */
     bool ours;                     /* ...is the global one */
     PyObject *instrumented;        /* list of instrumentors we turned on */
+    PyObject *textmap;             /* our propagator, while it is the global one */
+    PyObject *previous_textmap;    /* the global propagator before ours */
 };
 
 /* ---- module state (module.c) ---- */
@@ -169,7 +172,7 @@ typedef struct ctl_state_s {
     PyObject *ot_tracer;   /* the OpenTracing tracer, once made */
     PyObject *ot_previous; /* opentracing's global tracer before ours, while ours is set */
     int ot_previous_registered;
-    PyObject *otel_provider_type, *otel_tracer_type, *otel_cm_type;
+    PyObject *otel_provider_type, *otel_tracer_type, *otel_cm_type, *otel_propagator_type;
     struct ctl_otel otel;
     PyObject *env_stack;         /* process activities' environment values, latest last */
     PyObject *env_original;      /* the variables before the first of them */
@@ -266,10 +269,10 @@ bool ctl_context_check(ctl_state *st, PyObject *o);
 /* The ids and baggage of a SpanContext object (baggage borrowed, may be NULL). */
 void ctl_context_get(PyObject *o, struct ctr_span_context *out, PyObject **baggage);
 /* Add the propagation headers of `ctx` (with the run's baggage and
- * `baggage`, a dict or NULL) to a dict or to anything with __setitem__.
- * 0, or -1 with an exception. */
+ * `baggage`, a dict or NULL) to a carrier: a mapping, or anything when
+ * `setter` (an OpenTelemetry Setter) is given. 0, or -1 with an exception. */
 int ctl_inject_into(ctl_state *st, const struct ctr_span_context *ctx, PyObject *baggage,
-                    PyObject *carrier);
+                    PyObject *carrier, PyObject *setter);
 /* The SpanContext a carrier (a mapping of headers) holds, or None. */
 PyObject *ctl_extract_from(ctl_state *st, PyObject *carrier);
 
@@ -277,7 +280,8 @@ PyObject *ctl_extract_from(ctl_state *st, PyObject *carrier);
 
 extern PyType_Spec ctl_tracer_spec;
 extern PyType_Spec ctl_ot_tracer_spec, ctl_ot_scope_manager_spec, ctl_ot_scope_spec;
-extern PyType_Spec ctl_otel_provider_spec, ctl_otel_tracer_spec, ctl_otel_cm_spec;
+extern PyType_Spec ctl_otel_provider_spec, ctl_otel_tracer_spec, ctl_otel_cm_spec,
+    ctl_otel_propagator_spec;
 PyObject *ctl_api_tracer(PyObject *module, PyObject *unused);
 PyObject *ctl_api_current_span(PyObject *module, PyObject *unused);
 PyObject *ctl_api_inject(PyObject *module, PyObject *args, PyObject *kwargs);
@@ -307,6 +311,10 @@ PyObject *ctl_otel_span_context(ctl_state *st, const struct ctr_span_context *ct
  * thread (e->otel_token), and undo it. */
 void ctl_otel_attach(ctl_state *st, PyObject *module, struct open_entry *e);
 void ctl_otel_detach(ctl_state *st, struct open_entry *e);
+/* OpenTelemetry's global propagator is ours while our provider is the
+ * global one (otel_propagator.c), and the earlier one again after. */
+void ctl_otel_set_propagator(ctl_state *st, PyObject *module);
+void ctl_otel_unset_propagator(ctl_state *st);
 /* Our TracerProvider object (otel_types.c), new reference or NULL. */
 PyObject *ctl_otel_provider_new(PyObject *module);
 /* The instrumentations (instrument.c). */

@@ -167,6 +167,7 @@ static bool ctl_is_carrier(PyObject *o)
 
 struct setter {
     PyObject *carrier;
+    PyObject *set; /* an OpenTelemetry Setter, or NULL: carrier[name] = value */
     int failed;
 };
 
@@ -176,8 +177,15 @@ static void carrier_set(void *ud, const char *name, const char *value)
     if (s->failed)
         return;
     PyObject *k = PyUnicode_FromString(name), *v = PyUnicode_FromString(value);
-    if (!k || !v || PyObject_SetItem(s->carrier, k, v) < 0)
+    if (!k || !v)
         s->failed = 1;
+    else if (s->set) {
+        PyObject *r = PyObject_CallMethod(s->set, "set", "OOO", s->carrier, k, v);
+        s->failed = r == NULL;
+        Py_XDECREF(r);
+    } else if (PyObject_SetItem(s->carrier, k, v) < 0) {
+        s->failed = 1;
+    }
     Py_XDECREF(k);
     Py_XDECREF(v);
 }
@@ -215,9 +223,9 @@ static int baggage_of(ctl_state *st, PyObject *items, struct ctr_buf *out)
 }
 
 int ctl_inject_into(ctl_state *st, const struct ctr_span_context *ctx, PyObject *baggage,
-                    PyObject *carrier)
+                    PyObject *carrier, PyObject *setter)
 {
-    if (!ctl_is_carrier(carrier)) {
+    if (!setter && !ctl_is_carrier(carrier)) {
         PyErr_Format(PyExc_TypeError, "inject() wants a dict of headers, not %R",
                      carrier ? carrier : Py_None);
         return -1;
@@ -248,7 +256,7 @@ int ctl_inject_into(ctl_state *st, const struct ctr_span_context *ctx, PyObject 
         PyErr_NoMemory();
         return -1;
     }
-    struct setter s = {carrier, 0};
+    struct setter s = {carrier, setter, 0};
     struct ctr_carrier c = {NULL, carrier_set, &s, NULL};
     const char *b = (const char *)bag.data;
     ctr_propagation_inject(p, &c0, b && *b ? b : NULL, &c);
@@ -411,7 +419,7 @@ PyObject *ctl_api_inject(PyObject *module, PyObject *args, PyObject *kwargs)
     if (has < 0)
         return NULL;
     Py_XINCREF(bag);
-    int rc = has ? ctl_inject_into(st, &ctx, bag, carrier) : 0;
+    int rc = has ? ctl_inject_into(st, &ctx, bag, carrier, NULL) : 0;
     Py_XDECREF(bag);
     if (rc < 0)
         return NULL;

@@ -76,6 +76,7 @@ static int add_types(PyObject *module, ctl_state *st)
         {&ctl_otel_provider_spec, &st->otel_provider_type, NULL},
         {&ctl_otel_tracer_spec, &st->otel_tracer_type, NULL},
         {&ctl_otel_cm_spec, &st->otel_cm_type, NULL},
+        {&ctl_otel_propagator_spec, &st->otel_propagator_type, NULL},
     };
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         *types[i].slot = PyType_FromModuleAndSpec(module, types[i].spec, NULL);
@@ -130,7 +131,8 @@ static int control_exec(PyObject *module)
         &st->otel_provider_type, &st->otel_tracer_type, &st->otel_cm_type,                         \
         &st->otel.get_current_span, &st->otel.set_span_in_context, &st->otel.attach,               \
         &st->otel.detach, &st->otel.span_context, &st->otel.trace_flags, &st->otel.provider,       \
-        &st->otel.instrumented, &st->env_stack, &st->env_original
+        &st->otel.instrumented, &st->otel.textmap, &st->otel.previous_textmap,                     \
+        &st->otel_propagator_type, &st->env_stack, &st->env_original
 
 static int control_traverse(PyObject *module, visitproc visit, void *arg)
 {

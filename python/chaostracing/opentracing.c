@@ -566,7 +566,7 @@ static PyObject *tracer_inject(OTTracerObject *self, PyObject *args, PyObject *k
     if (has < 0)
         return NULL;
     Py_XINCREF(bag);
-    int rc = has ? ctl_inject_into(st, &ctx, bag, carrier) : 0;
+    int rc = has ? ctl_inject_into(st, &ctx, bag, carrier, NULL) : 0;
     Py_XDECREF(bag);
     if (rc < 0)
         return NULL;

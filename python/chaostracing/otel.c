@@ -117,12 +117,14 @@ void ctl_otel_setup(ctl_state *st, PyObject *module, unsigned which)
         return;
     }
     install_provider(st, module);
+    ctl_otel_set_propagator(st, module);
     ctl_instrument(st, which);
 }
 
 void ctl_otel_teardown(ctl_state *st)
 {
     ctl_uninstrument(st);
+    ctl_otel_unset_propagator(st);
 }
 
 int ctl_otel_current(ctl_state *st, struct ctr_span_context *out, PyObject **span)

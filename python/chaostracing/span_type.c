@@ -421,7 +421,7 @@ static PyObject *span_exit(ctl_span *self, PyObject *const *args, Py_ssize_t nar
 static PyObject *span_inject(ctl_span *self, PyObject *headers)
 {
     ctl_state *st = ctl_get_state(self->module);
-    if (ctl_inject_into(st, &self->ctx, self->baggage, headers) < 0)
+    if (ctl_inject_into(st, &self->ctx, self->baggage, headers, NULL) < 0)
         return NULL;
     return Py_NewRef(headers);
 }

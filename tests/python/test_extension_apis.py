@@ -230,6 +230,53 @@ def test_other_instrumentations(run_chaos, target, tmp_path, argument, func, pac
     assert "not-a-real-secret" not in trace.read_text()
 
 
+def test_opentelemetry_propagation_uses_the_configured_formats(run_chaos, target, tmp_path):
+    """With b3 configured, instrumented calls and opentelemetry.propagate send
+    what the control's own HTTP activities send."""
+    pytest.importorskip("opentelemetry.instrumentation.requests")
+    trace = tmp_path / "t.jsonl"
+    exp = experiment(
+        [
+            py("get", "requests_get", url=target.url + "/b3"),
+            py("rt", "otel_extract_round_trip"),
+        ]
+    )
+    conf = {**file_config(trace), "tracing_propagation": "b3multi"}
+    run = run_chaos(with_tracing(exp, conf, arguments={"trace_requests": True}))
+    assert run.returncode == 0, run.describe()
+    spans = file_spans(trace)
+    assert_one_tree(spans)
+    s = by_name(spans)
+    (req,) = target.requests
+    assert req["headers"]["x-b3-spanid"] == s["GET"]["span_id"]
+    assert req["headers"]["x-b3-traceid"] == s["GET"]["trace_id"]
+    assert "traceparent" not in req["headers"]
+    out = outputs(run)["rt"]["output"]
+    assert {k.lower(): v for k, v in out["headers"].items()}["x-b3-spanid"] == s["rt"]["span_id"]
+    assert s["from-extracted"]["parent"] == s["rt"]["span_id"]
+    fields = {f.lower() for f in out["fields"]}
+    assert "x-b3-traceid" in fields and "traceparent" not in fields
+
+
+def test_opentelemetry_globals_come_back_after_cleanup():
+    pytest.importorskip("opentelemetry.propagate")
+    code = textwrap.dedent(
+        """
+        from opentelemetry import propagate
+        before = propagate.get_global_textmap()
+        import chaostracing.control as c
+        c.configure_control(configuration={"tracing_provider": "opentelemetry",
+                                           "tracing_opentelemetry_exporter": "none"})
+        during = type(propagate.get_global_textmap()).__name__
+        c.cleanup_control()
+        print(during, propagate.get_global_textmap() is before)
+        """
+    )
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split() == ["Propagator", "True"]
+
+
 def test_requests_not_instrumented_without_the_argument(run_chaos, target, tmp_path):
     trace = tmp_path / "t.jsonl"
     exp = experiment([py("fg-get", "requests_get", url=target.url + "/fg")])

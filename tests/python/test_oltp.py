@@ -558,3 +558,37 @@ def test_default_endpoint_without_otel_variables(run_chaos):
     names = sorted(s["name"] for s in receiver.spans())
     assert names == ["activity: minimal-action", "experiment", "method", "rollbacks"]
     assert re.search(r"localhost:4318/v1/traces", summary(run.log)["dest"])
+
+
+def test_trace_request_with_vendor_aws(run_chaos, target, otlp_receiver):
+    """Upstream's arguments: trace_request instruments requests against our
+    provider; with OTEL_VENDOR=aws the instrumented call carries X-Ray's
+    header too, as the control's own HTTP activities do."""
+    pytest.importorskip("opentelemetry.instrumentation.requests")
+    exp = with_oltp(load_experiment("minimal"), arguments={"trace_request": True})
+    exp["method"].append(
+        {
+            "type": "action",
+            "name": "py-get",
+            "background": True,
+            "provider": {
+                "type": "python",
+                "module": "apihelpers",
+                "func": "requests_get",
+                "arguments": {"url": target.url + "/instrumented"},
+            },
+        }
+    )
+    run = run_chaos(exp, env=otel_env(otlp_receiver, OTEL_VENDOR="aws"))
+    assert run.returncode == 0, run.describe()
+    spans = Spans(otlp_receiver.spans())
+    assert_no_orphans(spans)
+    act = spans.one(activity("py-get"))
+    get = spans.one("GET")
+    assert get["parent"] == act["span_id"] and get["kind"] == 3
+    (tid,) = spans.trace_ids()
+    (req,) = [r for r in target.requests if r["path"] == "/instrumented"]
+    assert req["headers"]["x-amzn-trace-id"] == (
+        f"Root=1-{tid[:8]}-{tid[8:]};Parent={get['span_id']};Sampled=1"
+    )
+    assert "unknown control argument" not in run.log

@@ -161,3 +161,15 @@ def botocore_call(url: str) -> list:
         aws_secret_access_key="not-a-real-secret",
     )
     return client.list_tables().get("TableNames", [])
+
+
+def otel_extract_round_trip() -> dict:
+    """opentelemetry.propagate: inject, then extract into a new span's parent."""
+    from opentelemetry import propagate, trace
+
+    headers = {}
+    propagate.inject(headers)
+    ctx = propagate.extract(headers)
+    with trace.get_tracer("rt").start_as_current_span("from-extracted", context=ctx) as s:
+        return {"headers": headers, "fields": sorted(propagate.get_global_textmap().fields),
+                "trace_id": format(s.get_span_context().trace_id, "032x")}

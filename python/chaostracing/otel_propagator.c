@@ -1,0 +1,272 @@
+/*
+ * OpenTelemetry's global text-map propagator, while our TracerProvider is
+ * the global one: the formats the control is configured with (tracing_
+ * propagation, OTEL_PROPAGATORS, otel_vendor), written and read by the
+ * library, so opentelemetry.propagate.inject() and the instrumentations send
+ * what the control's own HTTP activities send. The one set before comes
+ * back at cleanup.
+ */
+#include "binding.h"
+
+#include <string.h>
+
+typedef struct {
+    PyObject_HEAD PyObject *module;
+} PropagatorObject;
+
+static int prop_traverse(PropagatorObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(self->module);
+    return 0;
+}
+
+static int prop_clear(PropagatorObject *self)
+{
+    Py_CLEAR(self->module);
+    return 0;
+}
+
+static void prop_dealloc(PropagatorObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    prop_clear(self);
+    tp->tp_free((PyObject *)self);
+    Py_DECREF(tp);
+}
+
+/* OpenTelemetry baggage of `context` merged into `bag` (a new dict). */
+static PyObject *baggage_with(PyObject *context, PyObject *bag)
+{
+    PyObject *d = bag ? PyDict_Copy(bag) : PyDict_New();
+    PyObject *mod = d ? PyImport_ImportModule("opentelemetry.baggage") : NULL;
+    PyObject *all =
+        mod ? PyObject_CallMethod(mod, "get_all", "O", context ? context : Py_None) : NULL;
+    if (all && PyDict_Update(d, all) < 0)
+        PyErr_Clear();
+    Py_XDECREF(all);
+    Py_XDECREF(mod);
+    PyErr_Clear();
+    return d;
+}
+
+static PyObject *prop_inject(PropagatorObject *self, PyObject *args, PyObject *kwargs)
+{
+    static char *kwlist[] = {"carrier", "context", "setter", NULL};
+    PyObject *carrier, *context = Py_None, *setter = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|OO", kwlist, &carrier, &context, &setter))
+        return NULL;
+    ctl_state *st = ctl_get_state(self->module);
+    if (!ctl_otel_on(st))
+        Py_RETURN_NONE;
+    PyObject *span = PyObject_CallOneArg(st->otel.get_current_span, context);
+    if (!span)
+        return NULL;
+    struct ctr_span_context ctx;
+    PyObject *own = NULL;
+    int has = ctl_context_from_py(st, span, &ctx, &own);
+    PyObject *bag = has > 0 ? baggage_with(context, own) : NULL;
+    int rc = has > 0 && bag
+                 ? ctl_inject_into(st, &ctx, bag, carrier, setter != Py_None ? setter : NULL)
+                 : has;
+    Py_XDECREF(bag);
+    Py_DECREF(span);
+    if (rc < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+/* The carrier's items through an OpenTelemetry Getter (first values). */
+static PyObject *items_through(PyObject *carrier, PyObject *getter)
+{
+    if (getter == Py_None)
+        return PyDict_Check(carrier) ? PyDict_Copy(carrier) : NULL;
+    PyObject *d = PyDict_New();
+    PyObject *name = d ? PyUnicode_FromString("keys") : NULL;
+    PyObject *keys = name ? PyObject_CallMethodOneArg(getter, name, carrier) : NULL;
+    Py_XDECREF(name);
+    PyObject *it = keys ? PyObject_GetIter(keys) : NULL;
+    PyObject *k;
+    while (it && (k = PyIter_Next(it)) != NULL) {
+        PyObject *vals = PyObject_CallMethod(getter, "get", "OO", carrier, k);
+        PyObject *first =
+            vals && vals != Py_None && PySequence_Check(vals) && PySequence_Size(vals) > 0
+                ? PySequence_GetItem(vals, 0)
+                : NULL;
+        if (first && PyDict_SetItem(d, k, first) < 0)
+            PyErr_Clear();
+        Py_XDECREF(first);
+        Py_XDECREF(vals);
+        Py_DECREF(k);
+        PyErr_Clear();
+    }
+    Py_XDECREF(it);
+    Py_XDECREF(keys);
+    PyErr_Clear();
+    return d;
+}
+
+static PyObject *prop_extract(PropagatorObject *self, PyObject *args, PyObject *kwargs)
+{
+    static char *kwlist[] = {"carrier", "context", "getter", NULL};
+    PyObject *carrier, *context = Py_None, *getter = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|OO", kwlist, &carrier, &context, &getter))
+        return NULL;
+    ctl_state *st = ctl_get_state(self->module);
+    PyObject *trace = PyImport_ImportModule("opentelemetry.trace");
+    PyObject *ctxmod = trace ? PyImport_ImportModule("opentelemetry.context") : NULL;
+    PyObject *result = NULL;
+    if (!ctxmod)
+        goto out;
+    result = context != Py_None ? Py_NewRef(context) : PyObject_CallMethod(ctxmod, "Context", NULL);
+    PyObject *items = result ? items_through(carrier, getter) : NULL;
+    PyObject *sc = items ? ctl_extract_from(st, items) : NULL;
+    Py_XDECREF(items);
+    if (!sc || sc == Py_None) {
+        Py_XDECREF(sc);
+        PyErr_Clear();
+        goto out; /* nothing valid: the context as it was */
+    }
+    struct ctr_span_context ctx;
+    PyObject *bag = NULL;
+    ctl_context_get(sc, &ctx, &bag);
+    PyObject *osc = ctl_otel_span_context(st, &ctx);
+    /* (A SpanContext is a tuple: CallMethod's "O" would spread it.) */
+    PyObject *cls = osc ? PyObject_GetAttrString(trace, "NonRecordingSpan") : NULL;
+    PyObject *nrs = cls ? PyObject_CallOneArg(cls, osc) : NULL;
+    Py_XDECREF(cls);
+    PyObject *with =
+        nrs ? PyObject_CallMethod(trace, "set_span_in_context", "OO", nrs, result) : NULL;
+    if (with) {
+        Py_SETREF(result, with);
+        PyObject *bmod =
+            bag && PyDict_GET_SIZE(bag) ? PyImport_ImportModule("opentelemetry.baggage") : NULL;
+        Py_ssize_t pos = 0;
+        PyObject *k, *v;
+        while (bmod && PyDict_Next(bag, &pos, &k, &v)) {
+            PyObject *next = PyObject_CallMethod(bmod, "set_baggage", "OOO", k, v, result);
+            if (next)
+                Py_SETREF(result, next);
+        }
+        Py_XDECREF(bmod);
+    }
+    Py_XDECREF(nrs);
+    Py_XDECREF(osc);
+    Py_DECREF(sc);
+    PyErr_Clear();
+out:
+    Py_XDECREF(ctxmod);
+    Py_XDECREF(trace);
+    if (!result && !PyErr_Occurred())
+        PyErr_SetString(PyExc_RuntimeError, "extract(): no OpenTelemetry context");
+    return result;
+}
+
+static void add_name(void *ud, const char *name, const char *value)
+{
+    (void)value;
+    PyObject *s = PyUnicode_FromString(name);
+    if (!s || PySet_Add((PyObject *)ud, s) < 0)
+        PyErr_Clear();
+    Py_XDECREF(s);
+}
+
+/* The header names the configured formats write (found by writing them). */
+static PyObject *prop_fields(PropagatorObject *self, void *unused)
+{
+    (void)unused;
+    ctl_state *st = ctl_get_state(self->module);
+    PyObject *set = PySet_New(NULL);
+    if (!set)
+        return NULL;
+    struct ctr_span_context ctx = {.trace_flags = 1};
+    memset(ctx.trace_id, 0x11, sizeof ctx.trace_id);
+    memset(ctx.span_id, 0x22, sizeof ctx.span_id);
+    struct ctr_carrier c = {NULL, add_name, set, NULL};
+    ctr_propagation_inject(&st->prop, &ctx, "k=v", &c);
+    return set;
+}
+
+static PyMethodDef prop_methods[] = {
+    {"inject", (PyCFunction)(void (*)(void))prop_inject, METH_VARARGS | METH_KEYWORDS,
+     "inject($self, /, carrier, context=None, setter=None)\n--\n\n"
+     "Write the context's span (and baggage) in the control's formats."},
+    {"extract", (PyCFunction)(void (*)(void))prop_extract, METH_VARARGS | METH_KEYWORDS,
+     "extract($self, /, carrier, context=None, getter=None)\n--\n\n"
+     "A Context with the remote span (and baggage) the carrier holds."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef prop_getset[] = {
+    {"fields", (getter)prop_fields, NULL, "The header names it writes.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyType_Slot prop_slots[] = {
+    {Py_tp_dealloc, prop_dealloc},
+    {Py_tp_traverse, prop_traverse},
+    {Py_tp_clear, prop_clear},
+    {Py_tp_methods, prop_methods},
+    {Py_tp_getset, prop_getset},
+    {Py_tp_doc, "An OpenTelemetry TextMapPropagator writing the control's formats."},
+    CTL_COMPAT_NO_NEW{0, NULL},
+};
+
+PyType_Spec ctl_otel_propagator_spec = {
+    .name = "chaostracing.control.Propagator",
+    .basicsize = sizeof(PropagatorObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_IMMUTABLETYPE |
+             Py_TPFLAGS_DISALLOW_INSTANTIATION,
+    .slots = prop_slots,
+};
+
+void ctl_otel_set_propagator(ctl_state *st, PyObject *module)
+{
+    if (st->otel.previous_textmap || !st->otel.ours)
+        return;
+    PyObject *textmap = PyImport_ImportModule("opentelemetry.propagators.textmap");
+    PyObject *abc = textmap ? PyObject_GetAttrString(textmap, "TextMapPropagator") : NULL;
+    PyObject *reg =
+        abc ? PyObject_CallMethod(abc, "register", "O", st->otel_propagator_type) : NULL;
+    PyObject *propagate = reg ? PyImport_ImportModule("opentelemetry.propagate") : NULL;
+    PyObject *prev = propagate ? PyObject_CallMethod(propagate, "get_global_textmap", NULL) : NULL;
+    PropagatorObject *ours =
+        prev ? PyObject_GC_New(PropagatorObject, (PyTypeObject *)st->otel_propagator_type) : NULL;
+    if (ours) {
+        ours->module = Py_NewRef(module);
+        PyObject_GC_Track(ours);
+        PyObject *r = PyObject_CallMethod(propagate, "set_global_textmap", "O", ours);
+        if (r) {
+            st->otel.previous_textmap = Py_NewRef(prev);
+            st->otel.textmap = Py_NewRef(ours);
+        }
+        Py_XDECREF(r);
+    }
+    Py_XDECREF(ours);
+    Py_XDECREF(prev);
+    Py_XDECREF(propagate);
+    Py_XDECREF(reg);
+    Py_XDECREF(abc);
+    Py_XDECREF(textmap);
+    ctl_hold_error();
+}
+
+void ctl_otel_unset_propagator(ctl_state *st)
+{
+    PyObject *prev = st->otel.previous_textmap, *ours = st->otel.textmap;
+    st->otel.previous_textmap = st->otel.textmap = NULL;
+    if (!prev)
+        return;
+    PyObject *propagate = PyImport_ImportModule("opentelemetry.propagate");
+    PyObject *now = propagate ? PyObject_CallMethod(propagate, "get_global_textmap", NULL) : NULL;
+    if (now && now == ours) { /* nobody replaced ours meanwhile */
+        PyObject *r = PyObject_CallMethod(propagate, "set_global_textmap", "O", prev);
+        Py_XDECREF(r);
+    }
+    Py_XDECREF(now);
+    Py_XDECREF(propagate);
+    Py_DECREF(prev);
+    Py_XDECREF(ours);
+    ctl_hold_error();
+}
