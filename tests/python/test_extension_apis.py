@@ -175,6 +175,27 @@ def test_opentelemetry_api_in_a_background_activity(run_chaos, target, tmp_path)
     assert not propagation_leaks(run.journal["experiment"])
 
 
+def test_a_decorated_activity_keeps_its_signature(run_chaos, tmp_path):
+    pytest.importorskip("opentelemetry.trace")
+    trace = tmp_path / "t.jsonl"
+    act = py("deco", "decorated", count=3)
+    act["provider"]["module"] = "otelhelpers"
+    run = run_chaos(with_tracing(experiment([act]), file_config(trace)))
+    assert run.returncode == 0, run.describe()
+    s = by_name(file_spans(trace))
+    work = s["decorated-work"]
+    assert work["parent"] == s["deco"]["span_id"]
+    assert work["attributes"]["count"] == 3 and work["attributes"]["step"] == "one"
+    assert outputs(run)["deco"]["output"] == {"label": "x", "span_id": work["span_id"]}
+    # chaoslib validates arguments against the function's own signature.
+    code = (
+        "import inspect, sys; sys.path.insert(0, %r); import otelhelpers; "
+        "print(inspect.signature(otelhelpers.decorated), otelhelpers.decorated.__name__)"
+    ) % EXPERIMENTS
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert p.stdout.strip() == "(count: int, label: str = 'x') -> dict decorated", p.stderr
+
+
 @pytest.mark.parametrize("argument", ["trace_requests", "trace_request"])
 def test_requests_instrumentation(run_chaos, target, tmp_path, argument):
     pytest.importorskip("opentelemetry.instrumentation.requests")
