@@ -204,6 +204,7 @@ def bench_import(ctx):
     impls = [
         ("ours", ctx.ours, {}),
         ("ours-file", ctx.ours, {}),
+        ("ours-otel", ctx.ours, {}),
         ("upstream-control", ctx.upstream, {}),
         ("upstream-oltp", ctx.upstream, {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": ctx.url("ok")}),
     ]

@@ -32,13 +32,26 @@ def mem():
     return out
 
 
+class NoOptionalPackages:
+    """Makes the optional integrations unimportable: "ours" measures the
+    control alone, "ours-otel" with opentelemetry-api installed (the control
+    then loads it and installs its TracerProvider)."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("opentelemetry", "opentracing"):
+            raise ImportError(name)
+        return None
+
+
 def main():
     impl, endpoint = sys.argv[1], sys.argv[2]
+    if impl in ("ours", "ours-file"):
+        sys.meta_path.insert(0, NoOptionalPackages())
     logging.getLogger("chaostoolkit").addHandler(logging.NullHandler())
     logging.getLogger("chaostoolkit").propagate = False
     m0 = mem()
     t0 = time.perf_counter_ns()
-    if impl == "ours":
+    if impl in ("ours", "ours-otel"):
         import chaostracing.control as ctl
 
         ctl.configure_control(
@@ -82,6 +95,8 @@ def main():
         raise SystemExit(f"unknown impl {impl}")
     t1 = time.perf_counter_ns()
     m1 = mem()
+    if impl == "ours-otel" and "opentelemetry.trace" not in sys.modules:
+        raise SystemExit("ours-otel: opentelemetry-api is not installed in this venv")
     print(
         json.dumps(
             {

@@ -82,6 +82,37 @@ def main():
             time.sleep(0.02)  # let the export thread drain between repetitions
         print(json.dumps({"impl": "ours", "metric": metric, "unit": "ns/span",
                           "samples": samples}), flush=True)
+    # The OpenTelemetry API's span path through our TracerProvider (what
+    # instrumentations and OpenTelemetry-API extensions use), when installed.
+    try:
+        from opentelemetry import trace
+    except ImportError:
+        trace = None
+    if trace is not None:
+        tr = trace.get_tracer("bench")
+
+        def otel_plain():
+            tr.start_span(NAME).end()
+
+        def otel_attrs():
+            tr.start_span(NAME, attributes=ATTRS).end()
+
+        def otel_cm():
+            with tr.start_as_current_span(NAME):
+                pass
+
+        for metric, fn in (("span_otel_api", otel_plain), ("span_otel_api_attrs10", otel_attrs),
+                           ("span_otel_api_cm", otel_cm)):
+            samples = []
+            for rep in range(a.reps + 1):
+                t0 = clock()
+                for _ in range(a.n):
+                    fn()
+                if rep:
+                    samples.append((clock() - t0) / a.n)
+                time.sleep(0.02)
+            print(json.dumps({"impl": "ours", "metric": metric, "unit": "ns/span",
+                              "samples": samples}), flush=True)
     ctl.after_method_control(context=experiment, state=[], configuration=configuration)
     ctl.after_experiment_control(context=experiment, state={"status": "completed"},
                                  configuration=configuration)

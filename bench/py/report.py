@@ -168,6 +168,17 @@ EXPLAIN = {
          "GC-tracked Span object, looks up the parent among the open activities, then pays the "
          "core's span cost (5a/5b: allocation, UTF-8 validation of every attribute, and the "
          "glibc heap-trimming page faults when the export thread frees the spans).",
+    "2-otel": "The OpenTelemetry API's calls reach the C span through our TracerProvider's "
+              "Tracer: start_span parses OpenTelemetry's arguments, turns the attributes "
+              "mapping into a dict (adding otel.scope.name) and asks OpenTelemetry for the "
+              "current span of the context, a Python call, before the same C path as 2a-2c; "
+              "start_as_current_span also attaches the span to OpenTelemetry's context and "
+              "detaches it (two more Python calls into opentelemetry.context).",
+    "1f": "With opentelemetry-api installed, configure imports opentelemetry.trace and "
+          "opentelemetry.context (about 10 ms when chaoslib's imports are already loaded, "
+          "mostly typing_extensions and the API's own modules), registers our types with its "
+          "abstract classes and installs our TracerProvider and propagator. Without the "
+          "package (1a) none of this runs.",
     "3-via": (
         "`chaos run` does not call the hooks directly: chaoslib's apply_python_control calls "
         "inspect.signature(hook) for every hook call. For a C function that means parsing "
@@ -307,6 +318,9 @@ def rows_from(r):
                     its.get("upstream-oltp"), "time", tenx=True))
     rows.append(Row("1e", "import+configure, file exporter", stat(g(imp, "ours-file", "ns") or []),
                     "", None, "time", goal=(10e6, "≤10 ms")))
+    rows.append(Row("1f", "import+configure, opentelemetry-api installed",
+                    stat(g(imp, "ours-otel", "ns") or []), "upstream oltp",
+                    stat(g(imp, "upstream-oltp", "ns") or []), "time"))
 
     # 2. Python-API spans (ours: chaostracing.control.start_span, when present)
     ours_sp = r.get("ours_span", {})
@@ -318,6 +332,15 @@ def rows_from(r):
                 else stat(g(ours_sp, metric, "samples") or []))
         rows.append(Row(rid, label, ours, "OTel SDK+BSP", stat(g(sdk, metric, "samples") or []),
                         "time", goal=(1e3, "≤1 µs"), tenx=True))
+
+    # 2d-f: the OpenTelemetry API through our TracerProvider, against the SDK
+    for rid, label, ours_metric, sdk_metric in (
+            ("2d", "OTel API span start+end, 0 attrs", "span_otel_api", "span_py"),
+            ("2e", "OTel API span start+end, 10 attrs", "span_otel_api_attrs10", "span_py_attrs10"),
+            ("2f", "OTel API start_as_current_span", "span_otel_api_cm", "span_py_cm")):
+        samples = g(ours_sp, ours_metric, "samples")
+        rows.append(Row(rid, label, stat(samples) if samples else "n/a — opentelemetry-api not installed",
+                        "OTel SDK+BSP", stat(g(sdk, sdk_metric, "samples") or []), "time"))
 
     # 3. per activity
     up_ctl = stat(g(act, "upstream-control/otlp", "samples") or [])
@@ -458,7 +481,7 @@ def explanation_key(row):
         "1b": "1a", "1d": "1c", "1e": "1a", "3a": "3", "3b": "3", "3c": "3", "3d": "3",
         "4a": "4", "4b": "4", "4c": "4", "4d": "4-overhead", "4e": "4-overhead",
         "4f": "4-own", "4g": "4-own", "3e": "3", "3f": "3-via", "3g": "3-via", "3h": "3-via",
-        "2a": "2", "2b": "2", "2c": "2",
+        "2a": "2", "2b": "2", "2c": "2", "2d": "2-otel", "2e": "2-otel", "2f": "2-otel",
         "5a": "5-sampled", "5b": "5-attrs", "5c": "5-sampled", "5d": "5-unsampled",
         "5e": "5-disabled", "5f": "5-enqueue", "5g": "5-enqueue", "5h": "5-enqueue",
         "5i": "5-encode", "5j": "5-bytes", "6a": "6", "6b": "6", "6c": "6", "6d": "6",

@@ -128,8 +128,13 @@ struct ctl_otel {
     PyObject *provider;            /* our TracerProvider object */
     bool ours;                     /* ...is the global one */
     PyObject *instrumented;        /* list of instrumentors we turned on */
-    PyObject *textmap;             /* our propagator, while it is the global one */
-    PyObject *previous_textmap;    /* the global propagator before ours */
+    /* The contextvars runtime context's own ContextVar, the current-span key
+     * and the Context class: reading and setting the current span without
+     * calling into the API (its attach() and get_current_span() do just
+     * this). NULL with another runtime context: then the API is called. */
+    PyObject *cv, *span_key, *context_cls;
+    PyObject *textmap;          /* our propagator, while it is the global one */
+    PyObject *previous_textmap; /* the global propagator before ours */
 };
 
 /* ---- module state (module.c) ---- */
@@ -304,6 +309,11 @@ void ctl_otel_teardown(ctl_state *st);
 bool ctl_otel_on(const ctl_state *st);
 /* OpenTelemetry's current span's context (0: none, 1: *out set). */
 int ctl_otel_current(ctl_state *st, struct ctr_span_context *out, PyObject **span);
+/* Make `span` OpenTelemetry's current span: a token for ctl_otel_pop(), or
+ * NULL with an exception. */
+PyObject *ctl_otel_push(ctl_state *st, PyObject *span);
+/* Undo a push (in the same context); never raises. */
+void ctl_otel_pop(ctl_state *st, PyObject *token);
 /* opentelemetry.trace.SpanContext for `ctx` (new reference), or NULL with
  * an exception (ImportError when the API is not installed). */
 PyObject *ctl_otel_span_context(ctl_state *st, const struct ctr_span_context *ctx);

@@ -93,13 +93,8 @@ PyObject *ctl_current_push(ctl_state *st, PyObject *span)
     if (!cv)
         return NULL;
     PyObject *ot = NULL;
-    if (ctl_otel_on(st)) {
-        PyObject *ctx = PyObject_CallOneArg(st->otel.set_span_in_context, span);
-        ot = ctx ? PyObject_CallOneArg(st->otel.attach, ctx) : NULL;
-        Py_XDECREF(ctx);
-        if (!ot)
-            ctl_hold_error(); /* our own nesting still works */
-    }
+    if (ctl_otel_on(st) && !(ot = ctl_otel_push(st, span)))
+        ctl_hold_error(); /* our own nesting still works */
     PyObject *token = PyTuple_Pack(2, cv, ot ? ot : Py_None);
     if (!token) {
         PyContextVar_Reset(st->current, cv);
@@ -114,12 +109,7 @@ void ctl_current_pop(ctl_state *st, PyObject *token)
 {
     if (!token || !PyTuple_Check(token) || PyTuple_GET_SIZE(token) != 2)
         return;
-    PyObject *ot = PyTuple_GET_ITEM(token, 1);
-    if (ot != Py_None && st->otel.detach) {
-        PyObject *r = PyObject_CallOneArg(st->otel.detach, ot);
-        Py_XDECREF(r);
-        ctl_hold_error();
-    }
+    ctl_otel_pop(st, PyTuple_GET_ITEM(token, 1));
     /* A token of another context (a scope closed in another thread) cannot
      * be reset there: that context keeps its value. */
     if (PyContextVar_Reset(st->current, PyTuple_GET_ITEM(token, 0)) < 0)

@@ -51,6 +51,28 @@ static bool load(ctl_state *st)
               abc_register(trace, "Span", st->span_type) == 0 &&
               abc_register(trace, "Tracer", st->otel_tracer_type) == 0 &&
               abc_register(trace, "TracerProvider", st->otel_provider_type) == 0;
+    if (ok) {
+        /* The fast path, when the runtime context is the contextvars one. */
+        PyObject *rc = PyObject_GetAttrString(context, "_RUNTIME_CONTEXT");
+        PyObject *cv = rc ? PyObject_GetAttrString(rc, "_current_context") : NULL;
+        PyObject *prop = PyImport_ImportModule("opentelemetry.trace.propagation");
+        PyObject *key = prop ? PyObject_GetAttrString(prop, "_SPAN_KEY") : NULL;
+        PyObject *cmod = PyImport_ImportModule("opentelemetry.context.context");
+        PyObject *cls = cmod ? PyObject_GetAttrString(cmod, "Context") : NULL;
+        PyErr_Clear();
+        if (cv && PyContextVar_CheckExact(cv) && key && PyUnicode_Check(key) && cls &&
+            PyType_Check(cls) && PyType_IsSubtype((PyTypeObject *)cls, &PyDict_Type)) {
+            o.cv = Py_NewRef(cv);
+            o.span_key = Py_NewRef(key);
+            o.context_cls = Py_NewRef(cls);
+        }
+        Py_XDECREF(cls);
+        Py_XDECREF(cmod);
+        Py_XDECREF(key);
+        Py_XDECREF(prop);
+        Py_XDECREF(cv);
+        Py_XDECREF(rc);
+    }
     if (!ok) {
         bool missing = PyErr_ExceptionMatches(PyExc_ImportError);
         if (!missing)
@@ -127,13 +149,69 @@ void ctl_otel_teardown(ctl_state *st)
     ctl_otel_unset_propagator(st);
 }
 
+/* OpenTelemetry's current span object (new reference), None when none. */
+static PyObject *current_object(ctl_state *st)
+{
+    if (!st->otel.cv)
+        return PyObject_CallNoArgs(st->otel.get_current_span);
+    PyObject *ctx = NULL;
+    if (PyContextVar_Get(st->otel.cv, NULL, &ctx) < 0)
+        return NULL;
+    PyObject *s = ctx && PyDict_Check(ctx) ? PyDict_GetItemWithError(ctx, st->otel.span_key) : NULL;
+    Py_XINCREF(s);
+    Py_XDECREF(ctx);
+    if (!s && PyErr_Occurred())
+        return NULL;
+    return s ? s : Py_NewRef(Py_None);
+}
+
+PyObject *ctl_otel_push(ctl_state *st, PyObject *span)
+{
+    if (!st->otel.cv) {
+        PyObject *c = PyObject_CallOneArg(st->otel.set_span_in_context, span);
+        PyObject *t = c ? PyObject_CallOneArg(st->otel.attach, c) : NULL;
+        Py_XDECREF(c);
+        return t;
+    }
+    PyObject *cur = NULL;
+    if (PyContextVar_Get(st->otel.cv, NULL, &cur) < 0)
+        return NULL;
+    PyObject *d = cur && PyDict_Check(cur) ? PyDict_Copy(cur) : PyDict_New();
+    Py_XDECREF(cur);
+    PyObject *ctx = d && PyDict_SetItem(d, st->otel.span_key, span) == 0
+                        ? PyObject_CallOneArg(st->otel.context_cls, d)
+                        : NULL;
+    Py_XDECREF(d);
+    PyObject *token = ctx ? PyContextVar_Set(st->otel.cv, ctx) : NULL;
+    Py_XDECREF(ctx);
+    return token;
+}
+
+void ctl_otel_pop(ctl_state *st, PyObject *token)
+{
+    if (!token || token == Py_None)
+        return;
+    if (st->otel.cv) {
+        if (PyContextVar_Reset(st->otel.cv, token) < 0)
+            PyErr_Clear(); /* a token of another context: that one keeps it */
+        return;
+    }
+    PyObject *r = st->otel.detach ? PyObject_CallOneArg(st->otel.detach, token) : NULL;
+    Py_XDECREF(r);
+    ctl_hold_error();
+}
+
 int ctl_otel_current(ctl_state *st, struct ctr_span_context *out, PyObject **span)
 {
     *span = NULL;
     memset(out, 0, sizeof *out);
-    PyObject *s = PyObject_CallNoArgs(st->otel.get_current_span);
+    PyObject *s = current_object(st);
     if (!s)
         return -1;
+    if (s == Py_None) {
+        Py_DECREF(s);
+        return 0;
+    }
     int r;
     if (ctl_span_check(st, s)) {
         ctl_span *o = (ctl_span *)s;
@@ -206,9 +284,7 @@ void ctl_otel_attach(ctl_state *st, PyObject *module, struct open_entry *e)
     struct ctr_span_context ctx;
     ctr_span_get_context(e->span, &ctx);
     PyObject *view = ctl_span_new(module, NULL, &ctx, true, NULL);
-    PyObject *c = view ? PyObject_CallOneArg(st->otel.set_span_in_context, view) : NULL;
-    e->otel_token = c ? PyObject_CallOneArg(st->otel.attach, c) : NULL;
-    Py_XDECREF(c);
+    e->otel_token = view ? ctl_otel_push(st, view) : NULL;
     Py_XDECREF(view);
     ctl_hold_error();
 }
@@ -217,10 +293,6 @@ void ctl_otel_detach(ctl_state *st, struct open_entry *e)
 {
     PyObject *token = e->otel_token;
     e->otel_token = NULL;
-    if (token && st->otel.detach) {
-        PyObject *r = PyObject_CallOneArg(st->otel.detach, token);
-        Py_XDECREF(r);
-        ctl_hold_error();
-    }
+    ctl_otel_pop(st, token);
     Py_XDECREF(token);
 }
