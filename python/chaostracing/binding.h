@@ -12,6 +12,7 @@
  *   hook_type.c   the Hook type (hooks with a ready __signature__)
  *   convert.c     Python values into UTF-8, attributes and JSON text
  *   logbridge.c   the library's log sink and the "chaostoolkit" logger
+ *   holder.c      what the small types share (module holders, dealloc)
  *   current.c     the current span (of a context, of a thread's activity)
  *   span_start.c  starting spans for the three APIs; parents, kinds, links
  *   context_type.c the SpanContext type; inject() and extract()
@@ -337,6 +338,25 @@ void ctl_uninstrument(ctl_state *st);
  * os.environ (what chaoslib gives the process), and put them back. */
 void ctl_env_push(ctl_state *st, struct open_entry *e);
 void ctl_env_pop(ctl_state *st, struct open_entry *e);
+
+/* ---- small types (holder.c) ---- */
+
+/* An object holding its module only. */
+typedef struct {
+    PyObject_HEAD PyObject *module;
+} ctl_holder;
+#define CTL_HOLDER_SLOTS                                                                           \
+    {Py_tp_dealloc, ctl_dealloc}, {Py_tp_traverse, ctl_holder_traverse},                           \
+    {                                                                                              \
+        Py_tp_clear, ctl_holder_clear                                                              \
+    }
+/* A new holder of `type` (a holder type made from a spec with
+ * CTL_HOLDER_SLOTS), GC-tracked; NULL with an exception. */
+PyObject *ctl_holder_new(PyObject *type, PyObject *module);
+int ctl_holder_traverse(PyObject *self, visitproc visit, void *arg);
+int ctl_holder_clear(PyObject *self);
+/* tp_dealloc for GC types: untrack, the type's tp_clear, free. */
+void ctl_dealloc(PyObject *self);
 
 /* ---- logging (logbridge.c) ---- */
 

@@ -34,15 +34,6 @@ static int ctx_clear(ContextObject *self)
     return 0;
 }
 
-static void ctx_dealloc(ContextObject *self)
-{
-    PyTypeObject *tp = Py_TYPE(self);
-    PyObject_GC_UnTrack(self);
-    ctx_clear(self);
-    tp->tp_free((PyObject *)self);
-    Py_DECREF(tp);
-}
-
 bool ctl_context_check(ctl_state *st, PyObject *o)
 {
     return o && Py_TYPE(o) == (PyTypeObject *)st->context_type;
@@ -138,7 +129,7 @@ static PyGetSetDef ctx_getset[] = {
 };
 
 static PyType_Slot ctx_slots[] = {
-    {Py_tp_dealloc, ctx_dealloc},
+    {Py_tp_dealloc, ctl_dealloc},
     {Py_tp_traverse, ctx_traverse},
     {Py_tp_clear, ctx_clear},
     {Py_tp_getset, ctx_getset},

@@ -15,9 +15,7 @@ typedef struct {
     PyObject *manager;
 } OTTracerObject;
 
-typedef struct {
-    PyObject_HEAD PyObject *module;
-} OTManagerObject;
+typedef ctl_holder OTManagerObject;
 
 typedef struct {
     PyObject_HEAD PyObject *module;
@@ -211,15 +209,6 @@ static int scope_clear(OTScopeObject *self)
     return 0;
 }
 
-static void scope_dealloc(OTScopeObject *self)
-{
-    PyTypeObject *tp = Py_TYPE(self);
-    PyObject_GC_UnTrack(self);
-    scope_clear(self);
-    tp->tp_free((PyObject *)self);
-    Py_DECREF(tp);
-}
-
 static PyObject *scope_close(OTScopeObject *self, PyObject *unused)
 {
     (void)unused;
@@ -283,9 +272,9 @@ static PyGetSetDef scope_getset[] = {
 };
 
 static PyType_Slot scope_slots[] = {
-    {Py_tp_dealloc, scope_dealloc}, {Py_tp_traverse, scope_traverse},
-    {Py_tp_clear, scope_clear},     {Py_tp_methods, scope_methods},
-    {Py_tp_getset, scope_getset},   {Py_tp_doc, "An OpenTracing scope: an active span."},
+    {Py_tp_dealloc, ctl_dealloc}, {Py_tp_traverse, scope_traverse},
+    {Py_tp_clear, scope_clear},   {Py_tp_methods, scope_methods},
+    {Py_tp_getset, scope_getset}, {Py_tp_doc, "An OpenTracing scope: an active span."},
     CTL_COMPAT_NO_NEW{0, NULL},
 };
 
@@ -298,28 +287,6 @@ PyType_Spec ctl_ot_scope_spec = {
 };
 
 /* ---- ScopeManager ---- */
-
-static int manager_traverse(OTManagerObject *self, visitproc visit, void *arg)
-{
-    Py_VISIT(Py_TYPE(self));
-    Py_VISIT(self->module);
-    return 0;
-}
-
-static int manager_clear(OTManagerObject *self)
-{
-    Py_CLEAR(self->module);
-    return 0;
-}
-
-static void manager_dealloc(OTManagerObject *self)
-{
-    PyTypeObject *tp = Py_TYPE(self);
-    PyObject_GC_UnTrack(self);
-    manager_clear(self);
-    tp->tp_free((PyObject *)self);
-    Py_DECREF(tp);
-}
 
 /* The active scope: the current span's (the activity's in its thread);
  * outside a traced run a scope whose span records nothing, as OpenTracing's
@@ -372,9 +339,7 @@ static PyGetSetDef manager_getset[] = {
 };
 
 static PyType_Slot manager_slots[] = {
-    {Py_tp_dealloc, manager_dealloc},
-    {Py_tp_traverse, manager_traverse},
-    {Py_tp_clear, manager_clear},
+    CTL_HOLDER_SLOTS,
     {Py_tp_methods, manager_methods},
     {Py_tp_getset, manager_getset},
     {Py_tp_doc, "The OpenTracing scope manager: contexts and threads keep their own scopes; an "
@@ -384,7 +349,7 @@ static PyType_Slot manager_slots[] = {
 
 PyType_Spec ctl_ot_scope_manager_spec = {
     .name = "chaostracing.control.ScopeManager",
-    .basicsize = sizeof(OTManagerObject),
+    .basicsize = sizeof(ctl_holder),
     .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_IMMUTABLETYPE |
              Py_TPFLAGS_DISALLOW_INSTANTIATION,
     .slots = manager_slots,
@@ -405,15 +370,6 @@ static int tracer_clear(OTTracerObject *self)
     Py_CLEAR(self->module);
     Py_CLEAR(self->manager);
     return 0;
-}
-
-static void tracer_dealloc(OTTracerObject *self)
-{
-    PyTypeObject *tp = Py_TYPE(self);
-    PyObject_GC_UnTrack(self);
-    tracer_clear(self);
-    tp->tp_free((PyObject *)self);
-    Py_DECREF(tp);
 }
 
 /* A reference's type ("child_of", "follows_from") and context. */
@@ -622,7 +578,7 @@ static PyGetSetDef tracer_getset[] = {
 };
 
 static PyType_Slot tracer_slots[] = {
-    {Py_tp_dealloc, tracer_dealloc},
+    {Py_tp_dealloc, ctl_dealloc},
     {Py_tp_traverse, tracer_traverse},
     {Py_tp_clear, tracer_clear},
     {Py_tp_methods, tracer_methods},
@@ -644,19 +600,16 @@ PyObject *ctl_ot_tracer(PyObject *module)
 {
     ctl_state *st = ctl_get_state(module);
     if (!st->ot_tracer) {
-        OTManagerObject *m =
-            PyObject_GC_New(OTManagerObject, (PyTypeObject *)st->ot_scope_manager_type);
+        PyObject *m = ctl_holder_new(st->ot_scope_manager_type, module);
         if (!m)
             return NULL;
-        m->module = Py_NewRef(module);
-        PyObject_GC_Track(m);
         OTTracerObject *t = PyObject_GC_New(OTTracerObject, (PyTypeObject *)st->ot_tracer_type);
         if (!t) {
             Py_DECREF(m);
             return NULL;
         }
         t->module = Py_NewRef(module);
-        t->manager = (PyObject *)m;
+        t->manager = m;
         PyObject_GC_Track(t);
         st->ot_tracer = (PyObject *)t;
     }

@@ -10,31 +10,7 @@
 
 #include <string.h>
 
-typedef struct {
-    PyObject_HEAD PyObject *module;
-} PropagatorObject;
-
-static int prop_traverse(PropagatorObject *self, visitproc visit, void *arg)
-{
-    Py_VISIT(Py_TYPE(self));
-    Py_VISIT(self->module);
-    return 0;
-}
-
-static int prop_clear(PropagatorObject *self)
-{
-    Py_CLEAR(self->module);
-    return 0;
-}
-
-static void prop_dealloc(PropagatorObject *self)
-{
-    PyTypeObject *tp = Py_TYPE(self);
-    PyObject_GC_UnTrack(self);
-    prop_clear(self);
-    tp->tp_free((PyObject *)self);
-    Py_DECREF(tp);
-}
+typedef ctl_holder PropagatorObject;
 
 /* OpenTelemetry baggage of `context` merged into `bag` (a new dict). */
 static PyObject *baggage_with(PyObject *context, PyObject *bag)
@@ -204,9 +180,7 @@ static PyGetSetDef prop_getset[] = {
 };
 
 static PyType_Slot prop_slots[] = {
-    {Py_tp_dealloc, prop_dealloc},
-    {Py_tp_traverse, prop_traverse},
-    {Py_tp_clear, prop_clear},
+    CTL_HOLDER_SLOTS,
     {Py_tp_methods, prop_methods},
     {Py_tp_getset, prop_getset},
     {Py_tp_doc, "An OpenTelemetry TextMapPropagator writing the control's formats."},
@@ -215,7 +189,7 @@ static PyType_Slot prop_slots[] = {
 
 PyType_Spec ctl_otel_propagator_spec = {
     .name = "chaostracing.control.Propagator",
-    .basicsize = sizeof(PropagatorObject),
+    .basicsize = sizeof(ctl_holder),
     .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_IMMUTABLETYPE |
              Py_TPFLAGS_DISALLOW_INSTANTIATION,
     .slots = prop_slots,
@@ -231,11 +205,8 @@ void ctl_otel_set_propagator(ctl_state *st, PyObject *module)
         abc ? PyObject_CallMethod(abc, "register", "O", st->otel_propagator_type) : NULL;
     PyObject *propagate = reg ? PyImport_ImportModule("opentelemetry.propagate") : NULL;
     PyObject *prev = propagate ? PyObject_CallMethod(propagate, "get_global_textmap", NULL) : NULL;
-    PropagatorObject *ours =
-        prev ? PyObject_GC_New(PropagatorObject, (PyTypeObject *)st->otel_propagator_type) : NULL;
+    PyObject *ours = prev ? ctl_holder_new(st->otel_propagator_type, module) : NULL;
     if (ours) {
-        ours->module = Py_NewRef(module);
-        PyObject_GC_Track(ours);
         PyObject *r = PyObject_CallMethod(propagate, "set_global_textmap", "O", ours);
         if (r) {
             st->otel.previous_textmap = Py_NewRef(prev);

@@ -10,9 +10,7 @@
 
 #include <string.h>
 
-typedef struct {
-    PyObject_HEAD PyObject *module;
-} ProviderObject;
+typedef ctl_holder ProviderObject;
 
 typedef struct {
     PyObject_HEAD PyObject *module;
@@ -29,24 +27,12 @@ typedef struct {
     PyObject *token; /* in a `with` block */
 } CMObject;
 
-#define TRAVERSE_HEAD(self)                                                                        \
-    Py_VISIT(Py_TYPE(self));                                                                       \
-    Py_VISIT((self)->module)
-
-static void generic_dealloc(PyObject *self)
-{
-    PyTypeObject *tp = Py_TYPE(self);
-    PyObject_GC_UnTrack(self);
-    tp->tp_clear(self);
-    tp->tp_free(self);
-    Py_DECREF(tp);
-}
-
 /* ---- Tracer ---- */
 
 static int tracer_traverse(OTelTracerObject *self, visitproc visit, void *arg)
 {
-    TRAVERSE_HEAD(self);
+    Py_VISIT(Py_TYPE(self));
+    Py_VISIT(self->module);
     Py_VISIT(self->scope);
     return 0;
 }
@@ -148,7 +134,7 @@ static PyMethodDef tracer_methods[] = {
 };
 
 static PyType_Slot tracer_slots[] = {
-    {Py_tp_dealloc, generic_dealloc},
+    {Py_tp_dealloc, ctl_dealloc},
     {Py_tp_traverse, tracer_traverse},
     {Py_tp_clear, tracer_clear},
     {Py_tp_methods, tracer_methods},
@@ -388,7 +374,7 @@ static PyGetSetDef cm_getset[] = {
 };
 
 static PyType_Slot cm_slots[] = {
-    {Py_tp_dealloc, generic_dealloc},
+    {Py_tp_dealloc, ctl_dealloc},
     {Py_tp_traverse, cm_traverse},
     {Py_tp_clear, cm_clear},
     {Py_tp_methods, cm_methods},
@@ -407,18 +393,6 @@ PyType_Spec ctl_otel_cm_spec = {
 };
 
 /* ---- TracerProvider ---- */
-
-static int provider_traverse(ProviderObject *self, visitproc visit, void *arg)
-{
-    TRAVERSE_HEAD(self);
-    return 0;
-}
-
-static int provider_clear(ProviderObject *self)
-{
-    Py_CLEAR(self->module);
-    return 0;
-}
 
 static PyObject *provider_get_tracer(ProviderObject *self, PyObject *args, PyObject *kwargs)
 {
@@ -473,9 +447,7 @@ static PyMethodDef provider_methods[] = {
 };
 
 static PyType_Slot provider_slots[] = {
-    {Py_tp_dealloc, generic_dealloc},
-    {Py_tp_traverse, provider_traverse},
-    {Py_tp_clear, provider_clear},
+    CTL_HOLDER_SLOTS,
     {Py_tp_methods, provider_methods},
     {Py_tp_doc, "The OpenTelemetry TracerProvider of chaostracing: its tracers' spans go into "
                 "the traced run, through the control's C tracer and exporter."},
@@ -492,11 +464,5 @@ PyType_Spec ctl_otel_provider_spec = {
 
 PyObject *ctl_otel_provider_new(PyObject *module)
 {
-    ctl_state *st = ctl_get_state(module);
-    ProviderObject *p = PyObject_GC_New(ProviderObject, (PyTypeObject *)st->otel_provider_type);
-    if (!p)
-        return NULL;
-    p->module = Py_NewRef(module);
-    PyObject_GC_Track(p);
-    return (PyObject *)p;
+    return ctl_holder_new(ctl_get_state(module)->otel_provider_type, module);
 }

@@ -18,9 +18,7 @@
 
 #include <string.h>
 
-typedef struct {
-    PyObject_HEAD PyObject *module;
-} RunEventsObject;
+typedef ctl_holder RunEventsObject;
 
 /* The signal behind the exception being handled, or NULL. */
 static const char *signal_of_current_exception(bool *interrupt_execution)
@@ -161,32 +159,8 @@ static PyMethodDef ev_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static int ev_traverse(RunEventsObject *self, visitproc visit, void *arg)
-{
-    Py_VISIT(Py_TYPE(self));
-    Py_VISIT(self->module);
-    return 0;
-}
-
-static int ev_clear(RunEventsObject *self)
-{
-    Py_CLEAR(self->module);
-    return 0;
-}
-
-static void ev_dealloc(RunEventsObject *self)
-{
-    PyTypeObject *tp = Py_TYPE(self);
-    PyObject_GC_UnTrack(self);
-    ev_clear(self);
-    tp->tp_free((PyObject *)self);
-    Py_DECREF(tp);
-}
-
 static PyType_Slot ev_slots[] = {
-    {Py_tp_dealloc, ev_dealloc},
-    {Py_tp_traverse, ev_traverse},
-    {Py_tp_clear, ev_clear},
+    CTL_HOLDER_SLOTS,
     {Py_tp_methods, ev_methods},
     {Py_tp_doc, "The control's run event handler: notes interruptions and their signal, and "
                 "when a continuous hypothesis starts and ends."},
@@ -196,7 +170,7 @@ static PyType_Slot ev_slots[] = {
 
 PyType_Spec ctl_run_events_spec = {
     .name = "chaostracing.control.RunEvents",
-    .basicsize = sizeof(RunEventsObject),
+    .basicsize = sizeof(ctl_holder),
     .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_IMMUTABLETYPE |
              Py_TPFLAGS_DISALLOW_INSTANTIATION,
     .slots = ev_slots,
@@ -206,12 +180,10 @@ int ctl_register_run_events(ctl_state *st, PyObject *module, PyObject *registry)
 {
     if (!registry || registry == Py_None)
         return 0;
-    RunEventsObject *h = PyObject_GC_New(RunEventsObject, (PyTypeObject *)st->run_events_type);
+    PyObject *h = ctl_holder_new(st->run_events_type, module);
     if (!h)
         return -1;
-    h->module = Py_NewRef(module);
-    PyObject_GC_Track(h);
-    PyObject *r = PyObject_CallMethod(registry, "register", "O", (PyObject *)h);
+    PyObject *r = PyObject_CallMethod(registry, "register", "O", h);
     Py_DECREF(h);
     Py_XDECREF(r);
     ctl_hold_error();

@@ -5,31 +5,7 @@
  */
 #include "binding.h"
 
-typedef struct {
-    PyObject_HEAD PyObject *module;
-} TracerObject;
-
-static int tracer_traverse(TracerObject *self, visitproc visit, void *arg)
-{
-    Py_VISIT(Py_TYPE(self));
-    Py_VISIT(self->module);
-    return 0;
-}
-
-static int tracer_clear(TracerObject *self)
-{
-    Py_CLEAR(self->module);
-    return 0;
-}
-
-static void tracer_dealloc(TracerObject *self)
-{
-    PyTypeObject *tp = Py_TYPE(self);
-    PyObject_GC_UnTrack(self);
-    tracer_clear(self);
-    tp->tp_free((PyObject *)self);
-    Py_DECREF(tp);
-}
+typedef ctl_holder TracerObject;
 
 static PyObject *tracer_start_span(TracerObject *self, PyObject *args, PyObject *kwargs)
 {
@@ -62,9 +38,7 @@ static PyMethodDef tracer_methods[] = {
 };
 
 static PyType_Slot tracer_slots[] = {
-    {Py_tp_dealloc, tracer_dealloc},
-    {Py_tp_traverse, tracer_traverse},
-    {Py_tp_clear, tracer_clear},
+    CTL_HOLDER_SLOTS,
     {Py_tp_methods, tracer_methods},
     {Py_tp_doc, "The tracer other extensions start spans with (chaostracing.tracer())."},
     CTL_COMPAT_NO_NEW{0, NULL},
@@ -72,7 +46,7 @@ static PyType_Slot tracer_slots[] = {
 
 PyType_Spec ctl_tracer_spec = {
     .name = "chaostracing.control.Tracer",
-    .basicsize = sizeof(TracerObject),
+    .basicsize = sizeof(ctl_holder),
     .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_IMMUTABLETYPE |
              Py_TPFLAGS_DISALLOW_INSTANTIATION,
     .slots = tracer_slots,
@@ -88,12 +62,8 @@ PyObject *ctl_api_tracer(PyObject *module, PyObject *unused)
     (void)unused;
     ctl_state *st = ctl_get_state(module);
     if (!st->tracer_obj) {
-        TracerObject *t = PyObject_GC_New(TracerObject, (PyTypeObject *)st->tracer_type);
-        if (!t)
+        if (!(st->tracer_obj = ctl_holder_new(st->tracer_type, module)))
             return NULL;
-        t->module = Py_NewRef(module);
-        PyObject_GC_Track(t);
-        st->tracer_obj = (PyObject *)t;
     }
     return Py_NewRef(st->tracer_obj);
 }
