@@ -467,6 +467,19 @@ PyObject *ctl_state_arg(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnam
 struct ctr_span *ctl_start(ctl_state *st, const char *name, size_t nlen, struct ctr_span *parent,
                            ctr_span_kind kind, const char *type);
 
+/* The PyMethodDef of a hook, and the hooks both control modules share
+ * (their configure_control and cleanup_control are their own). */
+#define CTL_HOOK_DEF(name)                                                                         \
+    {                                                                                              \
+#name, (PyCFunction)(void (*)(void))name, METH_FASTCALL | METH_KEYWORDS, name##_doc        \
+    }
+#define CTL_SHARED_HOOK_DEFS                                                                       \
+    CTL_HOOK_DEF(before_experiment_control), CTL_HOOK_DEF(after_experiment_control),               \
+        CTL_HOOK_DEF(before_hypothesis_control), CTL_HOOK_DEF(after_hypothesis_control),           \
+        CTL_HOOK_DEF(before_method_control), CTL_HOOK_DEF(after_method_control),                   \
+        CTL_HOOK_DEF(before_rollback_control), CTL_HOOK_DEF(after_rollback_control),               \
+        CTL_HOOK_DEF(before_activity_control), CTL_HOOK_DEF(after_activity_control)
+
 #define CTL_HOOK_DECL(name)                                                                        \
     PyObject *name(PyObject *module, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames);  \
     extern const char name##_doc[]

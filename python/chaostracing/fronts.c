@@ -91,27 +91,13 @@ PyObject *ctl_cleanup_control(PyObject *module, PyObject *unused)
     return r;
 }
 
-#define HOOK(name)                                                                                 \
-    {                                                                                              \
-#name, (PyCFunction)(void (*)(void))name, METH_FASTCALL | METH_KEYWORDS, name##_doc        \
-    }
-
 /* chaostracing.oltp's hooks: its own configure_control, the bodies of the
  * others. */
 static PyMethodDef oltp_defs[] = {
     {"configure_control", (PyCFunction)(void (*)(void))oltp_configure_control,
      METH_FASTCALL | METH_KEYWORDS, oltp_configure_control_doc},
     {"cleanup_control", ctl_cleanup_control, METH_NOARGS, cleanup_control_doc},
-    HOOK(before_experiment_control),
-    HOOK(after_experiment_control),
-    HOOK(before_hypothesis_control),
-    HOOK(after_hypothesis_control),
-    HOOK(before_method_control),
-    HOOK(after_method_control),
-    HOOK(before_rollback_control),
-    HOOK(after_rollback_control),
-    HOOK(before_activity_control),
-    HOOK(after_activity_control),
+    CTL_SHARED_HOOK_DEFS,
     {NULL, NULL, 0, NULL},
 };
 

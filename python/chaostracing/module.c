@@ -21,26 +21,12 @@ ctl_state *ctl_get_state(PyObject *module)
     return (ctl_state *)PyModule_GetState(module);
 }
 
-#define HOOK(name)                                                                                 \
-    {                                                                                              \
-#name, (PyCFunction)(void (*)(void))name, METH_FASTCALL | METH_KEYWORDS, name##_doc        \
-    }
-
 /* The Chaos Toolkit hooks, exposed as Hook objects by control_exec(). */
 static PyMethodDef hook_defs[] = {
     {"configure_control", (PyCFunction)(void (*)(void))ctl_native_configure_control,
      METH_FASTCALL | METH_KEYWORDS, configure_control_doc},
     {"cleanup_control", ctl_cleanup_control, METH_NOARGS, cleanup_control_doc},
-    HOOK(before_experiment_control),
-    HOOK(after_experiment_control),
-    HOOK(before_hypothesis_control),
-    HOOK(after_hypothesis_control),
-    HOOK(before_method_control),
-    HOOK(after_method_control),
-    HOOK(before_rollback_control),
-    HOOK(after_rollback_control),
-    HOOK(before_activity_control),
-    HOOK(after_activity_control),
+    CTL_SHARED_HOOK_DEFS,
     {NULL, NULL, 0, NULL},
 };
 
