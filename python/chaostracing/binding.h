@@ -153,9 +153,10 @@ void ctl_logq_atfork_child(void);
 
 /*
  * Errors inside hooks. ctl_hold_error() clears the exception set, except a
- * KeyboardInterrupt or SystemExit, which is held (per thread) so the hook can
- * finish its bookkeeping; ctl_hook_return() then raises it (NULL) or
- * returns None. Every hook returns through it.
+ * KeyboardInterrupt, SystemExit or chaoslib's InterruptExecution (SIGTERM),
+ * which is held (per thread) so the hook can finish its bookkeeping;
+ * ctl_hook_return() then raises it (NULL) or returns None. Every hook
+ * returns through it.
  */
 void ctl_hold_error(void);
 PyObject *ctl_hook_return(void);
