@@ -246,6 +246,10 @@ extern PyType_Spec ctl_run_events_spec;
 /* Register the control's run event handler with chaoslib's registry (None:
  * nothing to do). Returns 0, or -1 with an exception set. */
 int ctl_register_run_events(ctl_state *st, PyObject *module, PyObject *registry);
+/* Note the signal behind the exception being handled (sys.exc_info()), if
+ * any: a hook called while a signal's exception unwinds the run (chaoslib
+ * sends no run event for an interrupt of the rollbacks). */
+void ctl_note_exit_signal(ctl_state *st);
 PyObject *ctl_start_span(PyObject *module, PyObject *args, PyObject *kwargs);
 extern const char ctl_start_span_doc[];
 /* A Hook object calling `func`, whose __signature__ is computed once. */

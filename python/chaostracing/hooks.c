@@ -262,6 +262,10 @@ PyObject *after_rollback_control(PyObject *module, PyObject *const *args, Py_ssi
 {
     (void)args, (void)nargs, (void)kwnames;
     ctl_state *st = ctl_get_state(module);
+    /* A signal during the rollbacks unwinds through here; chaoslib catches
+     * it afterwards and sends no run event about it. */
+    if (st->rollbacks)
+        ctl_note_exit_signal(st);
     return after_phase(st, &st->rollbacks);
 }
 
