@@ -93,6 +93,10 @@ void open_entry_restore(struct open_entry *e);
  * never reported its end is marked not completed) and free the entry. May
  * run Python code: `e` must not be in a table. */
 void open_entry_close(struct open_entry *e);
+/* An activity that has not ended yet was cut short by an interrupt:
+ * chaostoolkit.activity.status = interrupted, ERROR (hypotheses and ended
+ * activities are left alone). */
+void open_entry_mark_interrupted(struct open_entry *e);
 /* Free an entry without ending its span (module teardown). */
 void open_entry_free(struct open_entry *e);
 int open_table_traverse(const struct open_table *t, visitproc visit, void *arg);
