@@ -835,6 +835,8 @@ class _OtlpHandler(QuietHandler):
             srv.release.wait(CHAOS_TIMEOUT)
             self.close_connection = True
             return
+        if srv.delay:
+            srv.release.wait(srv.delay)
         if isinstance(step, tuple) and step[0] == "block":
             # Hold the request until the test sets `unblock` (or stop()).
             for _ in range(int(CHAOS_TIMEOUT / 0.05)):
@@ -867,8 +869,9 @@ class OtlpReceiver(LoopbackServer):
     value}), "silent" (read the request, never answer), "hang-body" (answer
     200 with 8 of the 64 body bytes announced, then nothing), or ("block",
     step): hold the request until `unblock` is set, then answer with step.
-    Held requests are let go by stop(). `port` listens on a given port (a
-    "late" collector: see refused_port()).
+    Held requests are let go by stop(). `delay`: seconds to wait before
+    answering any request (a slow collector). `port` listens on a given port
+    (a "late" collector: see refused_port()).
     """
 
     def __init__(self, ssl_context=None, port: int = 0):
@@ -876,6 +879,7 @@ class OtlpReceiver(LoopbackServer):
         self.posts: List[Dict[str, Any]] = []
         self.script: List[Any] = []
         self.default: Any = 200
+        self.delay = 0.0
         self.unblock = threading.Event()
 
     @property

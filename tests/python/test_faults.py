@@ -280,6 +280,7 @@ class Collector:
         self.port = self.rx.port
         self.rx.script = {
             "silent": [],
+            "silent-mid-export": [],
             "503-then-200": [503],
             "429-retry-after-1": [(429, {"Retry-After": "1"})],
             "429-retry-after-30": [],
@@ -288,6 +289,7 @@ class Collector:
         }[self.name]
         self.rx.default = {
             "silent": "silent",
+            "silent-mid-export": "silent",
             "429-retry-after-30": (429, {"Retry-After": "30"}),
             "hang-mid-body": "hang-body",
         }.get(self.name, 200)
@@ -324,6 +326,14 @@ class Collector:
             self.rx = self.receivers(port=self.port)
             wait_until(lambda: len(self.rx.acked_spans()) >= 4, 10, "the retried export")
             gates.open_all()
+        elif self.name == "silent-mid-export":
+            # The first export lands and is never answered: the worker is
+            # still inside it (10 s export timeout) when cleanup begins, with
+            # the rest of the spans queued behind it.
+            gates.open("hypothesis")
+            gates.wait("method")
+            assert self.rx.wait_posts(1, 10), "no export during the run"
+            gates.open_all()
         elif self.name == "429-retry-after-1":
             # Held until the retry the collector asked for has come.
             gates.open("hypothesis")
@@ -336,7 +346,8 @@ class Collector:
 
 COLLECTOR_MODES = [
     Collector("refused"),
-    Collector("silent", env={"OTEL_BSP_SCHEDULE_DELAY": "100"}),
+    Collector("silent"),
+    Collector("silent-mid-export", gated=True, env={"OTEL_BSP_SCHEDULE_DELAY": "100"}),
     Collector("503-then-200", env={"OTEL_BSP_SCHEDULE_DELAY": "100"}),
     Collector("429-retry-after-1", gated=True, env={"OTEL_BSP_SCHEDULE_DELAY": "100"}),
     Collector("429-retry-after-30"),
@@ -346,12 +357,14 @@ COLLECTOR_MODES = [
 ]
 
 
-def next_run_replays(run_chaos, receivers, spool: Path, tmp: Path, old_trace: str):
+def next_run_replays(run_chaos, receivers, spool: Path, tmp: Path, old_trace: str, expected=None):
     """The next traced run, with the collector back: its worker sends the
     spool while idle. Held at a gate until the receiver has every span of
-    `old_trace` the spool held (bounded), so the run's length does not
-    decide. Returns (receiver, spans of old_trace it got, the run)."""
-    expected = len(spool_spans(spool))
+    `old_trace` the spool held (`expected`, by default all the spool holds;
+    bounded), so the run's length does not decide. Returns (receiver, spans
+    of old_trace it got, the run)."""
+    if expected is None:
+        expected = len(spool_spans(spool))
     back = receivers()
     gates = Gates(tmp / "next-run-gates")
     exp = load_experiment("minimal")
@@ -408,7 +421,7 @@ def test_collector_fault(mode, run_chaos, target, receivers, tmp_path, cli):
         gates.open_all()
     run = proc.wait()
     rx = mode.rx
-    if rx is not None and mode.name in ("silent", "hang-mid-body"):
+    if rx is not None and mode.name in ("silent", "silent-mid-export", "hang-mid-body"):
         rx.release.set()  # let the held handlers go
 
     assert run.returncode == 0 and run.journal["status"] == "completed", run.describe()
@@ -441,10 +454,14 @@ def test_collector_fault(mode, run_chaos, target, receivers, tmp_path, cli):
     if s["spooled"]:
         assert s["spool"] == str(spool), s
     # Which spans each mode delivers at once.
-    if mode.name in ("refused", "silent", "429-retry-after-30", "hang-mid-body"):
+    if mode.name in ("refused", "silent", "silent-mid-export", "429-retry-after-30", "hang-mid-body"):
         assert s["exported"] == 0 and s["spooled"] == s["made"], s
     else:
         assert s["exported"] == s["made"] and s["spooled"] == 0, s
+    if mode.name == "silent-mid-export":
+        # Only the export that was running landed; it and the queue were spooled.
+        assert len(rx.posts) == 1 and rx.posts[0]["answered"] is None
+        assert 4 <= len(flatten([rx.posts[0]["request"]])) < s["made"]
     if mode.name == "late":
         # The fault was met: spans ended while nobody listened, delivered later.
         early = [x for x in acked if x["end"] < mode.up_ns]
@@ -678,3 +695,673 @@ def test_signal_during_cleanup(where, sig_name, run_chaos, receivers, tmp_path):
     if where == "logging":
         warnings = [r.message for r in chaostracing_records(t.log, "WARNING")]
         assert any("connection refused" in m for m in warnings), warnings
+
+
+# --------------------------------------------------------------------------
+# 3. A full queue: the experiment and its phases still arrive
+# --------------------------------------------------------------------------
+ESSENTIAL_TYPES = {"experiment", "method", "rollback", "hypothesis"}
+
+
+def flood_experiment(count: int) -> Dict[str, Any]:
+    exp = load_experiment("minimal")
+    exp["title"] = "chaostracing flood experiment"
+    exp["steady-state-hypothesis"] = {
+        "title": "always true",
+        "probes": [
+            {
+                "type": "probe",
+                "name": "probe-true",
+                "tolerance": True,
+                "provider": {"type": "python", "module": "ctkhelpers", "func": "always_true"},
+            }
+        ],
+    }
+    exp["method"].insert(
+        0,
+        {
+            "type": "action",
+            "name": "flood",
+            "provider": {
+                "type": "python",
+                "module": "spanhelpers",
+                "func": "flood",
+                "arguments": {"count": count},
+            },
+        },
+    )
+    exp["rollbacks"] = [
+        {
+            "type": "action",
+            "name": "rollback-python",
+            "provider": {"type": "python", "module": "ctkhelpers", "func": "rollback_ok"},
+        }
+    ]
+    return exp
+
+
+def test_queue_overflow_keeps_the_experiment(run_chaos, receivers, tmp_path):
+    """OTEL_BSP_MAX_QUEUE_SIZE=16 and a collector that holds the first
+    request until cleanup_control has begun: 300 spans from the span API
+    overflow the queue while every later span ends, the experiment, phase
+    and hypothesis spans included. Those take the reserve; the rest are
+    dropped, counted as "queue full", with one warning."""
+    rx = receivers()
+    rx.script = [("block", 200)]
+    clock = tmp_path / "clock"
+    env = {
+        "OTEL_BSP_MAX_QUEUE_SIZE": "16",
+        "OTEL_BSP_SCHEDULE_DELAY": "100",
+        "CHAOSTRACING_SPOOL_DIR": str(tmp_path / "spool"),
+        "CHAOSTRACING_TEST_CLEANUP_CLOCK": str(clock),
+    }
+    proc = run_chaos.start(clocked(flood_experiment(300), otlp_config(rx.endpoint)), env=env)
+    # cleanupclock writes its first reading as cleanup begins: every span
+    # has ended by then, while the collector still held the first request.
+    try:
+        wait_until(clock.exists, 30, "cleanup")
+        assert len(rx.posts) == 1, "the collector answered before cleanup"
+    finally:
+        rx.unblock.set()
+    run = proc.wait()
+    assert run.returncode == 0, run.describe()
+    s = summary(run.log)
+    spans = rx.acked_spans()
+    figures(
+        "queue overflow (queue 16, 300 extra)",
+        made=s["made"],
+        delivered=s["exported"],
+        spooled=s["spooled"],
+        dropped=s["dropped"],
+        queue_full=s["reasons"].get("queue full", 0),
+        cleanup_s=cleanup_seconds(clock),
+    )
+    # The flood, the experiment, 2 x (hypothesis, probe), method, 2 actions,
+    # rollbacks, rollback.
+    assert s["made"] == 300 + 10, s
+    assert s["exported"] == len(spans) and s["spooled"] == 0, s
+    assert s["dropped"] == s["reasons"]["queue full"] > 250, s
+    assert s["reasons"] == {"queue full": s["dropped"]}, s
+    kept = {x["name"] for x in spans if x["attributes"].get("chaostoolkit.type") in ESSENTIAL_TYPES}
+    assert {"chaostracing flood experiment", "method", "rollbacks", "always true"} <= kept
+    assert len([x for x in spans if x["name"] == "always true"]) == 2
+    assert_one_tree([x for x in spans if x["attributes"].get("chaostoolkit.type") in ESSENTIAL_TYPES])
+    warnings = [r.message for r in chaostracing_records(run.log, "WARNING")]
+    assert len(warnings) == 1 and "span queue full" in warnings[0], warnings
+
+
+# --------------------------------------------------------------------------
+# 4. The spool
+# --------------------------------------------------------------------------
+def refused_runs(run_chaos, spool: Path, n: int, exp=None, extra_env=None, arguments=None):
+    """n runs of `exp` (minimal by default) at once, the collector refused,
+    all spooling to `spool`. Returns the runs."""
+    endpoint = f"http://127.0.0.1:{refused_port()}"
+    exp = exp or load_experiment("minimal")
+    env = {"CHAOSTRACING_SPOOL_DIR": str(spool), **(extra_env or {})}
+    procs = [
+        run_chaos.start(clocked(exp, otlp_config(endpoint), arguments=arguments), env=env)
+        for _ in range(n)
+    ]
+    return [p.wait() for p in procs]
+
+
+def by_trace(spans) -> Dict[str, List[Dict[str, Any]]]:
+    out: Dict[str, List[Dict[str, Any]]] = {}
+    for x in spans:
+        out.setdefault(x["trace_id"], []).append(x)
+    return out
+
+
+def test_spool_corrupt_file_is_set_aside(run_chaos, receivers, tmp_path, cli):
+    spool = tmp_path / "spool"
+    (run,) = refused_runs(run_chaos, spool, 1)
+    s = summary(run.log)
+    good = spool_spans(spool)
+    assert s["spooled"] == len(good) == 4, s
+    # Older than the good file (names sort by time), so met first.
+    corrupt_name = "00000000000000000001-1-00000000000000ab-3.jsonl"
+    (spool / corrupt_name).write_text('{"resourceSpans": [{"resource": {"attrib\n')
+    copy_dir = tmp_path / "spool-copy"
+    shutil.copytree(spool, copy_dir)
+
+    rx = receivers()
+    rc, rep = replay_cli(cli, copy_dir, rx.endpoint)
+    assert rc == 0, rep
+    assert (rep["sent"], rep["files"], rep["corrupt"], rep["left"]) == (4, 1, 1, 0), rep
+    assert "not OTLP JSON" in rep["stderr"] and corrupt_name in rep["stderr"], rep["stderr"]
+    assert (copy_dir / "corrupt" / corrupt_name).exists(), "the corrupt file was not set aside"
+    assert not spool_files(copy_dir)
+    assert sorted(ids(rx.acked_spans())) == sorted(ids(good))
+    # A second replay finds nothing to do, and does not send the corrupt file.
+    rc, rep2 = replay_cli(cli, copy_dir, rx.endpoint)
+    assert rc == 0 and rep2["sent"] == rep2["corrupt"] == 0, rep2
+
+    # The next run does the same in the background, and says so.
+    back, got, nxt = next_run_replays(
+        run_chaos, receivers, spool, tmp_path, good[0]["trace_id"], expected=len(good)
+    )
+    assert sorted(ids(got)) == sorted(ids(good))
+    assert (spool / "corrupt" / corrupt_name).exists()
+    infos = [r.message for r in chaostracing_records(nxt.log, "INFO")]
+    assert any("a corrupt file was set aside" in m for m in infos), infos
+    warnings = [r.message for r in chaostracing_records(nxt.log, "WARNING")]
+    assert any(corrupt_name in m for m in warnings), warnings
+    figures("spool corrupt file", spooled=4, cli_sent=rep["sent"], corrupt=rep["corrupt"],
+            next_run_sent=len(got))
+
+
+def test_spool_concurrent_runs(run_chaos, receivers, tmp_path):
+    """Six runs spool to one directory, three at a time (six whole files),
+    then two runs send it at once to a slow collector (0.3 s an answer), so
+    both are sending at the same time: every span arrives exactly once."""
+    spool = tmp_path / "spool"
+    runs = refused_runs(run_chaos, spool, 3) + refused_runs(run_chaos, spool, 3)
+    files = spool_files(spool)
+    spooled = spool_spans(spool)  # each file whole and decodable
+    traces = by_trace(spooled)
+    assert len(files) == 6 and len(traces) == 6, [f.name for f in files]
+    assert all(len(v) == 4 for v in traces.values())
+    assert {summary(r.log)["spooled"] for r in runs} == {4}
+
+    rx = receivers()
+    rx.delay = 0.3
+    gates = [Gates(tmp_path / f"gates{i}") for i in range(2)]
+    exp = load_experiment("minimal")
+    exp["title"] = "chaostracing next run"
+    exp["method"].append(
+        {
+            "type": "action",
+            "name": "wait-for-replay",
+            "provider": {
+                "type": "python",
+                "module": "ctkhelpers",
+                "func": "gate",
+                "arguments": {"name": "next-run", "timeout": 20},
+            },
+        }
+    )
+    env = {"CHAOSTRACING_SPOOL_DIR": str(spool), "OTEL_BSP_SCHEDULE_DELAY": "100"}
+    procs = [
+        run_chaos.start(clocked(exp, otlp_config(rx.endpoint)), env={**env, **g.env})
+        for g in gates
+    ]
+
+    def old():
+        return [x for x in rx.acked_spans() if x["trace_id"] in traces]
+
+    try:
+        wait_until(lambda: len(old()) >= len(spooled), 20, "the replay of the spool")
+        time.sleep(0.3)  # a file sent twice would arrive now
+    finally:
+        for g in gates:
+            g.open("next-run")
+    nexts = [p.wait() for p in procs]
+    got = old()
+    per_run = []
+    for r in nexts:
+        assert r.returncode == 0, r.describe()
+        m = re.findall(r"chaostracing: (\d+) spans of an earlier run sent from the spool", r.log)
+        per_run.append(sum(int(x) for x in m))
+    figures(
+        "spool 6 writers, 2 senders",
+        spooled=len(spooled),
+        files=len(files),
+        delivered=len(got),
+        sent_by_each_run=per_run,
+    )
+    assert sorted(ids(got)) == sorted(ids(spooled)), "a span was sent twice, or not at all"
+    assert sum(per_run) == len(spooled), per_run
+    assert all(per_run), f"one run sent every file: the senders never overlapped {per_run}"
+    assert not spool_files(spool) and not (spool / "corrupt").exists()
+
+
+def test_spool_kill_9(run_chaos, receivers, tmp_path, cli):
+    """kill -9 of a run in the middle of sending a spool file (it claimed the
+    file) and of a run in cleanup: what was spooled before is still whole
+    and is sent by the next replay."""
+    spool = tmp_path / "spool"
+    (first,) = refused_runs(run_chaos, spool, 1)
+    spooled = spool_spans(spool)
+    assert len(spooled) == 4
+    # A run whose worker sends that file to a collector that never answers
+    # (it answers the run's own first export: the spool goes once that is done).
+    silent = receivers()
+    silent.script = [200]
+    silent.default = "silent"
+    gates = Gates(tmp_path / "gates")
+    exp = faults_experiment("http://127.0.0.1:9")
+    exp["steady-state-hypothesis"]["probes"].pop(0)  # no target needed
+    exp["method"].pop(0)
+    env = {"CHAOSTRACING_SPOOL_DIR": str(spool), "OTEL_BSP_SCHEDULE_DELAY": "100", **gates.env}
+    victim = run_chaos.start(clocked(exp, otlp_config(silent.endpoint)), env=env)
+    gates.open("hypothesis")
+    old_trace = spooled[0]["trace_id"]
+
+    def sending_old():
+        return any(
+            x["trace_id"] == old_trace for p in list(silent.posts) for x in flatten([p["request"]])
+        )
+
+    wait_until(sending_old, 20, "the victim's replay of the spool")
+    claimed = [f.name for f in spool_files(spool) if ".claimed." in f.name]
+    assert claimed == [f"{spool_files(spool)[0].name}"], claimed
+    assert claimed[0].endswith(f".claimed.{victim.pid}")
+    victim.kill_group()
+    killed = victim.wait(journal=False)
+    assert killed.returncode == -signal.SIGKILL
+
+    # A run killed in cleanup, as its flush deadline ends (when it writes).
+    silent2 = receivers()
+    silent2.default = "silent"
+    env2 = {"CHAOSTRACING_SPOOL_DIR": str(spool), "OTEL_BSP_SCHEDULE_DELAY": "30000"}
+    victim2 = run_chaos.start(clocked(load_experiment("minimal"), otlp_config(silent2.endpoint)), env=env2)
+    assert silent2.wait_posts(1, 20)
+    time.sleep(FLUSH_S - 0.02)
+    victim2.kill_group()
+    victim2.wait(journal=False)
+
+    # Nothing torn: every file a replay would read decodes whole (a file
+    # victim2 may have finished writing is whole too).
+    left = spool_spans(spool)
+    assert set(ids(spooled)) <= set(ids(left))
+    rx = receivers()
+    rc, rep = replay_cli(cli, spool, rx.endpoint)
+    assert rc == 0 and rep["corrupt"] == 0 and rep["left"] == 0, rep
+    got = rx.acked_spans()
+    assert sorted(ids(got)) == sorted(ids(left)), "the replay sent other spans"
+    assert set(ids(spooled)) <= set(ids(got))
+    assert_one_tree([x for x in got if x["trace_id"] == old_trace], old_trace)
+    figures(
+        "spool kill -9 (sending, in cleanup)",
+        spooled_before=len(spooled),
+        claimed_by_killed=1,
+        replayed=rep["sent"],
+        from_killed_in_cleanup=len(left) - len(spooled),
+    )
+
+
+def test_spool_bound_evicts_the_oldest(run_chaos, receivers, tmp_path, cli):
+    """tracing_spool_max_mb = 1 and three runs of ~400 KB each: the third
+    evicts the first's file, counts and logs it."""
+    spool = tmp_path / "spool"
+    exp = load_experiment("minimal")
+    exp["method"][0]["provider"] = {
+        "type": "python",
+        "module": "ctkhelpers",
+        "func": "big_output",
+        "arguments": {"size": 400_000},
+    }
+    args = {"spool_max_mb": 1, "record_output": "full"}
+    runs = [refused_runs(run_chaos, spool, 1, exp, arguments=args)[0] for _ in range(3)]
+    sums = [summary(r.log) for r in runs]
+    assert [s["spooled"] for s in sums] == [4, 4, 4], sums
+    left = spool_spans(spool)
+    traces = by_trace(left)
+    first_trace = the_root_trace(runs[0])
+    assert len(spool_files(spool)) == 2 and first_trace not in traces, list(traces)
+    size = sum(f.stat().st_size for f in spool_files(spool))
+    assert size <= 1 << 20
+    warnings = [r.message for r in chaostracing_records(runs[2].log, "WARNING")]
+    evict = [m for m in warnings if "was full" in m]
+    assert len(evict) == 1 and "4 older spans removed" in evict[0], warnings
+    assert not [m for r in runs[:2] for m in [x.message for x in chaostracing_records(r.log, "WARNING")] if "was full" in m]
+    rx = receivers()
+    rc, rep = replay_cli(cli, spool, rx.endpoint)
+    assert rc == 0 and rep["sent"] == 8, rep
+    assert sorted(ids(rx.acked_spans())) == sorted(ids(left))
+    figures("spool bound 1 MiB, 3 x 400 KB", spooled=[s["spooled"] for s in sums], evicted=4,
+            bytes_left=size, replayed=rep["sent"])
+
+
+def the_root_trace(run) -> str:
+    """The trace id of a run that spooled: its process id is on the resource."""
+    m = re.search(r"spooled to (\S+);", run.log)
+    assert m, run.log[-2000:]
+    for x in spool_spans(Path(m.group(1))):
+        if x["resource"]["process.pid"] == run.pid:
+            return x["trace_id"]
+    return ""
+
+
+@pytest.mark.parametrize("how", ["variable", "argument"])
+def test_spool_off(how, run_chaos, tmp_path):
+    """No spool: what a refused collector did not take is dropped, counted
+    as not delivered, with one warning at most."""
+    spool = tmp_path / "spool"
+    if how == "variable":
+        env, args = {"CHAOSTRACING_SPOOL_DIR": "off"}, None
+    else:  # the argument wins over the variable
+        env, args = {"CHAOSTRACING_SPOOL_DIR": str(spool)}, {"spool_dir": "off"}
+    endpoint = f"http://127.0.0.1:{refused_port()}"
+    run = run_chaos(clocked(load_experiment("minimal"), otlp_config(endpoint), arguments=args), env=env)
+    s = summary(run.log)
+    warnings = [r.message for r in chaostracing_records(run.log, "WARNING")]
+    figures(f"spool off ({how})", made=s["made"], delivered=s["exported"], spooled=s["spooled"],
+            dropped=s["dropped"], warnings=len(warnings))
+    assert (s["exported"], s["spooled"], s["dropped"]) == (0, 0, s["made"]), s
+    assert s["reasons"] == {"not delivered in time with no spool": s["made"]}, s
+    assert len(warnings) <= 1, warnings
+    assert not spool.exists()
+
+
+# --------------------------------------------------------------------------
+# 5. Secrets never leave, in any byte sent, spooled or logged
+# --------------------------------------------------------------------------
+SECRET = {
+    "env secret": "envS3cret-4a7b9c",
+    "inline secret": "inl1neS3cret-5d8e2f",
+    "configuration api_token": "cfgT0ken-6f1a3b",
+    "URL userinfo password": "urlPassw0rd-7c2d4e",
+    "URL token parameter": "qryT0ken-8e3f5a",
+    "collector userinfo password": "collPassw0rd-9a4b6c",
+    "collector Authorization header": "hdrT0ken-0b5c7d",
+}
+
+
+def secrets_experiment(target_url: str) -> Dict[str, Any]:
+    refused = refused_port()
+    act = lambda name, provider: {"type": "action", "name": name, "secrets": ["svc"], "provider": provider}  # noqa: E731
+    return {
+        "version": "1.0.0",
+        "title": "chaostracing secrets experiment",
+        "description": "Secrets from the environment and inline, a sensitive configuration value, URLs with credentials.",
+        "secrets": {
+            "svc": {
+                "env_secret": {"type": "env", "key": "CHAOSTRACING_TEST_SECRET"},
+                "inline_secret": SECRET["inline secret"],
+            }
+        },
+        "configuration": {"target_url": target_url, "api_token": SECRET["configuration api_token"]},
+        "method": [
+            # Fails (nobody listens): chaoslib's error message carries the URL.
+            act(
+                "http-with-credentials",
+                {
+                    "type": "http",
+                    "url": f"http://user:{SECRET['URL userinfo password']}@127.0.0.1:{refused}/api"
+                    f"?token={SECRET['URL token parameter']}&k=${{api_token}}&s=${{inline_secret}}",
+                    "timeout": 2,
+                },
+            ),
+            # Succeeds: url.full carries a substituted secret.
+            act("http-secret-in-query", {"type": "http", "url": "${target_url}/probe?q=${env_secret}", "timeout": 5}),
+            act(
+                "process-prints-secret",
+                {
+                    "type": "process",
+                    "path": "/bin/echo",
+                    "arguments": ["the token is ${env_secret}, ${inline_secret} and ${api_token}"],
+                    "timeout": 10,
+                },
+            ),
+            act(
+                "python-fails-with-secret",
+                {
+                    "type": "python",
+                    "module": "ctkhelpers",
+                    "func": "fail_with_exception",
+                    "arguments": {"message": "cannot log in with ${env_secret} / ${api_token}"},
+                },
+            ),
+            act(
+                "python-returns-secret",
+                {"type": "python", "module": "ctkhelpers", "func": "answer", "arguments": {"value": "${inline_secret}"}},
+            ),
+        ],
+        "rollbacks": [],
+    }
+
+
+def leaks(text: str, where: str) -> List[str]:
+    return [f"{name} in {where}" for name, value in SECRET.items() if value in text]
+
+
+def test_secrets_never_sent_nor_logged(run_chaos, target, receivers, tmp_path, cli):
+    """Three runs of one experiment full of secrets: traced to a receiver
+    whose endpoint carries credentials (userinfo, an Authorization header),
+    traced to a refused collector (everything spooled, then replayed), and
+    with the Authorization header given as a string (the wrong type: warned
+    about, tracing off). Every byte the receivers got (raw and decoded), every
+    spool file and every line of chaostoolkit.log the control wrote is
+    searched for each secret value; the journal is chaoslib's and excluded."""
+    rx = receivers()
+    exp = secrets_experiment(target.url)
+    auth = f"Bearer {SECRET['collector Authorization header']}"
+    userinfo = f"collector:{SECRET['collector userinfo password']}@"
+    sent_cfg = otlp_config(
+        rx.endpoint.replace("http://", "http://" + userinfo),
+        tracing_opentelemetry_collector_headers={"Authorization": auth},
+    )
+    refused_cfg = otlp_config(
+        f"http://{userinfo}127.0.0.1:{refused_port()}",
+        tracing_opentelemetry_collector_headers={"Authorization": auth},
+    )
+    string_cfg = otlp_config(rx.endpoint, tracing_opentelemetry_collector_headers=f"Authorization={auth}")
+    spool = tmp_path / "spool"
+    env = {"CHAOSTRACING_TEST_SECRET": SECRET["env secret"], "CHAOSTRACING_SPOOL_DIR": str(spool)}
+    procs = {
+        "sent": run_chaos.start(clocked(exp, sent_cfg), env=env),
+        "spooled": run_chaos.start(clocked(exp, refused_cfg), env=env),
+        "string header": run_chaos.start(clocked(exp, string_cfg), env=env),
+    }
+    runs = {k: p.wait() for k, p in procs.items()}
+    found: List[str] = []
+    n_bytes = 0
+    # Every spool file, byte for byte, then replayed to a second receiver.
+    files = spool_files(spool)
+    assert files, "the refused run spooled nothing"
+    for f in files:
+        data = f.read_bytes()
+        n_bytes += len(data)
+        found += leaks(data.decode("latin-1"), f"spool file {f.name}")
+    back = receivers()
+    rc, rep = replay_cli(cli, spool, back.endpoint)
+    assert rc == 0 and rep["sent"] == 8, rep
+    # Everything the receivers got: raw bodies, decoded requests.
+    for name, r in (("receiver", rx), ("receiver after replay", back)):
+        for p in r.posts:
+            n_bytes += len(p["raw"])
+            found += leaks(p["raw"].decode("latin-1"), f"{name} POST #{p['index']} (raw)")
+            found += leaks(str(p["request"]), f"{name} POST #{p['index']} (decoded)")
+    # Every line the control logged, in chaostoolkit.log and on stderr,
+    # and what `chaostracing replay` printed. chaoslib's own lines may carry
+    # the secrets it resolved (outputs at DEBUG, its error messages): not
+    # ours to change, counted only.
+    chaoslib_lines = 0
+    for k, r in runs.items():
+        for rec in parse_log_lines(r.log):
+            if "chaostracing" in rec:
+                found += leaks(rec, f"chaostoolkit.log of the {k!r} run: {rec[:150]!r}")
+            elif leaks(rec, ""):
+                chaoslib_lines += 1
+        ours = [ln for ln in r.proc.stderr.splitlines() if "chaostracing" in ln]
+        found += leaks("\n".join(ours), f"stderr of the {k!r} run")
+    found += leaks(rep["stderr"], "chaostracing replay's stderr")
+    basic = __import__("base64").b64encode(userinfo[:-1].encode()).decode()
+    for k, r in runs.items():
+        assert basic not in r.log, f"the collector's basic credentials are in the {k!r} log"
+    figures(
+        "secrets (3 runs, 7 values)",
+        bytes_sent=n_bytes,
+        posts=len(rx.posts) + len(back.posts),
+        spans=len(rx.acked_spans()) + len(back.acked_spans()),
+        leaks=len(found),
+        chaoslib_lines_with_secrets=chaoslib_lines,
+    )
+    assert not found, "secrets leaked:\n" + "\n".join(found)
+
+    # Not vacuous: the secrets did reach the spans, where they were redacted.
+    for name, spans in (("sent", rx.acked_spans()), ("spooled", back.acked_spans())):
+        by = {x["name"]: x for x in spans}
+        assert len(by) == 8, sorted(by)  # experiment, method, 5 actions, rollbacks
+        http = by["http-with-credentials"]
+        assert "REDACTED:REDACTED@" in http["attributes"]["url.full"], http["attributes"]["url.full"]
+        assert "token=REDACTED" in http["attributes"]["url.full"]
+        assert http["status_code"] == STATUS_ERROR and "REDACTED" in http["status_message"], http
+        (exc,) = [e for e in http["events"] if e["name"] == "exception"]
+        assert "REDACTED" in exc["attributes"]["exception.message"]
+        # url.full is filled from the configuration only: a secret stays a template.
+        assert by["http-secret-in-query"]["attributes"]["url.full"].endswith("/probe?q=${env_secret}")
+        out = by["process-prints-secret"]["attributes"]["chaostoolkit.activity.output"]
+        assert out.count("REDACTED") >= 3, out
+        fails = by["python-fails-with-secret"]
+        assert fails["status_message"].count("REDACTED") == 2, fails["status_message"]
+        assert "REDACTED" in by["python-returns-secret"]["attributes"]["chaostoolkit.activity.output"]
+    # The string header: one warning naming the key, not its value.
+    warnings = [r.message for r in chaostracing_records(runs["string header"].log, "WARNING")]
+    assert len(warnings) == 1 and "tracing_opentelemetry_collector_headers" in warnings[0], warnings
+    # The collector's credentials went where they belong: the request headers.
+    assert rx.posts and all(p["headers"]["authorization"] == auth for p in rx.posts)
+
+
+def parse_log_lines(text: str) -> List[str]:
+    """chaostoolkit.log's records, continuation lines joined."""
+    from conftest import parse_log
+
+    return [f"[{r.level}] [{r.where}] {r.message}" for r in parse_log(text)]
+
+
+@pytest.mark.parametrize(
+    "mode,limit,expect",
+    [("full", None, 10002), ("truncated", 100, 100), ("truncated", None, 4096), ("none", None, None)],
+    ids=["full", "truncated-100", "truncated-default", "none"],
+)
+def test_output_modes(mode, limit, expect, run_chaos, receivers):
+    rx = receivers()
+    exp = load_experiment("minimal")
+    exp["method"][0]["provider"] = {
+        "type": "python",
+        "module": "ctkhelpers",
+        "func": "big_output",
+        "arguments": {"size": 10000},
+    }
+    cfg = otlp_config(rx.endpoint, tracing_record_output=mode)
+    if limit:
+        cfg["tracing_output_limit"] = limit
+    run = run_chaos(clocked(exp, cfg))
+    assert run.returncode == 0, run.describe()
+    (span,) = [x for x in rx.acked_spans() if x["name"] == "minimal-action"]
+    out = span["attributes"].get("chaostoolkit.activity.output")
+    figures(f"output {mode} limit={limit}", recorded_chars=len(out) if out is not None else "absent")
+    if expect is None:
+        assert out is None, out[:100]
+    else:
+        assert len(out) == expect, len(out)
+        assert out.startswith('"xxxx'), out[:20]
+    assert not [r for r in chaostracing_records(run.log) if r.level == "WARNING"]
+
+
+# --------------------------------------------------------------------------
+# 6. Misconfiguration is loud, and what is implied works
+# --------------------------------------------------------------------------
+MINIMAL_SPANS = sorted(["chaostracing minimal experiment", "method", "minimal-action", "rollbacks"])
+
+
+@pytest.mark.parametrize(
+    "variables",
+    [
+        {"OTEL_EXPORTER_OTLP_ENDPOINT": "{url}"},
+        {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "{url}/v1/traces"},
+        {"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_ENDPOINT": "{url}"},
+    ],
+    ids=["endpoint", "traces-endpoint", "traces-exporter"],
+)
+def test_no_provider_only_otel_variables_traces(variables, run_chaos, receivers):
+    rx = receivers()
+    env = {k: v.format(url=rx.endpoint) for k, v in variables.items()}
+    exp = load_experiment("minimal")
+    exp["controls"] = [{"name": "tracing", "provider": {"type": "python", "module": CONTROL_MODULE}}]
+    run = run_chaos(exp, env=env)
+    assert run.returncode == 0, run.describe()
+    assert sorted(x["name"] for x in rx.acked_spans()) == MINIMAL_SPANS
+    infos = [r.message for r in chaostracing_records(run.log, "INFO")]
+    why = [m for m in infos if "tracing_provider is not set; tracing with opentelemetry" in m]
+    assert len(why) == 1 and list(variables)[0] in why[0], infos
+    assert not chaostracing_records(run.log, "WARNING")
+    s = summary(run.log)
+    figures(f"no provider, {'+'.join(variables)}", made=s["made"], delivered=s["exported"])
+
+
+def test_control_that_records_nothing_says_so_once(run_chaos):
+    exp = load_experiment("minimal")
+    exp["controls"] = [{"name": "tracing", "provider": {"type": "python", "module": CONTROL_MODULE}}]
+    run = run_chaos(exp)
+    assert run.returncode == 0, run.describe()
+    records = chaostracing_records(run.log)
+    infos = [r.message for r in records if r.level == "INFO"]
+    assert len([m for m in infos if "no spans are recorded" in m]) == 1, infos
+    assert not [r for r in records if r.level in ("WARNING", "ERROR")]
+
+
+@pytest.mark.parametrize(
+    "where,name,closest",
+    [
+        ("argument", "endpoint", "collector_endpoint"),
+        ("configuration", "tracing_opentelemetry_colector_endpoint", "tracing_opentelemetry_collector_endpoint"),
+    ],
+)
+def test_unknown_setting_warns_with_the_closest(where, name, closest, run_chaos, receivers):
+    """One warning naming the closest known name; the rest of the settings
+    still apply (here the OTEL_* endpoint, so the spans arrive)."""
+    rx = receivers()
+    cfg = {"tracing_provider": "opentelemetry"}
+    args = None
+    if where == "argument":
+        args = {"exporter": "otlp-http", name: "http://127.0.0.1:1/ignored"}
+    else:
+        cfg[name] = "http://127.0.0.1:1/ignored"
+    exp = clocked(load_experiment("minimal"), cfg, arguments=args)
+    run = run_chaos(exp, env={"OTEL_EXPORTER_OTLP_ENDPOINT": rx.endpoint})
+    assert run.returncode == 0, run.describe()
+    warnings = [r.message for r in chaostracing_records(run.log, "WARNING")]
+    figures(f"unknown {where} {name}", warnings=len(warnings))
+    assert len(warnings) == 1, warnings
+    assert f'"{name}"' in warnings[0] and f'did you mean "{closest}"' in warnings[0], warnings
+    assert sorted(x["name"] for x in rx.acked_spans()) == MINIMAL_SPANS
+
+
+def test_otlp_http_honours_http_json_protocol(run_chaos, receivers):
+    rx = receivers()
+    run = run_chaos(
+        clocked(load_experiment("minimal"), otlp_config(rx.endpoint)),
+        env={"OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"},
+    )
+    assert run.returncode == 0, run.describe()
+    assert rx.posts
+    for p in rx.posts:
+        assert p["headers"]["content-type"] == "application/json", p["headers"]
+        assert p["raw"].lstrip().startswith(b"{"), p["raw"][:40]
+        json.loads(p["raw"])  # JSON indeed, decoded as OTLP JSON by the receiver
+    assert sorted(x["name"] for x in rx.acked_spans()) == MINIMAL_SPANS
+    s = summary(run.log)
+    figures("otlp-http + http/json", made=s["made"], delivered=s["exported"])
+    assert s["exported"] == s["made"] == 4
+
+
+# --------------------------------------------------------------------------
+# The root span tells a dry run and a failed first hypothesis
+# --------------------------------------------------------------------------
+def test_dry_run_and_failed_first_hypothesis(run_chaos, target, receivers):
+    rx = receivers()
+    exp = faults_experiment(target.url)
+    dry = run_chaos.start(clocked(exp, otlp_config(rx.endpoint)), args=["--dry", "actions"])
+    broken = faults_experiment("http://127.0.0.1:%d" % refused_port())  # the HTTP probe fails
+    gate = run_chaos.start(clocked(broken, otlp_config(rx.endpoint)))
+    d, g = dry.wait(), gate.wait()
+    assert d.returncode == 0, d.describe()
+    assert g.returncode == b_returncode_of_failed_gate(), g.describe()
+    roots = {x["attributes"]["chaostoolkit.experiment.title"]: x for x in rx.acked_spans() if not x["parent"]}
+    by_pid = {x["resource"]["process.pid"]: x for x in rx.acked_spans() if not x["parent"]}
+    assert len(roots) == 1 and len(by_pid) == 2
+    droot, groot = by_pid[d.pid], by_pid[g.pid]
+    assert droot["attributes"]["chaostoolkit.experiment.dry"] == "actions", droot["attributes"]
+    assert "chaostoolkit.experiment.dry" not in groot["attributes"]
+    assert groot["attributes"]["chaostoolkit.experiment.steady_state_before_met"] is False
+    assert groot["status_code"] == STATUS_ERROR, groot
+    assert "chaostoolkit.experiment.steady_state_before_met" not in droot["attributes"]
+
+
+def b_returncode_of_failed_gate() -> int:
+    """chaos exits 1 when the hypothesis before the method is not met."""
+    return 1
