@@ -411,21 +411,22 @@ static void test_wrong_types(void)
          CONF,
          "tracing_opentelemetry_collector_headers",
          {CTR_SV_OTHER, "['a', 'b']"},
-         "tracing_opentelemetry_collector_headers=['a', 'b'] is not a mapping of header names "
-         "to string values"},
+         "tracing_opentelemetry_collector_headers (a value of another type, not shown) is not a "
+         "mapping of header names to string values"},
         {"opentelemetry",
          "otlp-grpc",
          ARG,
          "collector_headers",
          {CTR_SV_STR, "a=b"},
-         "collector_headers=a=b is not a mapping of header names to string values"},
+         "collector_headers (a string, not shown) is not a mapping of header names to string "
+         "values"},
         {"opentelemetry",
          "zipkin",
          ARG,
          "collector_headers",
          {CTR_SV_OTHER},
-         "collector_headers=a value of another type is not a mapping of header names to string "
-         "values"},
+         "collector_headers (a value of another type, not shown) is not a mapping of header names "
+         "to string values"},
         {"opentelemetry",
          NULL,
          ARG,
