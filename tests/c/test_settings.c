@@ -665,7 +665,11 @@ static void test_unknown_settings_warn(void)
         {0, CONF, "TRACING_HOST",
          "unknown configuration key \"TRACING_HOST\" ignored; did you mean \"tracing_host\"?"},
         {0, CONF, "tracing_colour", "unknown configuration key \"tracing_colour\" ignored"},
-        {0, CONF, "exporter", "unknown configuration key \"exporter\" ignored"},
+        {0, CONF, "exporter",
+         "unknown configuration key \"exporter\" ignored; did you mean "
+         "\"tracing_opentelemetry_exporter\"?"},
+        {0, ARG, "endpoint",
+         "unknown control argument \"endpoint\" ignored; did you mean \"collector_endpoint\"?"},
         {CTR_SETUP_CHECK, CMD, "endpiont",
          "unknown option \"endpiont\" ignored; did you mean \"endpoint\"?"},
         {CTR_SETUP_CHECK, CMD, "file_path", "unknown option \"file_path\" ignored"},
