@@ -549,22 +549,27 @@ PHASES = {
 }
 
 
-def start_held(run_chaos, exp, env, gates: Gates, phase: str):
-    proc = run_chaos.start(exp, env={**env, **gates.env})
+def start_held(run_chaos, exp, env, gates: Gates, phase: str, clock: Path):
+    proc = run_chaos.start(exp, env={**env, **gates.env, "CHAOSTRACING_TEST_CLEANUP_CLOCK": str(clock)})
     gates.open(*PHASES[phase][1])
     return proc
 
 
-def signal_at_gate(procs_gates, phase: str, sig: int) -> None:
-    """Wait until every run holds the phase's gate, signal each, then let
-    every run go on (so a signal chaos does not stop on cannot hang it)."""
-    for _, gates in procs_gates:
+def signal_at_gate(runs, phase: str, sig: int) -> None:
+    """runs: (process, gates, cleanup clock file). Wait until every run holds
+    the phase's gate and signal each; once each has reached cleanup, open
+    every gate: a background activity the signal did not stop runs on until
+    then (and the process waits for it at exit)."""
+    for _, gates, _ in runs:
         gates.wait(phase)
-    for proc, _ in procs_gates:
+    for proc, _, _ in runs:
         proc.signal(sig)
-    time.sleep(0.2)
-    for _, gates in procs_gates:
-        gates.open_all()
+    try:
+        for _, _, clock in runs:
+            wait_until(clock.exists, 20, "cleanup after the signal")
+    finally:
+        for _, gates, _ in runs:
+            gates.open_all()
 
 
 @pytest.mark.parametrize("sig_name", list(SIGNALS))
@@ -576,10 +581,11 @@ def test_signal_in_phase(phase, sig_name, run_chaos, target, receivers, tmp_path
     exp = faults_experiment(target.url)
     env = {"CHAOSTRACING_SPOOL_DIR": str(spool)}
     gb, gt = Gates(tmp_path / "gates-base"), Gates(tmp_path / "gates-traced")
+    cb, ct = tmp_path / "clock-base", tmp_path / "clock-traced"
     # The same run without the control, side by side: how chaos ends on its own.
-    base = start_held(run_chaos, exp, env, gb, phase)
-    traced = start_held(run_chaos, clocked(exp, otlp_config(rx.endpoint)), env, gt, phase)
-    signal_at_gate([(base, gb), (traced, gt)], phase, sig)
+    base = start_held(run_chaos, clocked(exp, traced=False), env, gb, phase, cb)
+    traced = start_held(run_chaos, clocked(exp, otlp_config(rx.endpoint)), env, gt, phase, ct)
+    signal_at_gate([(base, gb, cb), (traced, gt, ct)], phase, sig)
     b, t = base.wait(journal=False), traced.wait(journal=False)
 
     assert t.returncode == b.returncode, f"exit {t.returncode}, without the control {b.returncode}\n" + t.describe()
