@@ -17,23 +17,21 @@ Conventions:
   wall time of the same experiment run without the control just before.
 """
 
+import base64
 import copy
 import json
-import os
 import re
 import shutil
 import signal
-import threading
 import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import pytest
 
-from cli_support import SANITIZED, run_cli
+from cli_support import run_cli
 from conftest import (
     CONTROL_MODULE,
-    EXPERIMENTS,
     STATUS_ERROR,
     OtlpReceiver,
     Spans,
@@ -86,8 +84,9 @@ def figures(case: str, **kw: Any) -> None:
 
 
 class Gates:
-    """The test's side of experiments/faults.json's gates: a gate process
-    writes <dir>/<name>.reached and waits for <dir>/<name>.go."""
+    """The test's side of the gates of experiments/faults.json (a shell
+    process) and of ctkhelpers.gate (a Python activity): the gate writes
+    <dir>/<name>.reached and waits for <dir>/<name>.go."""
 
     def __init__(self, path: Path):
         self.dir = path
@@ -255,10 +254,12 @@ def receivers():
 # 1. Collector faults: nothing lost, bounded exit, replay
 # --------------------------------------------------------------------------
 class Collector:
-    """One fault mode of the collector during a run of experiments/faults.json.
-
-    setup(receivers) -> (endpoint, env); during(gates, rx) drives gated
-    modes while the run is held; gated modes hold the run."""
+    """One fault mode of the collector during a run of experiments/faults.json:
+    setup(receivers) makes the receiver (or none) and returns the endpoint;
+    drive(gates) holds the run at its gates while the collector changes
+    (gated modes), or lets it through at once. `env`: the run's extra
+    variables (a short schedule delay where the fault must meet an export
+    during the run, not only the one at cleanup)."""
 
     def __init__(self, name: str, gated: bool = False, env: Optional[Dict[str, str]] = None):
         self.name = name
@@ -401,6 +402,7 @@ def next_run_replays(run_chaos, receivers, spool: Path, tmp: Path, old_trace: st
 
 @pytest.mark.parametrize("mode", COLLECTOR_MODES, ids=lambda m: m.name)
 def test_collector_fault(mode, run_chaos, target, receivers, tmp_path, cli):
+    mode = copy.copy(mode)  # its state is this test's
     spool = tmp_path / "spool"
     clock = tmp_path / "clock"
     gates = Gates(tmp_path / "gates")
@@ -1184,7 +1186,7 @@ def test_secrets_never_sent_nor_logged(run_chaos, target, receivers, tmp_path, c
         ours = [ln for ln in r.proc.stderr.splitlines() if "chaostracing" in ln]
         found += leaks("\n".join(ours), f"stderr of the {k!r} run")
     found += leaks(rep["stderr"], "chaostracing replay's stderr")
-    basic = __import__("base64").b64encode(userinfo[:-1].encode()).decode()
+    basic = base64.b64encode(userinfo[:-1].encode()).decode()
     for k, r in runs.items():
         assert basic not in r.log, f"the collector's basic credentials are in the {k!r} log"
     figures(
@@ -1356,18 +1358,11 @@ def test_dry_run_and_failed_first_hypothesis(run_chaos, target, receivers):
     gate = run_chaos.start(clocked(broken, otlp_config(rx.endpoint)))
     d, g = dry.wait(), gate.wait()
     assert d.returncode == 0, d.describe()
-    assert g.returncode == b_returncode_of_failed_gate(), g.describe()
-    roots = {x["attributes"]["chaostoolkit.experiment.title"]: x for x in rx.acked_spans() if not x["parent"]}
+    assert g.returncode == 1, g.describe()  # chaos fails a run whose first hypothesis fails
     by_pid = {x["resource"]["process.pid"]: x for x in rx.acked_spans() if not x["parent"]}
-    assert len(roots) == 1 and len(by_pid) == 2
     droot, groot = by_pid[d.pid], by_pid[g.pid]
     assert droot["attributes"]["chaostoolkit.experiment.dry"] == "actions", droot["attributes"]
     assert "chaostoolkit.experiment.dry" not in groot["attributes"]
     assert groot["attributes"]["chaostoolkit.experiment.steady_state_before_met"] is False
     assert groot["status_code"] == STATUS_ERROR, groot
     assert "chaostoolkit.experiment.steady_state_before_met" not in droot["attributes"]
-
-
-def b_returncode_of_failed_gate() -> int:
-    """chaos exits 1 when the hypothesis before the method is not met."""
-    return 1
