@@ -113,6 +113,10 @@ void open_entry_restore(struct open_entry *e);
  * never reported its end is marked not completed) and free the entry. May
  * run Python code: `e` must not be in a table. */
 void open_entry_close(struct open_entry *e);
+/* An activity that has not ended yet was cut short by an interrupt:
+ * chaostoolkit.activity.status = interrupted, ERROR (hypotheses and ended
+ * activities are left alone). */
+void open_entry_mark_interrupted(struct open_entry *e);
 /* Free an entry without ending its span (module teardown). */
 void open_entry_free(struct open_entry *e);
 int open_table_traverse(const struct open_table *t, visitproc visit, void *arg);
@@ -382,9 +386,10 @@ void ctl_logq_atfork_child(void);
 
 /*
  * Errors inside hooks. ctl_hold_error() clears the exception set, except a
- * KeyboardInterrupt or SystemExit, which is held (per thread) so the hook can
- * finish its bookkeeping; ctl_hook_return() then raises it (NULL) or
- * returns None. Every hook returns through it.
+ * KeyboardInterrupt, SystemExit or chaoslib's InterruptExecution (SIGTERM),
+ * which is held (per thread) so the hook can finish its bookkeeping;
+ * ctl_hook_return() then raises it (NULL) or returns None. Every hook
+ * returns through it.
  */
 void ctl_hold_error(void);
 PyObject *ctl_hook_return(void);
@@ -503,6 +508,10 @@ extern PyType_Spec ctl_run_events_spec;
 /* Register the control's run event handler with chaoslib's registry (None:
  * nothing to do). Returns 0, or -1 with an exception set. */
 int ctl_register_run_events(ctl_state *st, PyObject *module, PyObject *registry);
+/* Note the signal behind the exception being handled (sys.exc_info()), if
+ * any: a hook called while a signal's exception unwinds the run (chaoslib
+ * sends no run event for an interrupt of the rollbacks). */
+void ctl_note_exit_signal(ctl_state *st);
 PyObject *ctl_start_span(PyObject *module, PyObject *args, PyObject *kwargs);
 extern const char ctl_start_span_doc[];
 /* A Hook object calling `func`, whose __signature__ is computed once. */

@@ -64,17 +64,39 @@ void ctl_builder_set_str(struct ctr_attr_builder *b, const char *key, PyObject *
  * Guarded by the GIL; one per thread since hooks run in several. */
 static _Thread_local PyObject *held_type, *held_value, *held_tb;
 
+/* True for chaoslib's InterruptExecution (what its SIGTERM handler raises,
+ * and how a control stops a run), when chaoslib is loaded. No exception set
+ * on entry or on return. */
+static bool is_interrupt_execution(PyObject *type)
+{
+    PyObject *name = PyUnicode_FromString("chaoslib.exceptions");
+    PyObject *mod = name ? PyImport_GetModule(name) : NULL;
+    Py_XDECREF(name);
+    PyObject *cls = mod ? PyObject_GetAttrString(mod, "InterruptExecution") : NULL;
+    Py_XDECREF(mod);
+    bool match = cls && PyExceptionClass_Check(cls) && PyErr_GivenExceptionMatches(type, cls);
+    Py_XDECREF(cls);
+    PyErr_Clear();
+    return match;
+}
+
 void ctl_hold_error(void)
 {
     if (!PyErr_Occurred())
         return;
-    if ((PyErr_ExceptionMatches(PyExc_KeyboardInterrupt) ||
-         PyErr_ExceptionMatches(PyExc_SystemExit)) &&
-        !held_type) {
-        PyErr_Fetch(&held_type, &held_value, &held_tb);
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    if (!held_type &&
+        (PyErr_GivenExceptionMatches(type, PyExc_KeyboardInterrupt) ||
+         PyErr_GivenExceptionMatches(type, PyExc_SystemExit) || is_interrupt_execution(type))) {
+        held_type = type;
+        held_value = value;
+        held_tb = tb;
         return;
     }
-    PyErr_Clear();
+    Py_XDECREF(type);
+    Py_XDECREF(value);
+    Py_XDECREF(tb);
 }
 
 PyObject *ctl_hook_return(void)

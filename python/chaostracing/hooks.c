@@ -220,22 +220,27 @@ PyObject *after_experiment_control(PyObject *module, PyObject *const *args, Py_s
     if (!s)
         return ctl_hook_return();
     st->experiment = NULL;
-    /* Anything still open below the experiment ends now, children first. */
-    size_t n;
-    struct open_entry **all = open_table_take_all(&st->open, &n);
-    for (size_t i = n; i-- > 0;)
-        open_entry_close(all[i]);
-    free(all);
     PyObject *journal = ctl_state_arg(args, nargs, kwnames);
     PyObject *status = ctl_dget(journal, "status");
+    const char *sv = status && PyUnicode_Check(status) ? PyUnicode_AsUTF8(status) : NULL;
+    ctl_hold_error();
+    bool interrupted = st->interrupted || (sv && strcmp(sv, "interrupted") == 0);
+    /* Anything still open below the experiment ends now, children first;
+     * an activity still running when an interrupt ended the run (in the
+     * background) was cut short by it. */
+    size_t n;
+    struct open_entry **all = open_table_take_all(&st->open, &n);
+    for (size_t i = n; i-- > 0;) {
+        if (interrupted)
+            open_entry_mark_interrupted(all[i]);
+        open_entry_close(all[i]);
+    }
+    free(all);
     PyObject *deviated = ctl_dget(journal, "deviated");
     ctl_set_str(s, "chaostoolkit.experiment.status", status);
     bool dev = deviated && PyObject_IsTrue(deviated) == 1;
     ctl_hold_error();
     ctr_span_set_bool(s, "chaostoolkit.experiment.deviated", dev);
-    const char *sv = status && PyUnicode_Check(status) ? PyUnicode_AsUTF8(status) : NULL;
-    ctl_hold_error();
-    bool interrupted = st->interrupted || (sv && strcmp(sv, "interrupted") == 0);
     ctr_span_set_bool(s, "chaostoolkit.experiment.interrupted", interrupted);
     if (st->exit_signal)
         ctr_span_set_str(s, "chaostoolkit.experiment.exit_signal", st->exit_signal,
@@ -329,6 +334,10 @@ PyObject *after_rollback_control(PyObject *module, PyObject *const *args, Py_ssi
 {
     (void)args, (void)nargs, (void)kwnames;
     ctl_state *st = ctl_get_state(module);
+    /* A signal during the rollbacks unwinds through here; chaoslib catches
+     * it afterwards and sends no run event about it. */
+    if (st->rollbacks)
+        ctl_note_exit_signal(st);
     return after_phase(st, &st->rollbacks);
 }
 

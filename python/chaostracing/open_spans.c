@@ -182,10 +182,18 @@ void open_entry_restore(struct open_entry *e)
     Py_CLEAR(e->headers);
 }
 
+void open_entry_mark_interrupted(struct open_entry *e)
+{
+    if (e->kind != ENTRY_ACTIVITY || e->end_ns)
+        return;
+    ctr_span_set_str(e->span, "chaostoolkit.activity.status", "interrupted", 11);
+    ctr_span_set_status(e->span, CTR_STATUS_ERROR, "interrupted", 11);
+}
+
 void open_entry_close(struct open_entry *e)
 {
     open_entry_restore(e);
-    if (!e->end_ns)
+    if (!e->end_ns && ctr_span_get_status(e->span) == CTR_STATUS_UNSET)
         ctr_span_set_status(e->span, CTR_STATUS_ERROR, "not completed", 13);
     ctr_span_end(e->span, e->end_ns);
     e->span = NULL;

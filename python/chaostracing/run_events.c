@@ -64,6 +64,16 @@ static PyObject *record(RunEventsObject *self)
     return ctl_hook_return();
 }
 
+void ctl_note_exit_signal(ctl_state *st)
+{
+    bool ie;
+    const char *sig = signal_of_current_exception(&ie);
+    if (sig) {
+        st->interrupted = true;
+        st->exit_signal = sig;
+    }
+}
+
 static PyObject *ev_interrupted(RunEventsObject *self, PyObject *args)
 {
     (void)args;

@@ -227,5 +227,22 @@ const char *ctr__closest(const char *word, size_t len, const char *const *candid
     for (size_t i = 0; !best && len >= 3 && len <= MAX_WORD / 2 && i < n; i++)
         if (strlen(candidates[i]) > len && strncasecmp(candidates[i], word, len) == 0)
             best = candidates[i];
+    /* Or only its last part ("endpoint" for "collector_endpoint"), when one
+     * name alone ends so (and the word is no name itself). */
+    const char *only = NULL;
+    size_t ends = 0;
+    for (size_t i = 0; !best && i < n; i++)
+        if (strlen(candidates[i]) == len && memcmp(candidates[i], word, len) == 0)
+            return NULL;
+    for (size_t i = 0; !best && len >= 3 && len <= MAX_WORD / 2 && i < n; i++) {
+        size_t m = strlen(candidates[i]);
+        if (m > len + 1 && strchr("_-.", candidates[i][m - len - 1]) &&
+            strncasecmp(candidates[i] + m - len, word, len) == 0) {
+            only = candidates[i];
+            ends++;
+        }
+    }
+    if (!best && ends == 1)
+        best = only;
     return best;
 }

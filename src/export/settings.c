@@ -409,8 +409,19 @@ int ctr__setting_map(struct ctr_setup *st, const struct ctr_settings *s, enum ct
     const struct ctr__entry *e = ctr__setting(s, id, &name);
     if (!e)
         return 0;
-    if (e->v.type != CTR_SV_MAP)
-        return bad(st, name, e, "a mapping of header names to string values");
+    if (e->v.type != CTR_SV_MAP) {
+        /* Headers carry credentials ("Authorization=Bearer ..."): the value
+         * of a refused one is described, never shown. */
+        const char *kind = e->v.type == CTR_SV_STR                                ? "a string"
+                           : e->v.type == CTR_SV_INT || e->v.type == CTR_SV_FLOAT ? "a number"
+                           : e->v.type == CTR_SV_BOOL                             ? "a boolean"
+                           : e->v.type == CTR_SV_NULL                             ? "null"
+                                                      : "a value of another type";
+        ctr__problem(st, CTR_LOG_WARNING, true,
+                     "%s (%s, not shown) is not a mapping of header names to string values", name,
+                     kind);
+        return -1;
+    }
     *map = e->v.map;
     *n = e->v.n_map;
     return 1;

@@ -226,6 +226,9 @@ static void test_closest_finds_typos(void)
         {"tracing_opentelemetry_exportr", "tracing_opentelemetry_exporter"},
         {"prot", "port"},
         {"collector", "collector_endpoint"}, /* written in part */
+        {"endpoint", "collector_endpoint"},  /* only its last part */
+        {"ENDPOINT", "collector_endpoint"},
+        {"ndpoint", NULL}, /* not a whole part */
         {"tracing_opentelemetry", "tracing_opentelemetry_exporter"},
         {"zz", NULL},
         {"banana", NULL},
@@ -240,6 +243,9 @@ static void test_closest_finds_typos(void)
     }
     /* Only `len` bytes of the word count. */
     ASSERT_STREQ(ctr__closest("exportrXYZ", 7, names, 5), "exporter");
+    /* A last part two names end with suggests neither. */
+    static const char *const two[] = {"collector_endpoint", "agent_endpoint"};
+    ASSERT(ctr__closest("endpoint", 8, two, 2) == NULL);
 }
 
 static void test_closest_bounds(void)

@@ -411,21 +411,22 @@ static void test_wrong_types(void)
          CONF,
          "tracing_opentelemetry_collector_headers",
          {CTR_SV_OTHER, "['a', 'b']"},
-         "tracing_opentelemetry_collector_headers=['a', 'b'] is not a mapping of header names "
-         "to string values"},
+         "tracing_opentelemetry_collector_headers (a value of another type, not shown) is not a "
+         "mapping of header names to string values"},
         {"opentelemetry",
          "otlp-grpc",
          ARG,
          "collector_headers",
          {CTR_SV_STR, "a=b"},
-         "collector_headers=a=b is not a mapping of header names to string values"},
+         "collector_headers (a string, not shown) is not a mapping of header names to string "
+         "values"},
         {"opentelemetry",
          "zipkin",
          ARG,
          "collector_headers",
          {CTR_SV_OTHER},
-         "collector_headers=a value of another type is not a mapping of header names to string "
-         "values"},
+         "collector_headers (a value of another type, not shown) is not a mapping of header names "
+         "to string values"},
         {"opentelemetry",
          NULL,
          ARG,
@@ -664,7 +665,11 @@ static void test_unknown_settings_warn(void)
         {0, CONF, "TRACING_HOST",
          "unknown configuration key \"TRACING_HOST\" ignored; did you mean \"tracing_host\"?"},
         {0, CONF, "tracing_colour", "unknown configuration key \"tracing_colour\" ignored"},
-        {0, CONF, "exporter", "unknown configuration key \"exporter\" ignored"},
+        {0, CONF, "exporter",
+         "unknown configuration key \"exporter\" ignored; did you mean "
+         "\"tracing_opentelemetry_exporter\"?"},
+        {0, ARG, "endpoint",
+         "unknown control argument \"endpoint\" ignored; did you mean \"collector_endpoint\"?"},
         {CTR_SETUP_CHECK, CMD, "endpiont",
          "unknown option \"endpiont\" ignored; did you mean \"endpoint\"?"},
         {CTR_SETUP_CHECK, CMD, "file_path", "unknown option \"file_path\" ignored"},

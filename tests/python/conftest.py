@@ -224,6 +224,7 @@ class ChaosRunner:
     def __init__(self, tmp_path: Path):
         self.tmp_path = tmp_path
         self._n = itertools.count(1)
+        self.started: List["ChaosProcess"] = []
 
     def new_dir(self) -> Path:
         d = self.tmp_path / f"run{next(self._n)}"
@@ -245,6 +246,18 @@ class ChaosRunner:
         so ~/.chaostoolkit/settings.yaml never leaks in). args: extra options
         for `chaos run`.
         """
+        return self.start(experiment, env, settings, args, cwd).wait(timeout)
+
+    def start(
+        self,
+        experiment: Any,
+        env: Optional[Dict[str, str]] = None,
+        settings: Optional[Dict[str, Any]] = None,
+        args: Optional[List[str]] = None,
+        cwd: Optional[Path] = None,
+    ) -> "ChaosProcess":
+        """Start `chaos run` as __call__ does and return at once; the
+        process is the leader of its own process group."""
         cwd = cwd or self.new_dir()
         if isinstance(experiment, (str, Path)):
             exp_path = Path(experiment)
@@ -259,58 +272,97 @@ class ChaosRunner:
         settings_path = cwd / "settings.yaml"
         # JSON is valid YAML.
         settings_path.write_text(json.dumps(settings_obj, indent=2))
-        log_path = cwd / "chaostoolkit.log"
-        journal_path = cwd / "journal.json"
         cmd = [
             str(CHAOS),
             "--no-version-check",
             "--settings",
             str(settings_path),
             "--log-file",
-            str(log_path),
+            str(cwd / "chaostoolkit.log"),
             "run",
             "--journal-path",
-            str(journal_path),
+            str(cwd / "journal.json"),
             *(args or []),
             str(exp_path),
         ]
-        started_ns = time.time_ns()
-        t0 = time.monotonic()
-        p = subprocess.Popen(
+        proc = ChaosProcess(cmd, cwd, clean_env(env))
+        self.started.append(proc)
+        return proc
+
+    def kill_leftovers(self) -> None:
+        """Kill (SIGKILL, whole group) the runs a failed test left running."""
+        for proc in self.started:
+            if proc.popen.poll() is None:
+                proc.kill_group()
+                proc.popen.communicate()
+
+
+class ChaosProcess:
+    """A `chaos run` started by ChaosRunner.start(): signal it, wait for it."""
+
+    def __init__(self, cmd: List[str], cwd: Path, env: Dict[str, str]):
+        self.cmd = cmd
+        self.cwd = cwd
+        self.log_path = cwd / "chaostoolkit.log"
+        self.journal_path = cwd / "journal.json"
+        self.started_ns = time.time_ns()
+        self.t0 = time.monotonic()
+        self.popen = subprocess.Popen(
             cmd,
             cwd=str(cwd),
-            env=clean_env(env),
+            env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
             start_new_session=True,
         )
+        self.pid = self.popen.pid
+
+    def signal(self, sig: int) -> None:
+        """Send `sig` to the chaos process itself (not its group)."""
+        os.kill(self.pid, sig)
+
+    def kill_group(self) -> None:
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def wait(self, timeout: float = CHAOS_TIMEOUT, journal: bool = True) -> ChaosRun:
+        """Wait (bounded) and collect; journal=False for a run that may end
+        without writing one (an interrupt that escapes chaos, kill -9)."""
+        p = self.popen
         try:
             out, err = p.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
+            self.kill_group()
             out, err = p.communicate()
-            log = log_path.read_text(errors="replace") if log_path.exists() else ""
             pytest.fail(
                 f"chaos run did not finish within {timeout} s\n{out[-2000:]}\n"
-                f"{err[-2000:]}\n{log[-3000:]}"
+                f"{err[-2000:]}\n{self.log()[-3000:]}"
             )
-        wall = time.monotonic() - t0
+        wall = time.monotonic() - self.t0
         ended_ns = time.time_ns()
-        proc = subprocess.CompletedProcess(cmd, p.returncode, out, err)
-        log = log_path.read_text(errors="replace") if log_path.exists() else ""
-        journal: Dict[str, Any] = {}
-        if journal_path.exists():
-            journal = json.loads(journal_path.read_text())
-        run = ChaosRun(proc, journal, log, wall, p.pid, cwd, started_ns, ended_ns)
-        assert journal, "chaos wrote no journal\n" + run.describe()
+        proc = subprocess.CompletedProcess(self.cmd, p.returncode, out, err)
+        data: Dict[str, Any] = {}
+        if self.journal_path.exists():
+            data = json.loads(self.journal_path.read_text())
+        run = ChaosRun(proc, data, self.log(), wall, p.pid, self.cwd, self.started_ns, ended_ns)
+        if journal:
+            assert data, "chaos wrote no journal\n" + run.describe()
         return run
 
 
 @pytest.fixture
-def run_chaos(tmp_path) -> ChaosRunner:
-    """run_chaos(experiment_path_or_dict, env=, settings=, args=) -> ChaosRun."""
-    return ChaosRunner(tmp_path)
+def run_chaos(tmp_path):
+    """run_chaos(experiment_path_or_dict, env=, settings=, args=) -> ChaosRun;
+    run_chaos.start(...) -> ChaosProcess. Runs left running are killed."""
+    runner = ChaosRunner(tmp_path)
+    yield runner
+    runner.kill_leftovers()
 
 
 # --------------------------------------------------------------------------
@@ -614,6 +666,17 @@ class QuietHandler(BaseHTTPRequestHandler):
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
 
+    def process_request(self, request, client_address):
+        # Kept so that stop() can close live (keep-alive) connections too.
+        with self.owner.lock:
+            self.owner.connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request):
+        with self.owner.lock:
+            self.owner.connections.discard(request)
+        super().shutdown_request(request)
+
     def finish_request(self, request, client_address):
         owner = self.owner
         if owner.ssl_context is None:
@@ -635,19 +698,29 @@ class _HTTPServer(ThreadingHTTPServer):
 
 
 class LoopbackServer:
-    """A threaded HTTP server on 127.0.0.1 (a free port), HTTPS when given an
-    ssl.SSLContext (failed handshakes are kept in `handshake_errors`).
-    Handlers reach it as `self.server.owner`. start()/stop(), or `with`."""
+    """A threaded HTTP server on 127.0.0.1 (a free port, or `port`), HTTPS
+    when given an ssl.SSLContext (failed handshakes are kept in
+    `handshake_errors`). Handlers reach it as `self.server.owner`.
+    start()/stop(), or `with`. stop() closes the listening socket and every
+    live connection, as a collector that goes away does; restart() listens
+    again on the same port. `release` is set by stop(): handlers that hold a
+    request (see OtlpReceiver) let go of it then."""
 
-    def __init__(self, handler_cls, ssl_context=None):
+    def __init__(self, handler_cls, ssl_context=None, port: int = 0):
         self.ssl_context = ssl_context
+        self.handler_cls = handler_cls
         self.lock = threading.Lock()
         self.handshake_errors: List[str] = []
-        self.httpd = _HTTPServer(("127.0.0.1", 0), handler_cls)
-        self.httpd.owner = self
-        self.port = self.httpd.server_address[1]
+        self.connections: set = set()
+        self.release = threading.Event()
+        self._bind(port)
         scheme = "https" if ssl_context is not None else "http"
         self.url = f"{scheme}://127.0.0.1:{self.port}"
+
+    def _bind(self, port: int) -> None:
+        self.httpd = _HTTPServer(("127.0.0.1", port), self.handler_cls)
+        self.httpd.owner = self
+        self.port = self.httpd.server_address[1]
         self.thread = threading.Thread(
             target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
@@ -657,9 +730,23 @@ class LoopbackServer:
         return self
 
     def stop(self):
+        self.release.set()
         self.httpd.shutdown()
         self.httpd.server_close()
+        with self.lock:
+            live = list(self.connections)
+        for conn in live:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
         self.thread.join(5)
+
+    def restart(self):
+        """Listen again on the same port after stop()."""
+        self.release.clear()
+        self._bind(self.port)
+        return self.start()
 
     def __enter__(self):
         return self.start()
@@ -713,24 +800,54 @@ class _OtlpHandler(QuietHandler):
             "time": time.monotonic(),
             # The client certificate the connection presented (TLS only).
             "peer_cert": self.connection.getpeercert() if srv.ssl_context else None,
+            # The status sent back; None while held, and for good when the
+            # request was never answered (silent, hang-body).
+            "answered": None,
         }
         body = raw
         try:
             if headers.get("content-encoding", "").lower() == "gzip":
                 body = gzip.decompress(raw)
             post["body"] = body
-            post["request"] = ExportTraceServiceRequest.FromString(body)
+            if headers.get("content-type", "").startswith("application/json"):
+                post["request"] = parse_otlp_json_line(body.decode())
+            else:
+                post["request"] = ExportTraceServiceRequest.FromString(body)
         except Exception as e:  # recorded; the tests assert on it
             post["error"] = repr(e)
         with srv.lock:
             post["index"] = len(srv.posts)
             srv.posts.append(post)
-            step = srv.script.pop(0) if srv.script else 200
+            step = srv.script.pop(0) if srv.script else srv.default
+        if step == "silent":
+            # Read, never answer: the client waits until it gives up.
+            srv.release.wait(CHAOS_TIMEOUT)
+            self.close_connection = True
+            return
+        if step == "hang-body":
+            # A status line, headers announcing 64 bytes, 8 of them, then nothing.
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-protobuf")
+            self.send_header("Content-Length", "64")
+            self.end_headers()
+            self.wfile.write(b"\x0a\x06partia")
+            self.wfile.flush()
+            srv.release.wait(CHAOS_TIMEOUT)
+            self.close_connection = True
+            return
+        if srv.delay:
+            srv.release.wait(srv.delay)
+        if isinstance(step, tuple) and step[0] == "block":
+            # Hold the request until the test sets `unblock` (or stop()).
+            for _ in range(int(CHAOS_TIMEOUT / 0.05)):
+                if srv.unblock.wait(0.05) or srv.release.is_set():
+                    break
+            step = step[1]
         status, extra = step if isinstance(step, tuple) else (step, {})
         post["answered"] = status
         payload = ExportTraceServiceResponse().SerializeToString() if status == 200 else b""
         self.send_response(status)
-        self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Type", headers.get("content-type") or "application/x-protobuf")
         for k, v in extra.items():
             self.send_header(k, v)
         self.send_header("Content-Length", str(len(payload)))
@@ -744,16 +861,26 @@ class _OtlpHandler(QuietHandler):
 
 
 class OtlpReceiver(LoopbackServer):
-    """An OTLP/HTTP receiver recording every POST (HTTPS with `ssl_context`).
+    """An OTLP/HTTP receiver recording every POST (HTTPS with `ssl_context`),
+    protobuf or JSON (decoded with the official classes either way).
 
-    `script` is a list of status codes (or (status, {header: value})) to
-    answer with, in order; once empty every POST gets 200.
+    `script` is a list of steps to answer with, in order; once empty every
+    POST gets `default` (200). A step is a status code, (status, {header:
+    value}), "silent" (read the request, never answer), "hang-body" (answer
+    200 with 8 of the 64 body bytes announced, then nothing), or ("block",
+    step): hold the request until `unblock` is set, then answer with step.
+    Held requests are let go by stop(). `delay`: seconds to wait before
+    answering any request (a slow collector). `port` listens on a given port
+    (a "late" collector: see refused_port()).
     """
 
-    def __init__(self, ssl_context=None):
-        super().__init__(_OtlpHandler, ssl_context)
+    def __init__(self, ssl_context=None, port: int = 0):
+        super().__init__(_OtlpHandler, ssl_context, port)
         self.posts: List[Dict[str, Any]] = []
         self.script: List[Any] = []
+        self.default: Any = 200
+        self.delay = 0.0
+        self.unblock = threading.Event()
 
     @property
     def endpoint(self) -> str:
@@ -766,6 +893,21 @@ class OtlpReceiver(LoopbackServer):
 
     def spans(self) -> List[Dict[str, Any]]:
         return flatten(self.decoded())
+
+    def acked_spans(self) -> List[Dict[str, Any]]:
+        """The spans of the POSTs answered 200 (delivered, as far as the
+        sender can know)."""
+        return flatten([r for p, r in zip(self.posts, self.decoded()) if p["answered"] == 200])
+
+    def wait_posts(self, n: int, timeout: float = 10.0) -> bool:
+        """Wait until at least n POSTs arrived (answered or not); bounded."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            with self.lock:
+                if len(self.posts) >= n:
+                    return True
+            time.sleep(0.01)
+        return False
 
 
 @pytest.fixture

@@ -37,7 +37,8 @@ BAD = [
         otel(exporter="otlp-http", collector_headers=["My-Header", "My-value"]),
         None,
         "tracing_opentelemetry_collector_headers",
-        "My-Header",
+        # Described, not shown: header values carry credentials.
+        "(a value of another type, not shown)",
     ),
     (
         "endpoint-not-string",

@@ -87,3 +87,44 @@ def rich_output() -> dict:
         "nested": {"empty": {}, "tuple": (1, "two")},
         "amount": decimal.Decimal("1.50"),
     }
+
+
+def gate(name: str, timeout: float = 30.0) -> bool:
+    """A point the test controls (test_faults.py's Gates): write
+    <dir>/<name>.reached, then wait (polling, so a signal interrupts it at
+    once) until <dir>/<name>.go exists or `timeout` s pass. The directory is
+    $CHAOSTRACING_TEST_GATES; without it the gate is open."""
+    d = os.environ.get("CHAOSTRACING_TEST_GATES")
+    if not d:
+        return True
+    with open(os.path.join(d, f"{name}.reached"), "a") as f:
+        f.write(f"{os.getpid()}\n")
+    go = os.path.join(d, f"{name}.go")
+    end = time.monotonic() + float(timeout)
+    while not os.path.exists(go) and time.monotonic() < end:
+        time.sleep(0.01)
+    return True
+
+
+def install_slow_log_handler(match: str, marker: str, seconds: float = 3.0) -> str:
+    """Add a handler to the `chaostoolkit` logger that, for the first record
+    whose message contains `match`, writes `marker` and then sleeps
+    `seconds` (in small steps, so a signal lands in Python code: inside the
+    logging call that emitted the record)."""
+    import logging
+
+    class SlowHandler(logging.Handler):
+        fired = False
+
+        def emit(self, record):
+            if self.fired or match not in record.getMessage():
+                return
+            SlowHandler.fired = True
+            with open(marker, "w") as f:
+                f.write(record.getMessage())
+            end = time.monotonic() + float(seconds)
+            while time.monotonic() < end:
+                time.sleep(0.01)
+
+    logging.getLogger("chaostoolkit").addHandler(SlowHandler(logging.DEBUG))
+    return "installed"

@@ -61,3 +61,11 @@ def many_events(count: int = 24) -> str:
         for i in range(int(count)):
             span.add_event(f"event-{i}", {"event.index": i, "event.text": f"text {i}"})
         return span.span_id
+
+
+def flood(count: int = 300) -> int:
+    """End `count` spans as fast as the span API allows."""
+    for i in range(int(count)):
+        with start_span(f"flood-{i}") as span:
+            span.set_attribute("flood.index", i)
+    return int(count)
