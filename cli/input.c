@@ -154,13 +154,14 @@ static void judge_file(struct cli_input *in)
          * problems, if any, are reported at its first line. */
         char err[256];
         in->lineno = 1;
-        rc = ctr_trace_data_append_line(&in->data, (const char *)in->head.data, in->head.len,
-                                        err, sizeof err);
+        rc = ctr_trace_data_append_line(&in->data, (const char *)in->head.data, in->head.len, err,
+                                        sizeof err);
         in->oom |= rc == CTR_ENOMEM;
     } else {
-        const char *what = kind == CTR_JSON_CTK_JOURNAL      ? "it looks like a Chaos Toolkit journal"
-                           : kind == CTR_JSON_CTK_EXPERIMENT ? "it looks like a Chaos Toolkit experiment"
-                                                             : "it is one JSON document, not JSON lines";
+        const char *what = kind == CTR_JSON_CTK_JOURNAL ? "it looks like a Chaos Toolkit journal"
+                           : kind == CTR_JSON_CTK_EXPERIMENT
+                               ? "it looks like a Chaos Toolkit experiment"
+                               : "it is one JSON document, not JSON lines";
         fprintf(stderr,
                 "chaostracing: %s is not an OTLP JSON trace file (%s): all of its %lu line%s "
                 "skipped. Give the file the control's file exporter writes "
@@ -342,8 +343,10 @@ bool cli_pick_trace(const struct cli_input *in, const char *cmd, const char *pre
     int rc = ctr_render_match_traces(in->data.batches, in->data.n_batches, prefix, ids, MAX_LISTED,
                                      &count);
     if (rc == CTR_EINVAL) {
-        fprintf(stderr, "chaostracing %s: --trace wants the hex digits a trace id starts with, "
-                        "not '%s'\n", cmd, prefix);
+        fprintf(stderr,
+                "chaostracing %s: --trace wants the hex digits a trace id starts with, "
+                "not '%s'\n",
+                cmd, prefix);
         return false;
     }
     if (rc) {

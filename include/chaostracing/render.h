@@ -66,6 +66,33 @@ int ctr_render_tree(const struct ctr_batch *batches, size_t n, const struct ctr_
 int ctr_render_tree_file(const struct ctr_batch *batches, size_t n,
                          const struct ctr_render_options *o, FILE *f);
 
+/* ------------------------------------------------------------ HTML report -- */
+
+struct ctr_report_options {
+    /* The trace to show (CTR_TRACE_ID_LEN bytes); NULL: the one that starts
+     * last. */
+    const uint8_t *trace_id;
+    /* The page's title; NULL: the name of the trace's first span. */
+    const char *title;
+};
+
+/* The defaults: the latest trace, titled after its first span. */
+void ctr_report_options_default(struct ctr_report_options *o);
+
+/*
+ * Append to `out` one self-contained HTML page showing one trace of
+ * `batches[0..n)` as a timeline: phases and activities as bars on one time
+ * axis, the windows of Chaos Toolkit actions shaded across it, hypothesis
+ * results, status colours, and each span's attributes, events and exception
+ * on a click. The page loads nothing: its style and script are inline and
+ * its Content-Security-Policy forbids any request. All span data is escaped
+ * for the HTML and script contexts it lands in. `o` NULL means the defaults.
+ * Returns 0, CTR_EINVAL (NULL out, batches NULL with n > 0, no spans, or no
+ * trace with o->trace_id) or CTR_ENOMEM (out->err is set).
+ */
+int ctr_render_report(const struct ctr_batch *batches, size_t n, const struct ctr_report_options *o,
+                      struct ctr_buf *out);
+
 /*
  * The traces among the spans of `batches[0..n)` whose lower-case hex id
  * starts with `prefix` (hex digits in any case; "" matches every trace), in

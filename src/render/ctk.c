@@ -70,7 +70,7 @@ void ctr__ctk_read(const struct ctr_span *s, struct ctr__ctk *k)
     k->background = attr_bool(a, "chaostoolkit.activity.background");
     k->tolerance_met = attr_bool(a, "chaostoolkit.activity.tolerance_met");
     k->status = ctr__attr_str(a, k->type == CTR__CTK_EXPERIMENT ? "chaostoolkit.experiment.status"
-                                                                 : "chaostoolkit.activity.status");
+                                                                : "chaostoolkit.activity.status");
     k->deviated = attr_bool(a, "chaostoolkit.experiment.deviated");
     k->interrupted = attr_bool(a, "chaostoolkit.experiment.interrupted");
     k->dry = attr_bool(a, "chaostoolkit.experiment.dry");

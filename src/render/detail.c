@@ -88,7 +88,8 @@ static void deviations(const struct lines *ln, const struct ctr_span *s)
     for (uint32_t i = 0; i < s->events_len; i++) {
         const struct ctr_event *e = &s->events[i];
         static const char name[] = "chaostoolkit.hypothesis.deviated";
-        if (!e->name.ptr || e->name.len != sizeof name - 1 || memcmp(e->name.ptr, name, e->name.len))
+        if (!e->name.ptr || e->name.len != sizeof name - 1 ||
+            memcmp(e->name.ptr, name, e->name.len))
             continue;
         struct ctr_buf *b = ln->b;
         struct ctr_str status = event_str(e, "chaostoolkit.probe.status");
@@ -121,8 +122,8 @@ static void attribute(const struct lines *ln, const struct ctr_attr *a, size_t i
     size_t cols = ctr__display_put(ln->b, a->key.ptr, a->key.ptr ? a->key.len : 0, max);
     ctr_buf_puts(ln->b, " =");
     cols += 2;
-    const char *nl = v->type == CTR_VALUE_STRING && v->u.s.ptr ? memchr(v->u.s.ptr, '\n', v->u.s.len)
-                                                               : NULL;
+    const char *nl =
+        v->type == CTR_VALUE_STRING && v->u.s.ptr ? memchr(v->u.s.ptr, '\n', v->u.s.len) : NULL;
     if (!nl) {
         ctr_buf_putc(ln->b, ' ');
         ctr__value_put(ln->b, v, max > cols + 1 + 2 ? max - cols - 1 : 2);

@@ -147,7 +147,6 @@ void ctr__ctk_put_tags(struct ctr_buf *b, const struct ctr_span *s, const struct
  * `max_cols` columns; returns the columns written. */
 size_t ctr__value_put(struct ctr_buf *b, const struct ctr_value *v, size_t max_cols);
 
-
 /* ----------------------------------------------- waterfall (waterfall.c) -- */
 
 /* The time axis of one trace's waterfall: [t0, t1] over `cols` cells. */

@@ -225,7 +225,7 @@ static void put_notes(struct ctr_buf *b, const struct trace_ctx *c, const struct
         ctr_buf_putc(b, '"');
     }
     if (row->depth == 0 && s->has_parent) {
-        const char *why = row->cycle               ? "(parent cycle)"
+        const char *why = row->cycle            ? "(parent cycle)"
                           : s->parent_is_remote ? "(remote parent)"
                                                 : "(parent not found)";
         ctr_buf_printf(b, "  %s%s%s", st->dim, why, st->reset);
