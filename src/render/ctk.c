@@ -127,34 +127,37 @@ static int cmp_cont(const void *pa, const void *pb)
 
 void ctr__ctk_number_iterations(const struct ctr__layout *l, int64_t *iter)
 {
-    size_t n = 0;
+    size_t n = 0, unnumbered = 0;
     for (size_t r = 0; r < l->n_rows; r++) {
         size_t node = l->rows[r].node;
         struct ctr__ctk k;
         ctr__ctk_read(l->nodes[node].span, &k);
-        iter[node] = ctr__ctk_is_continuous(&k) ? (k.iteration > 0 ? k.iteration : -1) : 0;
-        n += iter[node] == -1;
+        bool cont = ctr__ctk_is_continuous(&k);
+        iter[node] = cont ? (k.iteration > 0 ? k.iteration : -1) : 0;
+        n += cont;
+        unnumbered += iter[node] == -1;
     }
-    if (n == 0)
+    if (unnumbered == 0)
         return;
-    /* Rank the ones without a number; without memory, number them in row
-     * order, which is start order among siblings. */
+    /* Rank by start among all the continuous hypotheses; without memory,
+     * number them in row order, which is start order among siblings. */
     struct cont *c = malloc(n * sizeof *c);
-    size_t m = 0, rank = 0;
+    size_t m = 0;
     for (size_t r = 0; r < l->n_rows; r++) {
         size_t node = l->rows[r].node;
-        if (iter[node] != -1)
+        if (iter[node] == 0)
             continue;
         if (c)
             c[m++] = (struct cont){l->nodes[node].span->start_ns, node};
-        else
-            iter[node] = (int64_t)++rank;
+        else if (iter[node] == -1)
+            iter[node] = (int64_t)++m;
     }
     if (!c)
         return;
     qsort(c, m, sizeof *c, cmp_cont);
     for (size_t i = 0; i < m; i++)
-        iter[c[i].node] = (int64_t)i + 1;
+        if (iter[c[i].node] == -1)
+            iter[c[i].node] = (int64_t)i + 1;
     free(c);
 }
 
@@ -175,16 +178,27 @@ static void tag_str(struct ctr_buf *b, const char **sep, struct ctr_str s)
     *sep = " ";
 }
 
+/* The value of attribute `key`, whatever its type, when it has one. */
+static void tag_attr(struct ctr_buf *b, const char **sep, const struct ctr_span *s, const char *key)
+{
+    const struct ctr_attr *a = ctr_attr_list_get(&s->attrs, key, strlen(key));
+    if (!a || a->value.type == CTR_VALUE_EMPTY)
+        return;
+    ctr_buf_puts(b, *sep);
+    ctr__value_put(b, &a->value, TAG_MAX_COLS);
+    *sep = " ";
+}
+
 /* The tags of the Chaos Toolkit span kinds. */
-static void ctk_tags(struct ctr_buf *b, const char **sep, const struct ctr__ctk *k, int64_t iter)
+static void ctk_tags(struct ctr_buf *b, const char **sep, const struct ctr_span *s,
+                     const struct ctr__ctk *k, int64_t iter)
 {
     switch (k->type) {
     case CTR__CTK_HYPOTHESIS:
         tag(b, sep, "hypothesis");
         tag_str(b, sep, k->phase);
-        if (iter > 0) {
+        if (iter > 0)
             ctr_buf_printf(b, " iteration %" PRId64, iter);
-        }
         if (k->met >= 0)
             tag(b, sep, k->met ? "met" : "deviated");
         break;
@@ -205,8 +219,9 @@ static void ctk_tags(struct ctr_buf *b, const char **sep, const struct ctr__ctk 
         if (k->dry == 1)
             tag(b, sep, "dry");
         break;
-    default:
-        tag_str(b, sep, k->type_text);
+    default: /* as written, whatever their types */
+        tag_attr(b, sep, s, "chaostoolkit.type");
+        tag_attr(b, sep, s, "chaostoolkit.activity.status");
         break;
     }
 }
@@ -216,9 +231,9 @@ void ctr__ctk_put_tags(struct ctr_buf *b, const struct ctr_span *s, const struct
 {
     size_t at = b->len;
     const char *sep = "  [";
-    ctk_tags(b, &sep, k, iteration);
+    ctk_tags(b, &sep, s, k, iteration);
     const struct ctr_attr *http = ctr_attr_list_get(&s->attrs, "http.response.status_code", 25);
-    if (!http)
+    if (!http || http->value.type == CTR_VALUE_EMPTY)
         http = ctr_attr_list_get(&s->attrs, "http.status_code", 16); /* older conventions */
     if (http && http->value.type != CTR_VALUE_EMPTY) {
         tag(b, &sep, "http ");

@@ -266,6 +266,7 @@ static void put_row(struct ctr_buf *b, struct trace_ctx *c, const struct ctr__rr
     const struct ctr__style *st = c->st;
     const struct ctr_span *s = c->l->nodes[row->node].span;
     size_t d = row->depth, shown = d < MAX_DRAW_DEPTH ? d : MAX_DRAW_DEPTH;
+    size_t row_at = b->len;
     char dur[32];
     if (d <= MAX_DRAW_DEPTH)
         c->last[d] = row->last;
@@ -302,6 +303,8 @@ static void put_row(struct ctr_buf *b, struct trace_ctx *c, const struct ctr__rr
         if (notes.err)
             b->err = notes.err;
         ctr_buf_free(&notes);
+        while (b->len > row_at && b->data[b->len - 1] == ' ')
+            b->len--; /* a blank bar and no notes */
     }
     ctr_buf_putc(b, '\n');
     put_details(b, c, row);

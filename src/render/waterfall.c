@@ -3,9 +3,9 @@
  * time axis, one character cell at a time. The axis runs from the earliest
  * start to the latest end of the trace's spans; a cell covers
  * (t1 - t0) / cols of it. A span covers the cells between its rounded start
- * and end; one shorter than a cell is a thin mark at its start, so instants
- * stay visible and two overlapping spans (background activities) overlap on
- * screen too.
+ * and end (at least one); one shorter than half a cell is a thin mark in the
+ * cell where it starts, so instants stay visible, and two spans that overlap
+ * in time (background activities) overlap on screen too.
  */
 #include <inttypes.h>
 #include <string.h>
@@ -51,16 +51,15 @@ static void spaces(struct ctr_buf *b, size_t n)
     }
 }
 
-/* The cell where time `t` falls, 0..cols (rounded to the nearest edge). */
-static size_t cell_of(const struct ctr__axis *ax, uint64_t t)
+/* Where time `t` falls on the axis, in cells (0..cols). */
+static double cell_of(const struct ctr__axis *ax, uint64_t t)
 {
     uint64_t span = ax->t1 - ax->t0;
     if (span == 0 || t <= ax->t0)
         return 0;
     if (t >= ax->t1)
-        return ax->cols;
-    double x = (double)(t - ax->t0) / (double)span * (double)ax->cols;
-    return (size_t)(x + 0.5);
+        return (double)ax->cols;
+    return (double)(t - ax->t0) / (double)span * (double)ax->cols;
 }
 
 void ctr__waterfall_axis(struct ctr_buf *b, const struct ctr__axis *ax, size_t indent)
@@ -94,12 +93,15 @@ void ctr__waterfall_bar(struct ctr_buf *b, const struct ctr__axis *ax, const str
             spaces(b, ax->cols);
         return;
     }
-    size_t from = cell_of(ax, s->start_ns), to = cell_of(ax, s->end_ns);
-    bool thin = to <= from;
+    /* Cells from the rounded start to the rounded end, at least one; a span
+     * shorter than half a cell is a thin mark in the cell it starts in. */
+    double x0 = cell_of(ax, s->start_ns), x1 = cell_of(ax, s->end_ns);
+    bool thin = x1 - x0 < 0.5;
+    size_t from = (size_t)(thin ? x0 : x0 + 0.5), to = (size_t)(x1 + 0.5);
     if (from >= ax->cols)
         from = ax->cols - 1;
-    if (thin || to > ax->cols)
-        to = thin ? from + 1 : ax->cols;
+    if (thin || to <= from)
+        to = from + 1;
     spaces(b, from);
     ctr_buf_puts(b, color);
     for (size_t c = from; c < to; c++)

@@ -113,6 +113,7 @@ static void build_experiment(struct experiment *x)
             s->status_message = (struct ctr_str){specs[i].message, strlen(specs[i].message)};
         set_attrs(s, specs[i].attrs, specs[i].n_attrs);
     }
+    x->spans[5].parent_is_remote = true; /* POST /orders: its flags say so */
     for (size_t i = 0; i < 5; i++)
         x->pa[i] = &x->spans[i];
     x->pb[0] = &x->spans[5];
@@ -275,8 +276,8 @@ static void test_odd_values(void)
                            "trace dddddddddddddddddddddddddddddddd  service=chaostoolkit  "
                            "3 spans\n"
                            "c            ? ms\n"
-                           "a          1.0 ms  status=?  kind=?  [2.5 true http [...]]\n"
-                           "(no name)    ? ms  [<bytes> http 404]\n"));
+                           "a          1.0 ms  status=?  kind=?  [2.5 true http [1]]\n"
+                           "(no name)    ? ms  [<1 bytes> http 404]\n"));
 }
 
 /* Parent cycles and a span that is its own parent: every span once. */
