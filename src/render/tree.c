@@ -17,6 +17,7 @@
 #define MSG_MAX_COLS 120  /* status messages */
 #define NAME_COL_MAX 72   /* the duration column starts at most here */
 #define NAME_COL_MIN 16   /* with a waterfall, names get at least this */
+#define NAME_MIN_CUT 16   /* with a waterfall, a name is cut to no less than this */
 #define BAR_MIN_COLS 10   /* the narrowest waterfall */
 #define MAX_DRAW_DEPTH 32 /* deeper spans are drawn at this depth + marker */
 #define MAX_HEADER_SERVICES 3
@@ -276,11 +277,11 @@ static void put_row(struct ctr_buf *b, struct trace_ctx *c, const struct ctr__rr
         ctr_buf_puts(b, row->last ? st->elbow : st->tee);
     if (d > MAX_DRAW_DEPTH)
         ctr_buf_printf(b, "[depth %zu] ", d);
+    /* With bars, names are cut to the column, but never below a readable
+     * NAME_MIN_CUT columns (deep rows push their bars right instead). */
     size_t pc = prefix_cols(d), max = NAME_MAX_COLS;
-    if (c->waterfall && c->name_w > pc + 2)
-        max = c->name_w - pc;
-    else if (c->waterfall)
-        max = 2;
+    if (c->waterfall)
+        max = c->name_w > pc + NAME_MIN_CUT ? c->name_w - pc : NAME_MIN_CUT;
     size_t used = pc + put_name(b, s, max);
     put_spaces(b, used < c->name_w ? c->name_w - used : 0);
     format_ms(s, dur, sizeof dur);
