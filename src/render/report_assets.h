@@ -8,7 +8,7 @@
 #define CTR_RENDER_REPORT_ASSETS_H
 
 /* clang-format off */
-#define CTR__REPORT_CSS_SHA256 "ybqb9jDeiXzIvTGM45Y8s1xTTExKY2bU2dautalDwak="
+#define CTR__REPORT_CSS_SHA256 "1ABB1JTuZjYfG5ZiWmTnWzoG3ku1Kllw6FqLlEi5lWY="
 #define CTR__REPORT_JS_SHA256 "JNKy7qMznGd7xdR/3X2zWQeUoVxO+sThk0fIrWe3aEU="
 
 static const char ctr__report_css[] =
@@ -16,7 +16,7 @@ static const char ctr__report_css[] =
     ":root {\n"
     "  --good: #23915a; --bad: #d23c3c; --neutral: #4f74b3; --band: rgba(235, 160, 40, 0.16);\n"
     "  --ink: #1d2330; --muted: #667085; --line: #e4e7ec; --bg: #fff; --sel: #fff4d6;\n"
-    "  --row: 22px; --names: 34%; --dur: 76px;\n"
+    "  --row: 22px; --names: 38%; --dur: 76px;\n"
     "}\n"
     "* { box-sizing: border-box; }\n"
     "html, body { margin: 0; height: 100%; }\n"
@@ -78,8 +78,8 @@ static const char ctr__report_css[] =
     "#details h3 { font-size: 13px; margin: 12px 0 4px; color: var(--muted); }\n"
     "#details table { border-collapse: collapse; width: 100%; }\n"
     "#details td { border-top: 1px solid var(--line); padding: 2px 4px; vertical-align: top;\n"
-    "  word-break: break-all; font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12px; }\n"
-    "#details td.key { width: 40%; color: #334; }\n"
+    "  overflow-wrap: anywhere; font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 12px; }\n"
+    "#details td.key { width: 48%; color: #334; font-size: 11px; }\n"
     "#details pre { white-space: pre-wrap; word-break: break-all; background: #f7f7f9;\n"
     "  padding: 6px; margin: 4px 0; font-size: 12px; max-height: 360px; overflow: auto; }\n"
     ".empty { color: var(--muted); }\n"

@@ -108,7 +108,8 @@ class Page:
         """Navigate and wait until `ready` is true; returns the seconds taken."""
         t0 = time.monotonic()
         self.send("Page.navigate", url=url)
-        while not self.evaluate(f"!!({ready})"):
+        check = f"(() => {{ try {{ return !!({ready}); }} catch (e) {{ return false; }} }})()"
+        while not self.evaluate(check):
             assert time.monotonic() - t0 < timeout, f"{url}: not ready after {timeout} s"
             time.sleep(0.02)
         return time.monotonic() - t0
@@ -157,6 +158,9 @@ class Chromium:
             self.page = Page(pages[0]["webSocketDebuggerUrl"])
             for domain in ("Page", "Network", "Runtime"):
                 self.page.send(f"{domain}.enable")
+            # The viewport exactly width x height (the window has chrome).
+            self.page.send("Emulation.setDeviceMetricsOverride", width=width, height=height,
+                           deviceScaleFactor=1, mobile=False)
         except BaseException:
             self.close()
             raise
