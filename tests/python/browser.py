@@ -250,3 +250,33 @@ def distinct_colors(data: bytes) -> int:
     width, _, rows = png_pixels(data)
     bpp = len(rows[0]) // width
     return len({r[i:i + 3] for r in rows for i in range(0, len(r), bpp)})
+
+
+def main(argv: List[str]) -> int:
+    """python tests/python/browser.py REPORT.html OUT.png [SPAN-NAME]: a
+    screenshot of a report (1200x640), after clicking the span named
+    SPAN-NAME when given. docs/report.png is made this way from the demo."""
+    import sys
+    import tempfile
+
+    if len(argv) not in (2, 3):
+        print(main.__doc__, file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory() as tmp, Chromium(Path(tmp), 1200, 640) as browser:
+        page = browser.page
+        page.open(Path(argv[0]).resolve().as_uri(), "document.documentElement.dataset.ready === 'true'")
+        if len(argv) == 3:
+            x, y = page.evaluate(
+                "(() => { const r = [...document.querySelectorAll('#rows .row')].find(r => "
+                f"r.querySelector('.name-text').textContent === {json.dumps(argv[2])})"
+                ".querySelector('.bar').getBoundingClientRect();"
+                " return [r.x + r.width / 2, r.y + r.height / 2]; })()")
+            page.click(x, y)
+        page.screenshot(Path(argv[1]))
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main(sys.argv[1:]))
