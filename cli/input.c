@@ -335,6 +335,35 @@ const char *cli_opt_value(int argc, char **argv, int *i, const char *name, bool 
     return argv[++*i];
 }
 
+int cli_parse_args(int argc, char **argv, const char *cmd, const char **files, size_t *nfiles,
+                   cli_option_fn take, void *ud, void (*usage)(FILE *))
+{
+    bool opts_done = false;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        bool missing = false;
+        int rc;
+        if (opts_done || arg[0] != '-' || strcmp(arg, "-") == 0) {
+            files[(*nfiles)++] = arg;
+        } else if (strcmp(arg, "--") == 0) {
+            opts_done = true;
+        } else if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+            usage(stdout);
+            return CLI_EXIT_OK;
+        } else if ((rc = take(ud, argc, argv, &i, &missing)) == CLI_OPT_UNKNOWN) {
+            if (missing)
+                fprintf(stderr, "chaostracing %s: option '%s' needs a value\n", cmd, arg);
+            else
+                fprintf(stderr, "chaostracing %s: unknown option '%s'\n", cmd, arg);
+            usage(stderr);
+            return CLI_EXIT_USAGE;
+        } else if (rc != CLI_OPT_TAKEN) {
+            return rc;
+        }
+    }
+    return -1;
+}
+
 bool cli_pick_trace(const struct cli_input *in, const char *cmd, const char *prefix,
                     uint8_t id[CTR_TRACE_ID_LEN])
 {

@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct cli_input {
     struct ctr_trace_data data;
@@ -44,6 +45,25 @@ bool cli_input_read(struct cli_input *in, const char *path);
 int cli_input_finish(struct cli_input *in, bool shown);
 
 void cli_input_free(struct cli_input *in);
+
+/*
+ * A command's own options: called with argv[*i], an argument that starts
+ * with '-'. Returns CLI_OPT_TAKEN (advancing *i past a value it takes),
+ * CLI_OPT_UNKNOWN, or an exit status after reporting a bad value. Sets
+ * *missing when the option wants a value that is not there.
+ */
+enum { CLI_OPT_TAKEN = -1, CLI_OPT_UNKNOWN = -2 };
+typedef int (*cli_option_fn)(void *ud, int argc, char **argv, int *i, bool *missing);
+
+/*
+ * Parse argv[1..argc) of command `cmd`: operands ("-", arguments that do not
+ * start with '-', everything after "--") go to files[*nfiles...] (room for
+ * argc entries), -h/--help prints `usage` to stdout, the rest goes to `take`.
+ * Returns -1 to go on, else the exit status (help shown: 0; an unknown
+ * option or a missing value reported with the usage: CLI_EXIT_USAGE).
+ */
+int cli_parse_args(int argc, char **argv, const char *cmd, const char **files, size_t *nfiles,
+                   cli_option_fn take, void *ud, void (*usage)(FILE *));
 
 /*
  * An option with a value at argv[*i]: "--name VALUE" (the value is the next

@@ -85,39 +85,21 @@ struct report_args {
     size_t nfiles;
 };
 
-/* Parse the command line. Returns -1 to go on, else the exit status. */
-static int parse_args(int argc, char **argv, struct report_args *a)
+/* The options of `report` (cli_option_fn). */
+static int take_option(void *ud, int argc, char **argv, int *i, bool *missing)
 {
-    bool opts_done = false, missing = false;
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i], *val;
-        if (opts_done || arg[0] != '-' || strcmp(arg, "-") == 0) {
-            a->files[a->nfiles++] = arg;
-        } else if (strcmp(arg, "--") == 0) {
-            opts_done = true;
-        } else if ((val = cli_opt_value(argc, argv, &i, "-o", &missing)) ||
-                   (val = cli_opt_value(argc, argv, &i, "--output", &missing))) {
-            a->output = val;
-        } else if ((val = cli_opt_value(argc, argv, &i, "--trace", &missing))) {
-            a->trace = val;
-        } else if ((val = cli_opt_value(argc, argv, &i, "--title", &missing))) {
-            a->title = val;
-        } else if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
-            cli_report_usage(stdout);
-            return CLI_EXIT_OK;
-        } else {
-            fprintf(stderr, "chaostracing report: %s '%s'\n",
-                    missing ? "a value is missing after" : "unknown option", arg);
-            cli_report_usage(stderr);
-            return CLI_EXIT_USAGE;
-        }
-    }
-    if (a->nfiles == 0) {
-        fputs("chaostracing report: no TRACEFILE given (use '-' for standard input)\n", stderr);
-        cli_report_usage(stderr);
-        return CLI_EXIT_USAGE;
-    }
-    return -1;
+    struct report_args *a = ud;
+    const char *val;
+    if ((val = cli_opt_value(argc, argv, i, "-o", missing)) ||
+        (val = cli_opt_value(argc, argv, i, "--output", missing)))
+        a->output = val;
+    else if ((val = cli_opt_value(argc, argv, i, "--trace", missing)))
+        a->trace = val;
+    else if ((val = cli_opt_value(argc, argv, i, "--title", missing)))
+        a->title = val;
+    else
+        return CLI_OPT_UNKNOWN;
+    return CLI_OPT_TAKEN;
 }
 
 /* Render the chosen trace and write it. Returns false after reporting. */
@@ -159,7 +141,13 @@ int cli_report_main(int argc, char **argv)
         fputs("chaostracing: out of memory\n", stderr);
         return CLI_EXIT_IO;
     }
-    int status = parse_args(argc, argv, &a);
+    int status =
+        cli_parse_args(argc, argv, "report", a.files, &a.nfiles, take_option, &a, cli_report_usage);
+    if (status < 0 && a.nfiles == 0) {
+        fputs("chaostracing report: no TRACEFILE given (use '-' for standard input)\n", stderr);
+        cli_report_usage(stderr);
+        status = CLI_EXIT_USAGE;
+    }
     char *made = NULL;
     if (status < 0 && !a.output && !(a.output = made = default_output(a.files[0]))) {
         fputs("chaostracing report: give -o FILE when reading standard input\n", stderr);

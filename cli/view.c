@@ -87,50 +87,35 @@ struct view_args {
     size_t nfiles;
 };
 
-/* Parse the command line into `a`. Returns -1 to go on, else the exit
- * status (help shown, or a usage error reported). */
-static int parse_args(int argc, char **argv, struct view_args *a)
+/* The options of `view` (cli_option_fn). */
+static int take_option(void *ud, int argc, char **argv, int *i, bool *missing)
 {
-    bool opts_done = false, missing = false;
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i], *val;
-        if (opts_done || arg[0] != '-' || strcmp(arg, "-") == 0) {
-            a->files[a->nfiles++] = arg;
-        } else if (strcmp(arg, "--") == 0) {
-            opts_done = true;
-        } else if (strcmp(arg, "-v") == 0 || strcmp(arg, "--verbose") == 0) {
-            a->opts.detail = 2;
-        } else if ((val = cli_opt_value(argc, argv, &i, "--trace", &missing))) {
-            a->trace = val;
-        } else if ((val = cli_opt_value(argc, argv, &i, "--width", &missing))) {
-            if (!(a->opts.width = parse_width(val))) {
-                fprintf(stderr, "chaostracing view: --width wants a number of columns, not '%s'\n",
-                        val);
-                return CLI_EXIT_USAGE;
-            }
-        } else if (strcmp(arg, "--no-attrs") == 0) {
-            a->opts.attrs = false;
-        } else if (strcmp(arg, "--ascii") == 0) {
-            a->opts.ascii = true;
-        } else if (strcmp(arg, "--color") == 0 || strcmp(arg, "--color=always") == 0) {
-            a->color = 1;
-        } else if (strcmp(arg, "--color=never") == 0 || strcmp(arg, "--no-color") == 0) {
-            a->color = 0;
-        } else if (strcmp(arg, "--color=auto") == 0) {
-            a->color = -1;
-        } else if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
-            cli_view_usage(stdout);
-            return CLI_EXIT_OK;
-        } else {
-            if (missing)
-                fprintf(stderr, "chaostracing view: option '%s' needs a value\n", arg);
-            else
-                fprintf(stderr, "chaostracing view: unknown option '%s'\n", arg);
-            cli_view_usage(stderr);
+    struct view_args *a = ud;
+    const char *arg = argv[*i], *val;
+    if (strcmp(arg, "-v") == 0 || strcmp(arg, "--verbose") == 0) {
+        a->opts.detail = 2;
+    } else if ((val = cli_opt_value(argc, argv, i, "--trace", missing))) {
+        a->trace = val;
+    } else if ((val = cli_opt_value(argc, argv, i, "--width", missing))) {
+        if (!(a->opts.width = parse_width(val))) {
+            fprintf(stderr, "chaostracing view: --width wants a number of columns, not '%s'\n",
+                    val);
             return CLI_EXIT_USAGE;
         }
+    } else if (strcmp(arg, "--no-attrs") == 0) {
+        a->opts.attrs = false;
+    } else if (strcmp(arg, "--ascii") == 0) {
+        a->opts.ascii = true;
+    } else if (strcmp(arg, "--color") == 0 || strcmp(arg, "--color=always") == 0) {
+        a->color = 1;
+    } else if (strcmp(arg, "--color=never") == 0 || strcmp(arg, "--no-color") == 0) {
+        a->color = 0;
+    } else if (strcmp(arg, "--color=auto") == 0) {
+        a->color = -1;
+    } else {
+        return CLI_OPT_UNKNOWN;
     }
-    return -1;
+    return CLI_OPT_TAKEN;
 }
 
 int cli_view_main(int argc, char **argv)
@@ -143,7 +128,8 @@ int cli_view_main(int argc, char **argv)
         fputs("chaostracing: out of memory\n", stderr);
         return CLI_EXIT_IO;
     }
-    int status = parse_args(argc, argv, &a);
+    int status =
+        cli_parse_args(argc, argv, "view", a.files, &a.nfiles, take_option, &a, cli_view_usage);
     if (status < 0 && a.nfiles == 0) {
         if (isatty(STDIN_FILENO)) {
             fputs("chaostracing view: no FILE given (use '-' for standard input)\n", stderr);

@@ -35,8 +35,7 @@ static size_t room(const struct lines *ln, size_t indent)
 static void start_line(const struct lines *ln, size_t indent)
 {
     ctr_buf_puts(ln->b, ln->prefix);
-    for (size_t i = 0; i < indent; i++)
-        ctr_buf_putc(ln->b, ' ');
+    ctr__spaces(ln->b, indent);
 }
 
 static void end_line(const struct lines *ln)

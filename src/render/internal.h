@@ -18,6 +18,8 @@
  * NULL nothing is written. Returns the columns (one per code point written).
  */
 size_t ctr__display_put(struct ctr_buf *b, const char *s, size_t len, size_t max_cols);
+/* Append `n` spaces. */
+void ctr__spaces(struct ctr_buf *b, size_t n);
 
 /* How a span went, for colours: failed, succeeded, or neither said. */
 enum ctr__verdict { CTR__NEUTRAL, CTR__GOOD, CTR__BAD };

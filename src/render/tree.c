@@ -168,16 +168,6 @@ static void put_header(struct ctr_buf *b, const struct ctr__style *st, const str
     ctr_buf_putc(b, '\n');
 }
 
-static void put_spaces(struct ctr_buf *b, size_t n)
-{
-    static const char sp[] = "                                ";
-    while (n > 0) {
-        size_t k = n < sizeof sp - 1 ? n : sizeof sp - 1;
-        ctr_buf_append(b, sp, k);
-        n -= k;
-    }
-}
-
 /* One trace's rendering: style, columns and per-row facts. */
 struct trace_ctx {
     const struct ctr__style *st;
@@ -283,10 +273,10 @@ static void put_row(struct ctr_buf *b, struct trace_ctx *c, const struct ctr__rr
     if (c->waterfall)
         max = c->name_w > pc + NAME_MIN_CUT ? c->name_w - pc : NAME_MIN_CUT;
     size_t used = pc + put_name(b, s, max);
-    put_spaces(b, used < c->name_w ? c->name_w - used : 0);
+    ctr__spaces(b, used < c->name_w ? c->name_w - used : 0);
     format_ms(s, dur, sizeof dur);
     ctr_buf_puts(b, "  ");
-    put_spaces(b, c->dur_w - strlen(dur));
+    ctr__spaces(b, c->dur_w - strlen(dur));
     ctr_buf_printf(b, "%s ms", dur);
     size_t notes_at = b->len;
     put_notes(b, c, row);
@@ -437,18 +427,6 @@ int ctr_render_tree_file(const struct ctr_batch *batches, size_t n,
     return rc;
 }
 
-/* The value of hex digit `c`, or -1. */
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int ctr_render_match_traces(const struct ctr_batch *batches, size_t n, const char *prefix,
                             uint8_t (*ids)[CTR_TRACE_ID_LEN], size_t cap, size_t *count)
 {
@@ -458,7 +436,7 @@ int ctr_render_match_traces(const struct ctr_batch *batches, size_t n, const cha
     if (plen > 2 * CTR_TRACE_ID_LEN)
         return CTR_EINVAL;
     for (size_t i = 0; i < plen; i++)
-        if (hex_digit(prefix[i]) < 0)
+        if (ctr_hex_digit((unsigned char)prefix[i]) < 0)
             return CTR_EINVAL;
     *count = 0;
     struct ctr__layout l;
@@ -466,7 +444,8 @@ int ctr_render_match_traces(const struct ctr_batch *batches, size_t n, const cha
     for (size_t t = 0; rc == 0 && t < l.n_traces; t++) {
         const uint8_t *id = l.nodes[l.traces[t].first].span->ctx.trace_id;
         size_t i = 0;
-        while (i < plen && hex_digit(prefix[i]) == ((id[i / 2] >> (i % 2 ? 0 : 4)) & 0xF))
+        while (i < plen &&
+               ctr_hex_digit((unsigned char)prefix[i]) == ((id[i / 2] >> (i % 2 ? 0 : 4)) & 0xF))
             i++;
         if (i < plen)
             continue;

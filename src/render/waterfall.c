@@ -41,16 +41,6 @@ void ctr__axis_init(struct ctr__axis *ax, const struct ctr__layout *l, size_t co
         ax->t0 = ax->t1 = 0;
 }
 
-static void spaces(struct ctr_buf *b, size_t n)
-{
-    static const char sp[] = "                                ";
-    while (n > 0) {
-        size_t k = n < sizeof sp - 1 ? n : sizeof sp - 1;
-        ctr_buf_append(b, sp, k);
-        n -= k;
-    }
-}
-
 /* Where time `t` falls on the axis, in cells (0..cols). */
 static double cell_of(const struct ctr__axis *ax, uint64_t t)
 {
@@ -70,18 +60,18 @@ void ctr__waterfall_axis(struct ctr_buf *b, const struct ctr__axis *ax, size_t i
     ctr__format_ms((ax->t1 - ax->t0) / 2, tmp, sizeof tmp);
     snprintf(mid, sizeof mid, "%s ms", tmp);
     size_t ne = strlen(end), nm = strlen(mid);
-    spaces(b, indent);
+    ctr__spaces(b, indent);
     ctr_buf_putc(b, '0');
     size_t at = 1; /* columns written after the indent */
     /* The middle label centred, when two spaces separate it from both ends. */
     size_t mid_at = ax->cols / 2 > nm / 2 ? ax->cols / 2 - nm / 2 : 0;
     if (mid_at >= at + 2 && mid_at + nm + 2 <= (ax->cols > ne ? ax->cols - ne : 0)) {
-        spaces(b, mid_at - at);
+        ctr__spaces(b, mid_at - at);
         ctr_buf_append(b, mid, nm);
         at = mid_at + nm;
     }
     size_t end_at = ax->cols > ne ? ax->cols - ne : 0;
-    spaces(b, end_at > at + 1 ? end_at - at : 2);
+    ctr__spaces(b, end_at > at + 1 ? end_at - at : 2);
     ctr_buf_append(b, end, ne);
 }
 
@@ -90,7 +80,7 @@ void ctr__waterfall_bar(struct ctr_buf *b, const struct ctr__axis *ax, const str
 {
     if (!valid_times(s) || ax->cols == 0) {
         if (pad)
-            spaces(b, ax->cols);
+            ctr__spaces(b, ax->cols);
         return;
     }
     /* Cells from the rounded start to the rounded end, at least one; a span
@@ -102,12 +92,12 @@ void ctr__waterfall_bar(struct ctr_buf *b, const struct ctr__axis *ax, const str
         from = ax->cols - 1;
     if (thin || to <= from)
         to = from + 1;
-    spaces(b, from);
+    ctr__spaces(b, from);
     ctr_buf_puts(b, color);
     for (size_t c = from; c < to; c++)
         ctr_buf_puts(b, thin ? st->thin : st->block);
     if (color[0])
         ctr_buf_puts(b, st->reset);
     if (pad)
-        spaces(b, ax->cols - to);
+        ctr__spaces(b, ax->cols - to);
 }

@@ -9,6 +9,7 @@
 #include "encode/json_read.h"
 #include "fixture.h"
 #include "render/report_assets.h"
+#include "render_util.h"
 #include "test.h"
 
 static struct ctr_attr svc[] = {{S("service.name"), VSTR("chaostoolkit")}};
@@ -20,13 +21,7 @@ static struct ctr_resource res = {.attrs = ATTRS(svc)};
 static char *page(struct ctr_span **spans, size_t n, const struct ctr_report_options *o)
 {
     struct ctr_batch b = {&res, NULL, spans, n};
-    struct ctr_buf out = {0};
-    if (ctr_render_report(&b, 1, o, &out) != 0) {
-        ctr_buf_free(&out);
-        return NULL;
-    }
-    ctr_buf_putc(&out, '\0');
-    return (char *)out.data;
+    return report_text(&b, 1, o);
 }
 
 /* The JSON model's text inside `html` (points into it; *len set). */

@@ -7,6 +7,7 @@
 #include <chaostracing/render.h>
 
 #include "fixture.h"
+#include "render_util.h"
 #include "test.h"
 
 static struct ctr_attr svc[] = {{S("service.name"), VSTR("chaostoolkit")}};
@@ -16,21 +17,7 @@ static struct ctr_resource res = {.attrs = ATTRS(svc)};
 static char *render(struct ctr_span **spans, size_t n, const struct ctr_render_options *o)
 {
     struct ctr_batch b = {&res, NULL, spans, n};
-    struct ctr_buf out = {0};
-    if (ctr_render_tree(&b, 1, o, &out) != 0) {
-        ctr_buf_free(&out);
-        return NULL;
-    }
-    ctr_buf_putc(&out, '\0');
-    return (char *)out.data;
-}
-
-static bool same_text(const char *got, const char *want)
-{
-    if (got && strcmp(got, want) == 0)
-        return true;
-    fprintf(stderr, "got:\n%s\nwant:\n%s\n", got ? got : "(error)", want);
-    return false;
+    return tree_text(&b, 1, o);
 }
 
 static void set_attrs(struct ctr_span *s, struct ctr_attr *a, uint32_t n)
