@@ -238,6 +238,8 @@ static void put_details(struct ctr_buf *b, struct trace_ctx *c, const struct ctr
 {
     const struct ctr_span *s = c->l->nodes[row->node].span;
     size_t shown = row->depth < MAX_DRAW_DEPTH ? row->depth : MAX_DRAW_DEPTH;
+    if (c->o->detail == CTR__DETAIL_NONE)
+        return;
     ctr_buf_reset(&c->prefix);
     for (size_t k = 1; k <= shown; k++)
         ctr_buf_puts(&c->prefix, c->last[k] ? "   " : c->st->bar);
@@ -280,7 +282,7 @@ static void put_row(struct ctr_buf *b, struct trace_ctx *c, const struct ctr__rr
     ctr_buf_printf(b, "%s ms", dur);
     size_t notes_at = b->len;
     put_notes(b, c, row);
-    if (c->waterfall) {
+    if (c->waterfall && !b->err) {
         /* The bar goes between the duration and the notes just written. */
         struct ctr_buf notes = {0};
         ctr_buf_append(&notes, b->data + notes_at, b->len - notes_at);
