@@ -28,7 +28,7 @@ LIBS    := -lcurl -lz -lpthread -lm
 ASAN    := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 TSAN    := -O1 -fsanitize=thread
 
-.PHONY: all lib cli tools cli-asan tools-asan ctest tsan lint format venv install pytest install-asan pytest-asan test \
+.PHONY: all lib cli tools cli-asan tools-asan ctest tsan lint format report-assets venv install pytest install-asan pytest-asan test \
 	demo clean fuzz bench
 .PHONY: deps deps-test deps-fuzz deps-wheel wheel wheel-check docker-check k8s-check
 
@@ -121,6 +121,7 @@ lint:
 	@if grep -rnE $(BANNED) src include python cli --include='*.c' --include='*.h'; then \
 	  echo "banned function used (see above)"; exit 1; fi
 	@if grep -rln 'Python.h' src include; then echo "Python.h in the core"; exit 1; fi
+	@$(PYTHON) tools/embed-report-assets.py --check
 	@if command -v clang-format >/dev/null; then \
 	  clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h' 2>/dev/null || find src include python cli tests -name '*.[ch]'); \
 	else echo "clang-format not installed: format check skipped"; fi
@@ -129,13 +130,18 @@ lint:
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
+# src/render/report_assets.h from report.css and report.js (the HTML report).
+report-assets:
+	$(PYTHON) tools/embed-report-assets.py
+
 # The venv for the demo and the tests. The demo needs Chaos Toolkit and what
 # `pip install .` builds with (no build isolation, so nothing is fetched
 # twice); pip stays the one that came with the Python. The tests add a newer
 # pip and TEST_PKGS: chaostoolkit is the latest that supports this Python;
-# the rest are test-only decoders and peers, never imported by the package. Two packages only ship generated Jaeger classes we
-# decode with; their declared dependencies pin an old protobuf, so they go in
-# without them.
+# the rest are test-only decoders and peers, never imported by the package
+# (websocket-client talks to headless Chromium's DevTools in the report
+# tests). Two packages only ship generated Jaeger classes we decode with;
+# their declared dependencies pin an old protobuf, so they go in without them.
 # The optional integrations (OpenTracing, the OpenTelemetry API and its
 # instrumentations) are here to test them; the package never needs them.
 TEST_PKGS := setuptools wheel chaostoolkit opentelemetry-proto==1.45.1 pytest \
@@ -144,7 +150,8 @@ TEST_PKGS := setuptools wheel chaostoolkit opentelemetry-proto==1.45.1 pytest \
 	opentelemetry-propagator-jaeger==1.45.1 opentelemetry-propagator-aws-xray==1.0.2 \
 	opentracing==2.4.0 opentelemetry-instrumentation-requests==0.66b1 \
 	opentelemetry-instrumentation-urllib3==0.66b1 opentelemetry-instrumentation-httpx==0.66b1 \
-	opentelemetry-instrumentation-botocore==0.66b1 httpx==0.28.1 botocore==1.44.8
+	opentelemetry-instrumentation-botocore==0.66b1 httpx==0.28.1 botocore==1.44.8 \
+	websocket-client==1.9.2
 NODEPS_PKGS := opentelemetry-exporter-jaeger-thrift==1.21.0 \
 	opentelemetry-exporter-jaeger-proto-grpc==1.21.0
 

@@ -4,6 +4,7 @@
  */
 #include "check.h"
 #include "replay.h"
+#include "report.h"
 #include "cli.h"
 #include "view.h"
 
@@ -44,7 +45,8 @@ struct command {
 };
 
 static const struct command commands[] = {
-    {"view", cli_view_main, "print OTLP JSON lines files as span trees"},
+    {"view", cli_view_main, "print OTLP JSON lines files as span trees with a waterfall"},
+    {"report", cli_report_main, "write a trace as a self-contained HTML page"},
     {"check", cli_check_main, "send a test trace and report whether it was delivered"},
     {"replay", cli_replay_main, "send the spans earlier runs spooled"},
     {"version", cmd_version, "print the version of chaostracing and libcurl"},
@@ -74,6 +76,10 @@ static int cmd_help(int argc, char **argv)
     (void)argv;
     if (argc > 1 && strcmp(argv[1], "view") == 0) {
         cli_view_usage(stdout);
+        return CLI_EXIT_OK;
+    }
+    if (argc > 1 && strcmp(argv[1], "report") == 0) {
+        cli_report_usage(stdout);
         return CLI_EXIT_OK;
     }
     if (argc > 1 && strcmp(argv[1], "check") == 0) {

@@ -1,322 +1,176 @@
 /*
  * `chaostracing view`: read OTLP JSON lines, one ExportTraceServiceRequest per
- * line, and print a span tree per trace.
+ * line, and print each trace as a tree with a waterfall beside it.
  *
- * This file only reads: the command line, and files or standard input line by
- * line (huge lines are skipped, unreadable files reported while the rest is
- * still shown). Each line goes to the library's OTLP JSON decoder
- * (chaostracing/decode.h); once everything is read, the library's renderer
- * (chaostracing/render.h) prints the trees. Problems are reported as
- * FILE:LINE: ..., the first MAX_MESSAGES of them, and counted.
+ * This file only handles the command line: input.c reads the files through
+ * the library's decoder, and the library's renderer (chaostracing/render.h)
+ * draws the trees, bars and detail lines. The width comes from --width,
+ * else $COLUMNS, else the terminal (TIOCGWINSZ), else DEFAULT_WIDTH.
  */
 #include "view.h"
+#include "input.h"
 
-#include <chaostracing/decode.h>
 #include <chaostracing/render.h>
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
-#define MAX_LINE ((size_t)256 * 1024 * 1024) /* longer lines are skipped */
-#define READ_CHUNK ((size_t)1 << 20)
-#define MAX_MESSAGES 20 /* problems printed before going quiet */
-
-struct view {
-    struct ctr_render_options opts;
-    struct ctr_trace_data data;
-    unsigned long bad_lines, bad_spans, messages;
-    bool io_error;
-    bool oom;
-    const char *src;      /* name of the input being read */
-    unsigned long lineno; /* 1-based line number in `src` */
-};
-
-/* ------------------------------------------------------------ messages -- */
-
-/* Report a problem with the current line on stderr; after MAX_MESSAGES only
- * the total is reported at the end. */
-static void
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    report(struct view *v, const char *fmt, ...)
-{
-    v->messages++;
-    if (v->messages > MAX_MESSAGES) {
-        if (v->messages == MAX_MESSAGES + 1)
-            fprintf(stderr, "chaostracing: more problems; only the first %d are shown\n",
-                    MAX_MESSAGES);
-        return;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "%s:%lu: ", v->src, v->lineno);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
-    va_end(ap);
-}
-
-/* The decoder's on_skip: a malformed span of the current line. */
-static void span_skipped(void *ud, size_t span_no, const char *reason)
-{
-    struct view *v = ud;
-    v->bad_spans++;
-    report(v, "span %zu skipped: %s", span_no, reason);
-}
-
-/* ---------------------------------------------------------- one line -- */
-
-/* Decode one input line into the view. Blank lines are ignored; so are JSON
- * objects that are not requests (unknown members are ignored in OTLP JSON),
- * while other JSON values and invalid lines are reported and counted. */
-static void process_line(struct view *v, const char *line, size_t len)
-{
-    if (v->lineno == 1 && len >= 3 && memcmp(line, "\xef\xbb\xbf", 3) == 0) {
-        line += 3; /* a byte order mark some editors add */
-        len -= 3;
-    }
-    size_t i = 0;
-    while (i < len && (line[i] == ' ' || line[i] == '\t' || line[i] == '\r'))
-        i++;
-    if (i == len)
-        return;
-    char err[256];
-    int rc = ctr_trace_data_append_line(&v->data, line, len, err, sizeof err);
-    if (rc == 0 || (rc == CTR_EFORMAT && line[i] == '{'))
-        return;
-    if (rc == CTR_ENOMEM) {
-        v->oom = true;
-        return;
-    }
-    v->bad_lines++;
-    report(v, "%s; line skipped", err);
-}
-
-/* --------------------------------------------------------- line reader -- */
-
-struct reader {
-    FILE *f;
-    char *buf;
-    size_t cap;
-    size_t start; /* first unread byte */
-    size_t end;   /* one past the last byte read */
-    bool eof;
-};
-
-enum { READ_LINE = 1, READ_EOF = 0, READ_ERROR = -1, READ_TOO_LONG = 2, READ_NOMEM = -2 };
-
-/*
- * Next line of the input, without its '\n' and NUL-terminated in place, valid
- * until the next call. Lines longer than MAX_LINE are consumed and reported as
- * READ_TOO_LONG. Returns READ_LINE, READ_TOO_LONG, READ_EOF, READ_ERROR
- * (errno set) or READ_NOMEM.
- */
-static int read_line(struct reader *r, char **line, size_t *len)
-{
-    bool discarding = false;
-    for (;;) {
-        size_t avail = r->end - r->start;
-        char *s = r->buf + r->start;
-        char *nl = avail ? memchr(s, '\n', avail) : NULL;
-        if (nl) {
-            r->start = (size_t)(nl - r->buf) + 1;
-            if (discarding)
-                return READ_TOO_LONG;
-            *nl = '\0';
-            *line = s;
-            *len = (size_t)(nl - s);
-            return READ_LINE;
-        }
-        if (discarding || avail > MAX_LINE) {
-            discarding = true;
-            r->start = r->end = 0;
-            avail = 0;
-        }
-        if (r->eof) {
-            if (discarding)
-                return READ_TOO_LONG;
-            if (avail == 0)
-                return READ_EOF;
-            s[avail] = '\0'; /* the buffer always keeps one spare byte */
-            *line = s;
-            *len = avail;
-            r->start = r->end;
-            return READ_LINE;
-        }
-        if (r->start > 0) {
-            memmove(r->buf, r->buf + r->start, avail);
-            r->start = 0;
-            r->end = avail;
-        }
-        if (r->cap - r->end < READ_CHUNK / 4 + 1) {
-            size_t ncap = r->cap ? r->cap * 2 : READ_CHUNK;
-            char *nb = realloc(r->buf, ncap);
-            if (!nb)
-                return READ_NOMEM;
-            r->buf = nb;
-            r->cap = ncap;
-        }
-        size_t got = fread(r->buf + r->end, 1, r->cap - r->end - 1, r->f);
-        r->end += got;
-        if (got == 0) {
-            if (ferror(r->f))
-                return READ_ERROR;
-            r->eof = true;
-        }
-    }
-}
-
-/* Read every line of `path` ("-" = stdin) into the view. Returns false when
- * the file cannot be opened or read (reported on stderr). */
-static bool read_input(struct view *v, const char *path)
-{
-    bool is_stdin = strcmp(path, "-") == 0;
-    struct reader r = {0};
-    r.f = is_stdin ? stdin : fopen(path, "rb");
-    if (!r.f) {
-        fprintf(stderr, "chaostracing: cannot read %s: %s\n", path, strerror(errno));
-        return false;
-    }
-    v->src = is_stdin ? "<stdin>" : path;
-    v->lineno = 0;
-    bool ok = true;
-    for (;;) {
-        char *line;
-        size_t len;
-        errno = 0;
-        int rc = read_line(&r, &line, &len);
-        if (rc == READ_EOF)
-            break;
-        if (rc == READ_ERROR || rc == READ_NOMEM) {
-            fprintf(stderr, "chaostracing: cannot read %s: %s\n", path,
-                    rc == READ_NOMEM ? "out of memory" : strerror(errno ? errno : EIO));
-            ok = false;
-            break;
-        }
-        v->lineno++;
-        if (rc == READ_TOO_LONG) {
-            v->bad_lines++;
-            report(v, "line longer than %zu MiB; skipped", MAX_LINE >> 20);
-            continue;
-        }
-        process_line(v, line, len);
-        if (v->oom)
-            break;
-    }
-    free(r.buf);
-    if (!is_stdin)
-        fclose(r.f);
-    return ok;
-}
-
-/* ---------------------------------------------------------- the command -- */
+#define DEFAULT_WIDTH 120 /* output that is not a terminal */
+#define MAX_WIDTH 10000
 
 void cli_view_usage(FILE *f)
 {
-    fputs("usage: chaostracing view [--no-attrs] [--ascii] [--color=auto|always|never] "
-          "FILE...\n"
+    fputs("usage: chaostracing view [-v] [--trace ID] [--width N] [--no-attrs] [--ascii]\n"
+          "                         [--color[=WHEN] | --no-color] FILE...\n"
           "\n"
           "Print the spans in OTLP JSON lines files (one ExportTraceServiceRequest per\n"
-          "line, as the file exporter writes them) as one tree per trace. FILE '-' (or\n"
-          "no FILE with a pipe on standard input) reads standard input.\n"
+          "line, as the file exporter writes them) as one tree per trace, with each\n"
+          "span's bar on the trace's time axis beside it, and below a span why it\n"
+          "failed (its exceptions) and which probe a deviated hypothesis ran out of\n"
+          "tolerance. FILE '-' (or no FILE with a pipe on standard input) reads\n"
+          "standard input.\n"
           "\n"
-          "  --no-attrs   do not show chaostoolkit.type, chaostoolkit.activity.status\n"
-          "               and http.response.status_code after each span\n"
-          "  --ascii      draw the tree with ASCII instead of box-drawing characters\n"
-          "  --color=WHEN colour ERROR and headers: auto (a terminal, NO_COLOR unset),\n"
-          "               always or never\n"
+          "  -v, --verbose  also show every attribute, event and link of each span\n"
+          "  --trace ID     show only the trace whose id starts with ID (hex digits)\n"
+          "  --width N      fit lines to N columns (default: $COLUMNS, else the\n"
+          "                 terminal's width, else 120)\n"
+          "  --no-attrs     do not show the Chaos Toolkit tags (type, phase, status)\n"
+          "                 and the HTTP status code after each span\n"
+          "  --ascii        draw with ASCII instead of box-drawing and block characters\n"
+          "  --color[=WHEN] colour status, bars and headers: auto (a terminal, NO_COLOR\n"
+          "                 unset, TERM not dumb), always (the default of --color) or\n"
+          "                 never\n"
+          "  --no-color     the same as --color=never\n"
           "\n"
-          "Exit status: 0 ok; 1 a file could not be read; 2 malformed lines or spans\n"
-          "were skipped (each reported on stderr as FILE:LINE: ...); 64 usage error.\n",
+          "Exit status: 0 ok; 1 a file could not be read or is not OTLP JSON lines (a\n"
+          "Chaos Toolkit journal, say), or --trace names no trace or several; 2\n"
+          "malformed lines or spans were skipped (each reported on stderr as\n"
+          "FILE:LINE: ...); 64 usage error.\n",
           f);
+}
+
+/* The columns to fit: $COLUMNS, else the terminal's, else DEFAULT_WIDTH. */
+static unsigned default_width(void)
+{
+    const char *env = getenv("COLUMNS");
+    if (env && env[0]) {
+        char *end;
+        errno = 0;
+        unsigned long v = strtoul(env, &end, 10);
+        if (!errno && *end == '\0' && v > 0 && v <= MAX_WIDTH)
+            return (unsigned)v;
+    }
+    struct winsize ws;
+    if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        return ws.ws_col;
+    return DEFAULT_WIDTH;
+}
+
+/* Parse a --width value; 0 when it is not a number in 1..MAX_WIDTH. */
+static unsigned parse_width(const char *v)
+{
+    char *end;
+    errno = 0;
+    unsigned long n = strtoul(v, &end, 10);
+    return !errno && end != v && *end == '\0' && v[0] != '-' && n > 0 && n <= MAX_WIDTH
+               ? (unsigned)n
+               : 0;
+}
+
+struct view_args {
+    struct ctr_render_options opts;
+    int color; /* -1 auto, 0 never, 1 always */
+    const char *trace, **files;
+    size_t nfiles;
+};
+
+/* The options of `view` (cli_option_fn). */
+static int take_option(void *ud, int argc, char **argv, int *i, bool *missing)
+{
+    struct view_args *a = ud;
+    const char *arg = argv[*i], *val;
+    if (strcmp(arg, "-v") == 0 || strcmp(arg, "--verbose") == 0) {
+        a->opts.detail = 2;
+    } else if ((val = cli_opt_value(argc, argv, i, "--trace", missing))) {
+        a->trace = val;
+    } else if ((val = cli_opt_value(argc, argv, i, "--width", missing))) {
+        if (!(a->opts.width = parse_width(val))) {
+            fprintf(stderr, "chaostracing view: --width wants a number of columns, not '%s'\n",
+                    val);
+            return CLI_EXIT_USAGE;
+        }
+    } else if (strcmp(arg, "--no-attrs") == 0) {
+        a->opts.attrs = false;
+    } else if (strcmp(arg, "--ascii") == 0) {
+        a->opts.ascii = true;
+    } else if (strcmp(arg, "--color") == 0 || strcmp(arg, "--color=always") == 0) {
+        a->color = 1;
+    } else if (strcmp(arg, "--color=never") == 0 || strcmp(arg, "--no-color") == 0) {
+        a->color = 0;
+    } else if (strcmp(arg, "--color=auto") == 0) {
+        a->color = -1;
+    } else {
+        return CLI_OPT_UNKNOWN;
+    }
+    return CLI_OPT_TAKEN;
 }
 
 int cli_view_main(int argc, char **argv)
 {
-    struct view v;
-    memset(&v, 0, sizeof(v));
-    ctr_render_options_default(&v.opts);
-    int color = -1; /* auto */
-    const char **files = calloc((size_t)argc + 1, sizeof(*files));
-    size_t nfiles = 0;
-    if (!files) {
+    struct view_args a = {.color = -1};
+    ctr_render_options_default(&a.opts);
+    a.opts.detail = 1;
+    a.files = calloc((size_t)argc + 1, sizeof(*a.files));
+    if (!a.files) {
         fputs("chaostracing: out of memory\n", stderr);
         return CLI_EXIT_IO;
     }
-    bool opts_done = false;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (opts_done || a[0] != '-' || strcmp(a, "-") == 0) {
-            files[nfiles++] = a;
-        } else if (strcmp(a, "--") == 0) {
-            opts_done = true;
-        } else if (strcmp(a, "--no-attrs") == 0) {
-            v.opts.attrs = false;
-        } else if (strcmp(a, "--ascii") == 0) {
-            v.opts.ascii = true;
-        } else if (strcmp(a, "--color") == 0 || strcmp(a, "--color=always") == 0) {
-            color = 1;
-        } else if (strcmp(a, "--color=never") == 0) {
-            color = 0;
-        } else if (strcmp(a, "--color=auto") == 0) {
-            color = -1;
-        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            cli_view_usage(stdout);
-            free(files);
-            return CLI_EXIT_OK;
-        } else {
-            fprintf(stderr, "chaostracing view: unknown option '%s'\n", a);
-            cli_view_usage(stderr);
-            free(files);
-            return CLI_EXIT_USAGE;
-        }
-    }
-    if (nfiles == 0) {
+    int status =
+        cli_parse_args(argc, argv, "view", a.files, &a.nfiles, take_option, &a, cli_view_usage);
+    if (status < 0 && a.nfiles == 0) {
         if (isatty(STDIN_FILENO)) {
             fputs("chaostracing view: no FILE given (use '-' for standard input)\n", stderr);
             cli_view_usage(stderr);
-            free(files);
-            return CLI_EXIT_USAGE;
+            status = CLI_EXIT_USAGE;
+        } else {
+            a.files[a.nfiles++] = "-";
         }
-        files[nfiles++] = "-";
     }
-    if (color < 0) {
+    if (status >= 0) {
+        free(a.files);
+        return status;
+    }
+    if (a.color < 0) {
         const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
-        color = isatty(STDOUT_FILENO) && !(nc && nc[0]) && !(term && strcmp(term, "dumb") == 0);
+        a.color = isatty(STDOUT_FILENO) && !(nc && nc[0]) && !(term && strcmp(term, "dumb") == 0);
     }
-    v.opts.color = color == 1;
+    a.opts.color = a.color == 1;
+    if (a.opts.width == 0)
+        a.opts.width = default_width();
 
-    ctr_trace_data_init(&v.data);
-    v.data.on_skip = span_skipped;
-    v.data.on_skip_ud = &v;
-    for (size_t i = 0; i < nfiles && !v.oom; i++)
-        if (!read_input(&v, files[i]))
-            v.io_error = true;
-    free(files);
+    struct cli_input in;
+    cli_input_init(&in);
+    for (size_t i = 0; i < a.nfiles && !in.oom; i++)
+        cli_input_read(&in, a.files[i]);
+    free(a.files);
 
-    if (!v.oom) {
-        int rc = ctr_render_tree_file(v.data.batches, v.data.n_batches, &v.opts, stdout);
+    uint8_t id[CTR_TRACE_ID_LEN];
+    bool picked = !a.trace || in.oom || cli_pick_trace(&in, "view", a.trace, id);
+    if (a.trace && picked)
+        a.opts.trace_id = id;
+    if (!in.oom && picked) {
+        int rc = ctr_render_tree_file(in.data.batches, in.data.n_batches, &a.opts, stdout);
         if (rc == CTR_ENOMEM)
-            v.oom = true;
+            in.oom = true;
         else if (rc)
-            v.io_error = true;
+            in.io_error = true;
     }
     if (fflush(stdout) != 0)
-        v.io_error = true;
-    if (v.oom)
-        fputs("chaostracing: out of memory\n", stderr);
-    else if (v.data.n_spans == 0 && !v.io_error)
-        fputs("chaostracing: no spans found\n", stderr);
-    if (v.bad_lines || v.bad_spans)
-        fprintf(stderr, "chaostracing: skipped %lu malformed line%s and %lu malformed span%s\n",
-                v.bad_lines, v.bad_lines == 1 ? "" : "s", v.bad_spans, v.bad_spans == 1 ? "" : "s");
-    ctr_trace_data_free(&v.data);
-    if (v.io_error || v.oom)
-        return CLI_EXIT_IO;
-    if (v.bad_lines || v.bad_spans)
-        return CLI_EXIT_SKIPPED;
-    return CLI_EXIT_OK;
+        in.io_error = true;
+    status = cli_input_finish(&in, picked);
+    cli_input_free(&in);
+    return picked || status ? status : CLI_EXIT_IO;
 }

@@ -1,6 +1,7 @@
 /*
  * `chaostracing view`: print OTLP JSON lines (the file exporter's output) as
- * one span tree per trace.
+ * one span tree per trace, with a waterfall beside it; and the exit codes
+ * every command shares.
  */
 #ifndef CHAOSTRACING_CLI_VIEW_H
 #define CHAOSTRACING_CLI_VIEW_H
@@ -10,7 +11,7 @@
 /* Exit codes of the command. */
 enum {
     CLI_EXIT_OK = 0,
-    CLI_EXIT_IO = 1,      /* a file could not be read (or out of memory) */
+    CLI_EXIT_IO = 1,      /* a file could not be read or used (or out of memory) */
     CLI_EXIT_SKIPPED = 2, /* some lines or spans were malformed and skipped */
     CLI_EXIT_USAGE = 64,  /* bad command line */
 };

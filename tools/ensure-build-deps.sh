@@ -6,7 +6,8 @@
 #   usage: tools/ensure-build-deps.sh [build] [test] [fuzz] [wheel]
 #     build  C compiler, libcurl and zlib headers, the Python headers and venv
 #            (make demo, make install, make cli, pip install .)
-#     test   build + clang-format (make lint), openssl (TLS tests), setarch
+#     test   build + clang-format (make lint), openssl (TLS tests), setarch,
+#            chromium (the HTML report's tests open it headless)
 #     fuzz   build + clang with its libFuzzer runtime (make fuzz)
 #     wheel  build + debootstrap, ip, unshare (make wheel, make wheel-check)
 #   environment: PYTHON (default python3) and CC (default cc), as in the Makefile.
@@ -79,6 +80,7 @@ check_test() {
     command -v clang-format >/dev/null 2>&1 || need clang-format
     command -v openssl >/dev/null 2>&1 || need openssl
     command -v setarch >/dev/null 2>&1 || need util-linux
+    command -v chromium >/dev/null 2>&1 || need chromium
 }
 
 check_fuzz() {

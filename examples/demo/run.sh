@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make demo: run a real `chaos run` traced by chaostracing into a local file,
-# then print the span tree with the chaostracing command-line tool.
+# then print the span tree and its waterfall with the chaostracing
+# command-line tool, and write the HTML report beside the trace.
 #   usage: run.sh VENV [CLI]   (CLI: default the venv's `chaostracing`)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -8,7 +9,7 @@ venv=$(cd "${1:-.venv}" && pwd)
 cli=${2:-$venv/bin/chaostracing}
 out="$root/demo-out"
 mkdir -p "$out"
-rm -f "$out/traces.jsonl"
+rm -f "$out/traces.jsonl" "$out/report.html"
 
 # The service the experiment probes: a static web server on loopback.
 port=$("$venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -31,8 +32,10 @@ cd "$root"
 echo
 echo "== span tree"
 "$cli" view "$out/traces.jsonl"
+"$cli" report -o "$out/report.html" "$out/traces.jsonl" >/dev/null
 echo
 echo "trace file: $out/traces.jsonl"
+echo "report:     $out/report.html (one self-contained page: open it in a browser)"
 echo "chaos log:  $out/chaostoolkit.log"
 echo "journal:    $out/journal.json"
 grep -h "chaostracing: " "$out/chaostoolkit.log" | tail -n 3 || true

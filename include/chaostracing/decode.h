@@ -100,4 +100,23 @@ int ctr_trace_data_append_line(struct ctr_trace_data *d, const char *line, size_
 /* Free every span, resource, scope and buffer; `d` can be initialised again. */
 void ctr_trace_data_free(struct ctr_trace_data *d);
 
+/* What a whole text is, for a reader that expected OTLP JSON lines. */
+enum ctr_json_kind {
+    CTR_JSON_NOT_JSON,       /* not exactly one JSON value */
+    CTR_JSON_REQUEST,        /* an object with resourceSpans, or {} */
+    CTR_JSON_CTK_JOURNAL,    /* a Chaos Toolkit journal: "experiment" with "run",
+                                "steady_states" or "chaoslib-version" */
+    CTR_JSON_CTK_EXPERIMENT, /* a Chaos Toolkit experiment: "title" with "method" or
+                                "steady-state-hypothesis" */
+    CTR_JSON_OTHER,          /* any other JSON value */
+};
+
+/*
+ * Tell what the `len` bytes at `text` are (a whole file, say, whose lines
+ * were not OTLP JSON requests), building at most `max_tree_bytes` of JSON
+ * tree (0: CTR_DECODE_TREE_LIMIT). Returns 0 with *kind set, or CTR_ENOMEM
+ * or CTR_ETOOBIG when the text cannot be looked at within that memory.
+ */
+int ctr_json_kind(const char *text, size_t len, size_t max_tree_bytes, enum ctr_json_kind *kind);
+
 #endif

@@ -78,3 +78,13 @@ size_t ctr__display_put(struct ctr_buf *b, const char *s, size_t len, size_t max
     }
     return cols;
 }
+
+void ctr__spaces(struct ctr_buf *b, size_t n)
+{
+    static const char sp[] = "                                ";
+    while (n > 0) {
+        size_t k = n < sizeof sp - 1 ? n : sizeof sp - 1;
+        ctr_buf_append(b, sp, k);
+        n -= k;
+    }
+}

@@ -237,3 +237,11 @@ void ctr__layout_free(struct ctr__layout *l)
     free(l->stack);
     memset(l, 0, sizeof *l);
 }
+
+size_t ctr__layout_find(const struct ctr__layout *l, const uint8_t id[CTR_TRACE_ID_LEN])
+{
+    for (size_t t = 0; t < l->n_traces; t++)
+        if (memcmp(l->nodes[l->traces[t].first].span->ctx.trace_id, id, CTR_TRACE_ID_LEN) == 0)
+            return t;
+    return SIZE_MAX;
+}

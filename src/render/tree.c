@@ -6,43 +6,48 @@
  * chaostracing/render.h for the format; layout.c decides the rows.
  */
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "encode/json.h"
 #include "render/internal.h"
 
 #define NAME_MAX_COLS 200 /* longer names are cut with an ellipsis */
 #define VALUE_MAX_COLS 64 /* attribute values and services */
 #define MSG_MAX_COLS 120  /* status messages */
 #define NAME_COL_MAX 72   /* the duration column starts at most here */
+#define NAME_COL_MIN 16   /* with a waterfall, names get at least this */
+#define NAME_MIN_CUT 16   /* with a waterfall, a name is cut to no less than this */
+#define BAR_MIN_COLS 10   /* the narrowest waterfall */
 #define MAX_DRAW_DEPTH 32 /* deeper spans are drawn at this depth + marker */
 #define MAX_HEADER_SERVICES 3
 
 void ctr_render_options_default(struct ctr_render_options *o)
 {
+    memset(o, 0, sizeof *o);
     o->attrs = true;
-    o->ascii = false;
-    o->color = false;
 }
 
-/* The drawing pieces and colours of one rendering. */
-struct style {
-    const char *bar, *tee, *elbow;
-    const char *red, *bold, *dim, *reset;
-    bool attrs;
-};
-
-static void style_init(struct style *st, const struct ctr_render_options *o)
+void ctr__style_init(struct ctr__style *st, const struct ctr_render_options *o)
 {
     st->bar = o->ascii ? "|  " : "\xe2\x94\x82  ";
+    st->vert = o->ascii ? "| " : "\xe2\x94\x82 ";
     st->tee = o->ascii ? "|- " : "\xe2\x94\x9c\xe2\x94\x80 ";
     st->elbow = o->ascii ? "`- " : "\xe2\x94\x94\xe2\x94\x80 ";
+    st->block = o->ascii ? "#" : "\xe2\x96\x88"; /* U+2588 full block */
+    st->thin = o->ascii ? "|" : "\xe2\x96\x8f";  /* U+258F left one-eighth block */
     st->red = o->color ? "\033[1;31m" : "";
+    st->green = o->color ? "\033[32m" : "";
+    st->cyan = o->color ? "\033[36m" : "";
     st->bold = o->color ? "\033[1m" : "";
     st->dim = o->color ? "\033[2m" : "";
     st->reset = o->color ? "\033[0m" : "";
     st->attrs = o->attrs;
+}
+
+const char *ctr__verdict_color(const struct ctr__style *st, enum ctr__verdict v)
+{
+    return v == CTR__BAD ? st->red : v == CTR__GOOD ? st->green : st->cyan;
 }
 
 static bool str_eq(struct ctr_str a, struct ctr_str b)
@@ -50,15 +55,13 @@ static bool str_eq(struct ctr_str a, struct ctr_str b)
     return a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0);
 }
 
-/* The span's name for display ("(no name)" when empty); returns columns. */
-static size_t put_name(struct ctr_buf *b, const struct ctr_span *s)
+/* The span's name for display ("(no name)" when empty), at most `max`
+ * columns; returns columns. */
+static size_t put_name(struct ctr_buf *b, const struct ctr_span *s, size_t max)
 {
-    if (!s->name.ptr || s->name.len == 0) {
-        if (b)
-            ctr_buf_puts(b, "(no name)");
-        return 9;
-    }
-    return ctr__display_put(b, s->name.ptr, s->name.len, NAME_MAX_COLS);
+    if (!s->name.ptr || s->name.len == 0)
+        return ctr__display_put(b, "(no name)", 9, max);
+    return ctr__display_put(b, s->name.ptr, s->name.len, max);
 }
 
 /* Columns taken by the tree drawing in front of a name at `depth`. */
@@ -80,8 +83,7 @@ static void format_ms(const struct ctr_span *s, char *out, size_t n)
         snprintf(out, n, "?");
         return;
     }
-    uint64_t tenths = (s->end_ns - s->start_ns + 50000) / 100000;
-    snprintf(out, n, "%" PRIu64 ".%u", tenths / 10, (unsigned)(tenths % 10));
+    ctr__format_ms(s->end_ns - s->start_ns, out, n);
 }
 
 /* Wall-clock text for a start time, "" when unknown. */
@@ -114,56 +116,6 @@ static const char *kind_text(ctr_span_kind kind)
     }
 }
 
-/* Append the display text of attribute `key` of `s` after `sep`, with
- * `label` in front; returns whether anything was written. */
-static bool put_tag(struct ctr_buf *b, const struct ctr_span *s, const char *key, const char *sep,
-                    const char *label)
-{
-    const struct ctr_attr *a = ctr_attr_list_get(&s->attrs, key, strlen(key));
-    if (!a || a->value.type == CTR_VALUE_EMPTY)
-        return false;
-    const struct ctr_value *v = &a->value;
-    char tmp[CTR__JSON_DOUBLE_MAX];
-    ctr_buf_puts(b, sep);
-    ctr_buf_puts(b, label);
-    switch (v->type) {
-    case CTR_VALUE_STRING:
-        ctr__display_put(b, v->u.s.ptr, v->u.s.ptr ? v->u.s.len : 0, VALUE_MAX_COLS);
-        break;
-    case CTR_VALUE_INT:
-        ctr_buf_printf(b, "%" PRId64, v->u.i);
-        break;
-    case CTR_VALUE_DOUBLE:
-        ctr_buf_append(b, tmp, ctr__json_format_double(v->u.d, tmp));
-        break;
-    case CTR_VALUE_BOOL:
-        ctr_buf_puts(b, v->u.b ? "true" : "false");
-        break;
-    case CTR_VALUE_ARRAY:
-        ctr_buf_puts(b, "[...]");
-        break;
-    default:
-        ctr_buf_puts(b, "<bytes>");
-        break;
-    }
-    return true;
-}
-
-/* The "[type status http N]" tags of a span, when it has any. */
-static void put_tags(struct ctr_buf *b, const struct ctr_span *s)
-{
-    size_t at = b->len;
-    const char *sep = "  [";
-    if (put_tag(b, s, "chaostoolkit.type", sep, ""))
-        sep = " ";
-    if (put_tag(b, s, "chaostoolkit.activity.status", sep, ""))
-        sep = " ";
-    if (!put_tag(b, s, "http.response.status_code", sep, "http "))
-        put_tag(b, s, "http.status_code", sep, "http "); /* older conventions */
-    if (b->len > at)
-        ctr_buf_putc(b, ']');
-}
-
 /* The services of the rows in order of appearance (up to three), whether
  * there are more, and whether some span has none. */
 struct services {
@@ -194,7 +146,7 @@ static void collect_services(const struct ctr__layout *l, struct services *sv)
 }
 
 /* The header line of trace `t`. */
-static void put_header(struct ctr_buf *b, const struct style *st, const struct ctr__layout *l,
+static void put_header(struct ctr_buf *b, const struct ctr__style *st, const struct ctr__layout *l,
                        const struct ctr__rtrace *t, const struct services *sv)
 {
     char hex[2 * CTR_TRACE_ID_LEN + 1], when[64];
@@ -216,51 +168,43 @@ static void put_header(struct ctr_buf *b, const struct style *st, const struct c
     ctr_buf_putc(b, '\n');
 }
 
-static void put_spaces(struct ctr_buf *b, size_t n)
-{
-    static const char sp[] = "                                ";
-    while (n > 0) {
-        size_t k = n < sizeof sp - 1 ? n : sizeof sp - 1;
-        ctr_buf_append(b, sp, k);
-        n -= k;
-    }
-}
+/* One trace's rendering: style, columns and per-row facts. */
+struct trace_ctx {
+    const struct ctr__style *st;
+    const struct ctr_render_options *o;
+    const struct ctr__layout *l;
+    struct services sv;
+    int64_t *iter;        /* continuous hypothesis numbers, per node */
+    size_t name_w, dur_w; /* columns of the name and duration fields */
+    bool waterfall;
+    struct ctr__axis axis;
+    bool last[MAX_DRAW_DEPTH + 1]; /* per depth: was that ancestor a last child */
+    struct ctr_buf prefix;         /* scratch: the prefix of detail lines */
+};
 
-/* One row: drawing, name, duration and the notes after it. `last` tracks,
- * per depth, whether the row's ancestor at that depth was a last child. */
-static void put_row(struct ctr_buf *b, const struct style *st, const struct ctr__layout *l,
-                    const struct ctr__rrow *row, const struct services *sv, size_t name_w,
-                    size_t dur_w, bool *last)
+/* The notes after a row's duration (or bar): status, kind, tags, service,
+ * status message, how a top-level span with a parent got there. Each note
+ * starts with two spaces. */
+static void put_notes(struct ctr_buf *b, const struct trace_ctx *c, const struct ctr__rrow *row)
 {
-    const struct ctr__rnode *nd = &l->nodes[row->node];
+    const struct ctr__style *st = c->st;
+    const struct ctr__rnode *nd = &c->l->nodes[row->node];
     const struct ctr_span *s = nd->span;
-    size_t d = row->depth, shown = d < MAX_DRAW_DEPTH ? d : MAX_DRAW_DEPTH;
-    char dur[32];
-    if (d <= MAX_DRAW_DEPTH)
-        last[d] = row->last;
-    for (size_t k = 1; k < shown; k++)
-        ctr_buf_puts(b, last[k] ? "   " : st->bar);
-    if (d > 0)
-        ctr_buf_puts(b, row->last ? st->elbow : st->tee);
-    if (d > MAX_DRAW_DEPTH)
-        ctr_buf_printf(b, "[depth %zu] ", d);
-    size_t used = prefix_cols(d) + put_name(b, s);
-    put_spaces(b, used < name_w ? name_w - used : 0);
-    format_ms(s, dur, sizeof dur);
-    ctr_buf_puts(b, "  ");
-    put_spaces(b, dur_w - strlen(dur));
-    ctr_buf_printf(b, "%s ms", dur);
     if (s->status == CTR_STATUS_ERROR)
         ctr_buf_printf(b, "  %sERROR%s", st->red, st->reset);
     else if (s->status == CTR_STATUS_OK)
-        ctr_buf_puts(b, "  ok");
+        ctr_buf_printf(b, "  %sok%s", st->green, st->reset);
     else if (s->status != CTR_STATUS_UNSET)
         ctr_buf_puts(b, "  status=?");
     const char *kt = kind_text(s->kind);
     if (kt)
         ctr_buf_printf(b, "  %s", kt);
-    if (st->attrs)
-        put_tags(b, s);
+    if (st->attrs) {
+        struct ctr__ctk k;
+        ctr__ctk_read(s, &k);
+        ctr__ctk_put_tags(b, s, &k, c->iter ? c->iter[row->node] : 0);
+    }
+    const struct services *sv = &c->sv;
     bool multi = sv->n + (sv->missing ? 1 : 0) + (sv->more ? 1 : 0) > 1;
     if (multi && nd->service.ptr && (sv->n == 0 || !str_eq(nd->service, sv->first[0]))) {
         ctr_buf_puts(b, "  service=");
@@ -271,56 +215,184 @@ static void put_row(struct ctr_buf *b, const struct style *st, const struct ctr_
         ctr__display_put(b, s->status_message.ptr, s->status_message.len, MSG_MAX_COLS);
         ctr_buf_putc(b, '"');
     }
-    if (d == 0 && s->has_parent)
-        ctr_buf_printf(b, "  %s%s%s", st->dim, row->cycle ? "(parent cycle)" : "(remote parent)",
-                       st->reset);
+    if (row->depth == 0 && s->has_parent) {
+        const char *why = row->cycle            ? "(parent cycle)"
+                          : s->parent_is_remote ? "(remote parent)"
+                                                : "(parent not found)";
+        ctr_buf_printf(b, "  %s%s%s", st->dim, why, st->reset);
+    }
+}
+
+/* Columns of the UTF-8 text b[from..len): one per code point. */
+static size_t cols_since(const struct ctr_buf *b, size_t from)
+{
+    size_t n = 0;
+    for (size_t i = from; i < b->len; i++)
+        n += (b->data[i] & 0xC0) != 0x80;
+    return n;
+}
+
+/* The detail lines below a row: the drawing continues for the ancestors
+ * that have more children, and for the row's own children. */
+static void put_details(struct ctr_buf *b, struct trace_ctx *c, const struct ctr__rrow *row)
+{
+    const struct ctr_span *s = c->l->nodes[row->node].span;
+    size_t shown = row->depth < MAX_DRAW_DEPTH ? row->depth : MAX_DRAW_DEPTH;
+    if (c->o->detail == CTR__DETAIL_NONE)
+        return;
+    ctr_buf_reset(&c->prefix);
+    for (size_t k = 1; k <= shown; k++)
+        ctr_buf_puts(&c->prefix, c->last[k] ? "   " : c->st->bar);
+    ctr_buf_puts(&c->prefix, c->l->nodes[row->node].nkid ? c->st->vert : "  ");
+    ctr_buf_putc(&c->prefix, '\0');
+    if (c->prefix.err) {
+        b->err = c->prefix.err;
+        return;
+    }
+    ctr__detail_put(b, c->st, s, c->o->detail, (const char *)c->prefix.data, 3 * shown + 2,
+                    c->waterfall ? c->o->width : 0);
+}
+
+/* One row: drawing, name, duration, bar, notes, then its detail lines. */
+static void put_row(struct ctr_buf *b, struct trace_ctx *c, const struct ctr__rrow *row)
+{
+    const struct ctr__style *st = c->st;
+    const struct ctr_span *s = c->l->nodes[row->node].span;
+    size_t d = row->depth, shown = d < MAX_DRAW_DEPTH ? d : MAX_DRAW_DEPTH;
+    size_t row_at = b->len;
+    char dur[32];
+    if (d <= MAX_DRAW_DEPTH)
+        c->last[d] = row->last;
+    for (size_t k = 1; k < shown; k++)
+        ctr_buf_puts(b, c->last[k] ? "   " : st->bar);
+    if (d > 0)
+        ctr_buf_puts(b, row->last ? st->elbow : st->tee);
+    if (d > MAX_DRAW_DEPTH)
+        ctr_buf_printf(b, "[depth %zu] ", d);
+    /* With bars, names are cut to the column, but never below a readable
+     * NAME_MIN_CUT columns (deep rows push their bars right instead). */
+    size_t pc = prefix_cols(d), max = NAME_MAX_COLS;
+    if (c->waterfall)
+        max = c->name_w > pc + NAME_MIN_CUT ? c->name_w - pc : NAME_MIN_CUT;
+    size_t used = pc + put_name(b, s, max);
+    ctr__spaces(b, used < c->name_w ? c->name_w - used : 0);
+    format_ms(s, dur, sizeof dur);
+    ctr_buf_puts(b, "  ");
+    ctr__spaces(b, c->dur_w - strlen(dur));
+    ctr_buf_printf(b, "%s ms", dur);
+    size_t notes_at = b->len;
+    put_notes(b, c, row);
+    if (c->waterfall && !b->err) {
+        /* The bar goes between the duration and the notes just written. */
+        struct ctr_buf notes = {0};
+        ctr_buf_append(&notes, b->data + notes_at, b->len - notes_at);
+        b->len = notes_at;
+        struct ctr__ctk k;
+        ctr__ctk_read(s, &k);
+        ctr_buf_puts(b, "  ");
+        ctr__waterfall_bar(b, &c->axis, s, st, ctr__verdict_color(st, ctr__ctk_verdict(s, &k)),
+                           notes.len > 0);
+        ctr_buf_append(b, notes.data, notes.len);
+        if (notes.err)
+            b->err = notes.err;
+        ctr_buf_free(&notes);
+        while (b->len > row_at && b->data[b->len - 1] == ' ')
+            b->len--; /* a blank bar and no notes */
+    }
     ctr_buf_putc(b, '\n');
+    put_details(b, c, row);
+}
+
+/* Choose the columns of the trace just walked: names, durations, and with a
+ * width the bars, which get what the rest leaves. */
+static void plan_columns(struct trace_ctx *c)
+{
+    const struct ctr__layout *l = c->l;
+    size_t width = c->o->width, notes_w = 0, name_cap = NAME_COL_MAX;
+    char dur[32];
+    struct ctr_buf scratch = {0};
+    struct ctr__style plain = *c->st;
+    plain.red = plain.green = plain.cyan = plain.bold = plain.dim = plain.reset = "";
+    const struct ctr__style *colored = c->st;
+    c->st = &plain; /* notes are measured without colour codes */
+    c->name_w = 0;
+    c->dur_w = 1;
+    if (c->waterfall && width * 2 / 5 < name_cap)
+        name_cap = width * 2 / 5 > NAME_COL_MIN ? width * 2 / 5 : NAME_COL_MIN;
+    for (size_t r = 0; r < l->n_rows; r++) {
+        const struct ctr_span *s = l->nodes[l->rows[r].node].span;
+        size_t w = prefix_cols(l->rows[r].depth) + put_name(NULL, s, NAME_MAX_COLS);
+        if (w > c->name_w)
+            c->name_w = w;
+        format_ms(s, dur, sizeof dur);
+        if (strlen(dur) > c->dur_w)
+            c->dur_w = strlen(dur);
+        if (c->waterfall) {
+            ctr_buf_reset(&scratch);
+            put_notes(&scratch, c, &l->rows[r]);
+            size_t nc = cols_since(&scratch, 0);
+            if (nc > notes_w)
+                notes_w = nc;
+        }
+    }
+    ctr_buf_free(&scratch);
+    c->st = colored;
+    if (c->name_w > name_cap)
+        c->name_w = name_cap;
+    if (!c->waterfall)
+        return;
+    size_t left = c->name_w + 2 + c->dur_w + 3 + 2;
+    size_t reserve = notes_w < width / 4 ? notes_w : width / 4;
+    size_t bar = width > left + reserve + BAR_MIN_COLS ? width - left - reserve : BAR_MIN_COLS;
+    ctr__axis_init(&c->axis, l, bar);
 }
 
 /* The header and rows of the trace just walked. */
-static void put_trace(struct ctr_buf *b, const struct style *st, const struct ctr__layout *l,
-                      const struct ctr__rtrace *t)
+static void put_trace(struct ctr_buf *b, struct trace_ctx *c, const struct ctr__rtrace *t)
 {
-    struct services sv;
-    collect_services(l, &sv);
-    put_header(b, st, l, t, &sv);
-    size_t name_w = 0, dur_w = 1;
-    char dur[32];
-    for (size_t r = 0; r < l->n_rows; r++) {
-        const struct ctr_span *s = l->nodes[l->rows[r].node].span;
-        size_t w = prefix_cols(l->rows[r].depth) + put_name(NULL, s);
-        if (w > name_w)
-            name_w = w;
-        format_ms(s, dur, sizeof dur);
-        if (strlen(dur) > dur_w)
-            dur_w = strlen(dur);
+    collect_services(c->l, &c->sv);
+    put_header(b, c->st, c->l, t, &c->sv);
+    plan_columns(c);
+    if (c->waterfall) {
+        ctr_buf_puts(b, c->st->dim);
+        ctr__waterfall_axis(b, &c->axis, c->name_w + 2 + c->dur_w + 3 + 2);
+        ctr_buf_puts(b, c->st->reset);
+        ctr_buf_putc(b, '\n');
     }
-    if (name_w > NAME_COL_MAX)
-        name_w = NAME_COL_MAX;
-    bool last[MAX_DRAW_DEPTH + 1] = {false};
-    for (size_t r = 0; r < l->n_rows; r++)
-        put_row(b, st, l, &l->rows[r], &sv, name_w, dur_w, last);
+    memset(c->last, 0, sizeof c->last);
+    for (size_t r = 0; r < c->l->n_rows; r++)
+        put_row(b, c, &c->l->rows[r]);
 }
 
-/* Render every trace into `b`; with `f`, write and empty `b` after each
- * trace. Returns 0, CTR_ENOMEM or CTR_EIO. */
+/* Render every trace (or the one asked for) into `b`; with `f`, write and
+ * empty `b` after each trace. Returns 0, CTR_ENOMEM or CTR_EIO. */
 static int render(const struct ctr_batch *batches, size_t n, const struct ctr_render_options *o,
                   struct ctr_buf *b, FILE *f)
 {
     struct ctr_render_options defaults;
-    struct style st;
+    struct ctr__style st;
     struct ctr__layout l;
     if (!o) {
         ctr_render_options_default(&defaults);
         o = &defaults;
     }
-    style_init(&st, o);
+    ctr__style_init(&st, o);
+    struct trace_ctx c = {.st = &st, .o = o, .l = &l, .waterfall = o->width > 0};
     int rc = ctr__layout_init(&l, batches, n);
+    if (rc == 0 && l.n > 0 && o->attrs && !(c.iter = calloc(l.n, sizeof *c.iter)))
+        rc = CTR_ENOMEM;
+    bool first = true;
     for (size_t t = 0; rc == 0 && t < l.n_traces; t++) {
+        const struct ctr_span *top = l.nodes[l.traces[t].first].span;
+        if (o->trace_id && memcmp(top->ctx.trace_id, o->trace_id, CTR_TRACE_ID_LEN) != 0)
+            continue;
         ctr__layout_walk(&l, t);
-        if (t > 0)
+        if (c.iter)
+            ctr__ctk_number_iterations(&l, c.iter);
+        if (!first)
             ctr_buf_putc(b, '\n');
-        put_trace(b, &st, &l, &l.traces[t]);
+        first = false;
+        put_trace(b, &c, &l.traces[t]);
         rc = b->err;
         if (rc == 0 && f) {
             if (fwrite(b->data, 1, b->len, f) != b->len)
@@ -328,6 +400,8 @@ static int render(const struct ctr_batch *batches, size_t n, const struct ctr_re
             ctr_buf_reset(b);
         }
     }
+    free(c.iter);
+    ctr_buf_free(&c.prefix);
     ctr__layout_free(&l);
     if (rc == CTR_ENOMEM)
         b->err = rc;
@@ -352,5 +426,35 @@ int ctr_render_tree_file(const struct ctr_batch *batches, size_t n,
     struct ctr_buf b = {0};
     int rc = render(batches, n, o, &b, f);
     ctr_buf_free(&b);
+    return rc;
+}
+
+int ctr_render_match_traces(const struct ctr_batch *batches, size_t n, const char *prefix,
+                            uint8_t (*ids)[CTR_TRACE_ID_LEN], size_t cap, size_t *count)
+{
+    if (!prefix || !count || (!batches && n) || (!ids && cap))
+        return CTR_EINVAL;
+    size_t plen = strlen(prefix);
+    if (plen > 2 * CTR_TRACE_ID_LEN)
+        return CTR_EINVAL;
+    for (size_t i = 0; i < plen; i++)
+        if (ctr_hex_digit((unsigned char)prefix[i]) < 0)
+            return CTR_EINVAL;
+    *count = 0;
+    struct ctr__layout l;
+    int rc = ctr__layout_init(&l, batches, n);
+    for (size_t t = 0; rc == 0 && t < l.n_traces; t++) {
+        const uint8_t *id = l.nodes[l.traces[t].first].span->ctx.trace_id;
+        size_t i = 0;
+        while (i < plen &&
+               ctr_hex_digit((unsigned char)prefix[i]) == ((id[i / 2] >> (i % 2 ? 0 : 4)) & 0xF))
+            i++;
+        if (i < plen)
+            continue;
+        if (*count < cap)
+            memcpy(ids[*count], id, CTR_TRACE_ID_LEN);
+        ++*count;
+    }
+    ctr__layout_free(&l);
     return rc;
 }

@@ -438,7 +438,7 @@ static void test_console_tree(void)
         "\xe2\x94\x94\xe2\x94\x80 method        900.0 ms  ERROR  \"probe failed\"\n"
         "   \xe2\x94\x9c\xe2\x94\x80 action b    10.0 ms\n"
         "   \xe2\x94\x94\xe2\x94\x80 probe-a    100.0 ms  client  [activity succeeded http 503]\n"
-        "rollback         100.0 ms  (remote parent)\n"
+        "rollback         100.0 ms  (parent not found)\n"
         "\n"
         "trace bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb  service=chaostoolkit  1 span  "
         "start=2023-11-14T22:13:22.000Z\n"

@@ -6,6 +6,7 @@
 #include <chaostracing/render.h>
 
 #include "fixture.h"
+#include "render_util.h"
 #include "test.h"
 
 #define MS UINT64_C(1000000)
@@ -18,22 +19,7 @@ static struct ctr_resource res_orders = {.attrs = ATTRS(svc_orders)};
 /* Render with the given options into a malloc'd string; NULL on error. */
 static char *render(const struct ctr_batch *b, size_t n, const struct ctr_render_options *o)
 {
-    struct ctr_buf out = {0};
-    if (ctr_render_tree(b, n, o, &out) != 0) {
-        ctr_buf_free(&out);
-        return NULL;
-    }
-    ctr_buf_putc(&out, '\0');
-    return (char *)out.data;
-}
-
-/* Compare and print both texts when they differ. */
-static bool same_text(const char *got, const char *want)
-{
-    if (got && strcmp(got, want) == 0)
-        return true;
-    fprintf(stderr, "got:\n%s\nwant:\n%s\n", got ? got : "(error)", want);
-    return false;
+    return tree_text(b, n, o);
 }
 
 /* Whether `b[0..n)` renders with `o` exactly as `want` (printed if not). */
@@ -113,6 +99,7 @@ static void build_experiment(struct experiment *x)
             s->status_message = (struct ctr_str){specs[i].message, strlen(specs[i].message)};
         set_attrs(s, specs[i].attrs, specs[i].n_attrs);
     }
+    x->spans[5].parent_is_remote = true; /* POST /orders: its flags say so */
     for (size_t i = 0; i < 5; i++)
         x->pa[i] = &x->spans[i];
     x->pb[0] = &x->spans[5];
@@ -275,8 +262,8 @@ static void test_odd_values(void)
                            "trace dddddddddddddddddddddddddddddddd  service=chaostoolkit  "
                            "3 spans\n"
                            "c            ? ms\n"
-                           "a          1.0 ms  status=?  kind=?  [2.5 true http [...]]\n"
-                           "(no name)    ? ms  [<bytes> http 404]\n"));
+                           "a          1.0 ms  status=?  kind=?  [2.5 true http [1]]\n"
+                           "(no name)    ? ms  [<1 bytes> http 404]\n"));
 }
 
 /* Parent cycles and a span that is its own parent: every span once. */

@@ -38,14 +38,18 @@ def cli():
     return os.environ.get("CHAOSTRACING_CLI") or str(build_cli())
 
 
-def run(cli, *args, stdin=None, timeout=60):
-    """Run the tool; returns the CompletedProcess with text output."""
+def run(cli, *args, stdin=None, timeout=60, columns="100"):
+    """Run the tool with its output fitted to `columns` ($COLUMNS; None: unset);
+    returns the CompletedProcess with text output."""
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": columns}
+    if columns is None:
+        del env["COLUMNS"]
     return subprocess.run(
         [cli, *args],
         input=stdin,
         capture_output=True,
         timeout=timeout,
-        env={**os.environ, "NO_COLOR": "1"},
+        env=env,
     )
 
 
@@ -159,16 +163,18 @@ def experiment_lines():
 
 EXPECTED = """\
 trace 0af7651916cd43dd8448eb211c80319c  service=probe  1 span  start=2023-11-14T22:13:19.000Z
-nightly-check  42.0 ms
+                        0                                  21.0 ms                           42.0 ms
+nightly-check  42.0 ms  ████████████████████████████████████████████████████████████████████████████
 
 trace 4bf92f3577b34da6a3ce929d0e0e4736  service=chaostoolkit,orders  7 spans  start=2023-11-14T22:13:20.000Z
-My experiment              2013.4 ms  ok  [experiment]
-├─ Application is healthy   211.0 ms  [hypothesis]
-│  └─ app-responds           10.2 ms  client  [activity succeeded http 200]
-└─ Method                  1012.0 ms  [method]
-   ├─ kill-pod                5.6 ms  ERROR  [activity failed]  "pod not found"
-   └─ wait-for-recovery    1000.0 ms  [activity succeeded]
-POST /orders                  3.3 ms  server  [http 201]  service=orders  (remote parent)
+                                      0             1006.7 ms     2013.4 ms
+My experiment              2013.4 ms  █████████████████████████████████████  ok  [experiment]
+├─ Application is healthy   211.0 ms  ████                                   [hypothesis]
+│  └─ app-responds           10.2 ms  ▏                                      client  [activity succeeded http 200]
+└─ Method                  1012.0 ms       ███████████████████               [method]
+   ├─ kill-pod                5.6 ms       ▏                                 ERROR  [activity failed]  "pod not found"
+   └─ wait-for-recovery    1000.0 ms        ██████████████████               [activity succeeded]
+POST /orders                  3.3 ms  ▏                                      server  [http 201]  service=orders  (parent not found)
 """
 
 
@@ -193,16 +199,19 @@ def test_no_attrs_and_ascii(cli, tmp_path):
     f = write_lines(tmp_path, "traces.jsonl", experiment_lines())
     proc = run(cli, "view", "--no-attrs", "--ascii", str(f))
     assert proc.returncode == 0, proc.stderr
-    assert out_lines(proc)[3:] == [
+    assert out_lines(proc)[4:] == [
         "trace 4bf92f3577b34da6a3ce929d0e0e4736  service=chaostoolkit,orders  7 spans  "
         "start=2023-11-14T22:13:20.000Z",
-        "My experiment              2013.4 ms  ok",
-        "|- Application is healthy   211.0 ms",
-        "|  `- app-responds           10.2 ms  client",
-        "`- Method                  1012.0 ms",
-        "   |- kill-pod                5.6 ms  ERROR  \"pod not found\"",
-        "   `- wait-for-recovery    1000.0 ms",
-        "POST /orders                  3.3 ms  server  service=orders  (remote parent)",
+        "                                      0             1006.7 ms     2013.4 ms",
+        "My experiment              2013.4 ms  #####################################  ok",
+        "|- Application is healthy   211.0 ms  ####",
+        "|  `- app-responds           10.2 ms  |                                      client",
+        "`- Method                  1012.0 ms       ###################",
+        "   |- kill-pod                5.6 ms       |                                 ERROR  "
+        "\"pod not found\"",
+        "   `- wait-for-recovery    1000.0 ms        ##################",
+        "POST /orders                  3.3 ms  |                                      server  "
+        "service=orders  (parent not found)",
     ]
 
 
@@ -225,7 +234,10 @@ def test_base64_ids_from_generic_protobuf_json_are_accepted(cli, tmp_path):
     f = write_lines(tmp_path, "b64.jsonl", [otlp_json_line(req, hex_ids=False)])
     proc = run(cli, "view", str(f))
     assert proc.returncode == 0, proc.stderr
-    assert out_lines(proc)[1:] == ["root      1.0 ms", "└─ child  0.3 ms  client"]
+    assert out_lines(proc)[2:] == [
+        "root      1.0 ms  " + "█" * 74,
+        "└─ child  0.3 ms  " + " " * 37 + "█" * 19 + " " * 20 + "client",
+    ]
 
 
 def test_garbage_lines_are_reported_and_skipped(cli, tmp_path):
@@ -314,7 +326,7 @@ def test_escapes_are_decoded_and_terminal_controls_neutralised(cli, tmp_path):
     f = write_lines(tmp_path, "esc.jsonl", [line])
     proc = run(cli, "view", str(f))
     assert proc.returncode == 0, proc.stderr
-    assert out_lines(proc)[1] == "caf\u00e9 \U0001f600 \\x1b[31mred\\x0a\\u202eevil  1.0 ms"
+    assert out_lines(proc)[2] == "caf\u00e9 \U0001f600 \\x1b[31mred\\x0a\\u202eevil  1.0 ms  " + "█" * 58
     assert b"\x1b" not in proc.stdout
 
 
@@ -353,7 +365,7 @@ def test_help(cli):
         assert re.search(rf"^  {cmd}\s+\S", text, re.M), cmd
     proc = run(cli, "view", "--help")
     assert proc.returncode == 0
-    assert proc.stdout.decode().startswith("usage: chaostracing view [--no-attrs]")
+    assert proc.stdout.decode().startswith("usage: chaostracing view [-v] [--trace ID] [--width N]")
 
 
 def test_version_reports_ctr_version_and_libcurl(cli):
@@ -395,15 +407,19 @@ def test_twenty_thousand_spans_wide_and_deep(cli, tmp_path):
     assert proc.returncode == 0, proc.stderr[:2000]
     assert elapsed < 5.0, f"took {elapsed:.2f} s"
     out = out_lines(proc)
-    assert len(out) == 20000 + 2 + 1  # rows, two headers, one blank line
+    assert len(out) == 20000 + 2 + 2 + 1  # rows, two headers, two time axes, one blank line
     assert out[0].startswith(f"trace {wide}  service=chaostoolkit  10000 spans  ")
-    assert out[1] == "root          20000.0 ms"
-    assert out[2] == "├─ act-00000      0.5 ms  client  [activity]"
-    assert [ln[3:12] for ln in out[2:10001]] == [f"act-{i:05d}" for i in range(9999)]
-    assert out[10000] == "└─ act-09998      0.5 ms  client  [activity]"
-    assert out[10001] == ""
-    assert out[10002].startswith(f"trace {deep}  service=chaostoolkit  10000 spans  ")
-    chain = out[10003:]
+    assert out[1].split() == ["0", "10000.0", "ms", "20000.0", "ms"]
+    assert out[2] == "root          20000.0 ms  " + "\u2588" * 54
+    assert out[3] == "├─ act-00000      0.5 ms  \u258f" + " " * 55 + "client  [activity]"
+    assert [ln[3:12] for ln in out[3:10002]] == [f"act-{i:05d}" for i in range(9999)]
+    # Each activity's mark moves right with its start time (1 ms apart).
+    marks = [ln.index("\u258f") for ln in out[3:10002]]
+    assert marks == sorted(marks) and marks[0] == 26 and marks[-1] == 26 + 26
+    assert out[10001] == "└─ act-09998      0.5 ms  " + " " * 26 + "\u258f" + " " * 29 + "client  [activity]"
+    assert out[10002] == ""
+    assert out[10003].startswith(f"trace {deep}  service=chaostoolkit  10000 spans  ")
+    chain = out[10005:]
     assert chain[0].startswith("level-0 ")
     assert chain[1].startswith("└─ level-1 ")
     assert chain[32].startswith("   " * 31 + "└─ level-32 ")
@@ -427,15 +443,16 @@ def test_huge_lines_and_parent_cycles(cli, tmp_path):
     proc = run(cli, "view", str(f))
     assert proc.returncode == 0, proc.stderr
     out = out_lines(proc)
-    assert out[1] == "x" * 199 + "\u2026" + "  1.0 ms"
+    assert out[2] == "x" * 39 + "\u2026" + "  1.0 ms  " + "\u2588" * 50  # cut to the name column
     # a and b are each other's parent, self is its own: every span is still
     # shown once, the cycle from its earliest span.
-    assert out[3:] == [
+    assert out[4:] == [
         f"trace {T}  service=svc  4 spans  start=2023-11-14T22:13:20.000Z",
-        "a              1.0 ms  (parent cycle)",
-        "└─ b           1.0 ms",
-        "   └─ below-b  1.0 ms",
-        "self           1.0 ms  (parent cycle)",
+        "                       0                          2.0 ms                      4.0 ms",
+        "a              1.0 ms  " + "\u2588" * 15 + " " * 46 + "  (parent cycle)",
+        "└─ b           1.0 ms  " + " " * 15 + "\u2588" * 16,
+        "   └─ below-b  1.0 ms  " + " " * 31 + "\u2588" * 15,
+        "self           1.0 ms  " + " " * 46 + "\u2588" * 15 + "  (parent cycle)",
     ]
 
 
@@ -501,3 +518,110 @@ def test_fuzzed_input_never_crashes_and_counts_bad_lines(cli, tmp_path):
     # Only the first 20 problems are listed; the rest are counted.
     listed = [ln for ln in err_lines(proc) if ln.startswith(f"{f}:")]
     assert len(listed) == 20
+
+
+# ------------------------------------------------------- waterfall options --
+
+
+def axis_width(line):
+    """Columns from the start of a time-axis line to the end of its last label."""
+    return len(line.rstrip())
+
+
+def test_width_comes_from_option_columns_or_default(cli, tmp_path):
+    f = write_lines(tmp_path, "traces.jsonl", experiment_lines())
+    # The second trace's rows: the name column ends at 36, the bars fill
+    # the width the notes leave (a quarter of the width at most).
+    assert axis_width(out_lines(run(cli, "view", str(f)))[5]) == 100 - 25  # COLUMNS=100
+    assert axis_width(out_lines(run(cli, "view", str(f), columns="160"))[5]) == 160 - 40
+    assert axis_width(out_lines(run(cli, "view", "--width", "80", str(f)))[5]) == 80 - 20
+    assert axis_width(out_lines(run(cli, "view", "--width=80", str(f), columns="160"))[5]) == 60
+    # Not a terminal and no COLUMNS: 120 columns.
+    assert axis_width(out_lines(run(cli, "view", str(f), columns=None))[5]) == 120 - 30
+    for bad in ("0", "-3", "wide", "100000"):
+        proc = run(cli, "view", "--width", bad, str(f))
+        assert proc.returncode == 64
+        assert err_lines(proc)[0] == (
+            f"chaostracing view: --width wants a number of columns, not '{bad}'"
+        )
+    proc = run(cli, "view", str(f), "--width")
+    assert proc.returncode == 64
+    assert err_lines(proc)[0] == "chaostracing view: option '--width' needs a value"
+
+
+def test_color_is_forced_or_refused(cli, tmp_path):
+    f = write_lines(tmp_path, "traces.jsonl", experiment_lines())
+    plain = run(cli, "view", str(f)).stdout
+    assert b"\x1b" not in plain  # piped, NO_COLOR set
+    colored = run(cli, "view", "--color", str(f)).stdout
+    assert b"\x1b[1;31mERROR\x1b[0m" in colored  # kill-pod
+    assert b"\x1b[32mok\x1b[0m" in colored  # the experiment
+    assert b"\x1b[1;31m\xe2\x96\x8f\x1b[0m" in colored  # kill-pod's red mark
+    assert run(cli, "view", "--color", "--no-color", str(f)).stdout == plain
+    assert run(cli, "view", "--color=always", "--color=never", str(f)).stdout == plain
+
+
+def test_trace_picks_one_trace_by_prefix(cli, tmp_path):
+    f = write_lines(tmp_path, "traces.jsonl", experiment_lines())
+    proc = run(cli, "view", "--trace", "4BF9", str(f))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.decode() == EXPECTED.split("\n\n", 1)[1]
+    proc = run(cli, "view", f"--trace={TRACE2}", str(f))
+    assert proc.returncode == 0
+    assert proc.stdout.decode() == EXPECTED.split("\n\n", 1)[0] + "\n"
+    # Unknown, ambiguous and malformed prefixes: a message naming the
+    # traces, exit 1, nothing printed.
+    proc = run(cli, "view", "--trace", "ff", str(f))
+    assert (proc.returncode, proc.stdout) == (1, b"")
+    assert err_lines(proc) == [
+        f"chaostracing view: no trace id starts with 'ff' (2 traces read: {TRACE2}, {TRACE})"
+    ]
+    both = write_lines(tmp_path, "both.jsonl", experiment_lines() + [otlp_json_line(request(
+        ("svc", [span("4bf90000000000000000000000000001", "00000000000000a1", "x", 5, 1.0)])))])
+    proc = run(cli, "view", "--trace", "4bf9", str(both))
+    assert (proc.returncode, proc.stdout) == (1, b"")
+    assert err_lines(proc) == [
+        "chaostracing view: '4bf9' matches 2 traces (give more digits): "
+        f"{TRACE}, 4bf90000000000000000000000000001"
+    ]
+    proc = run(cli, "view", "--trace", "xyz", str(f))
+    assert proc.returncode == 1
+    assert err_lines(proc) == [
+        "chaostracing view: --trace wants the hex digits a trace id starts with, not 'xyz'"
+    ]
+
+
+def test_pretty_printed_request_is_read_whole(cli, tmp_path):
+    """A request written over many lines (as `json.dumps(indent=2)` does) is
+    one JSON document, not a file of broken lines."""
+    doc = json.dumps(json.loads(experiment_lines()[0]), indent=2)
+    f = tmp_path / "pretty.json"
+    f.write_text(doc + "\n")
+    proc = run(cli, "view", str(f))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == b""
+    names = [ln for ln in out_lines(proc) if "app-responds" in ln or "kill-pod" in ln]
+    assert len(names) == 2
+
+
+def test_other_json_documents_are_not_trace_files(cli, tmp_path):
+    experiment = tmp_path / "experiment.json"
+    experiment.write_text(json.dumps({"title": "t", "method": [{"name": "a"}]}, indent=2))
+    proc = run(cli, "view", str(experiment))
+    assert (proc.returncode, proc.stdout) == (1, b"")
+    assert err_lines(proc) == [
+        f"chaostracing: {experiment} is not an OTLP JSON trace file (it looks like a Chaos "
+        "Toolkit experiment): all of its 8 lines were skipped. Give the file the control's "
+        "file exporter writes (tracing_opentelemetry_file_path, one ExportTraceServiceRequest "
+        "per line)."
+    ]
+    other = tmp_path / "other.json"
+    other.write_text('[\n  1,\n  2\n]\n')
+    proc = run(cli, "view", str(other))
+    assert proc.returncode == 1
+    assert "(it is one JSON document, not JSON lines)" in err_lines(proc)[0]
+    # The other files given are still shown.
+    good = write_lines(tmp_path, "traces.jsonl", experiment_lines())
+    proc = run(cli, "view", str(other), str(good))
+    assert proc.returncode == 1
+    assert proc.stdout.decode() == EXPECTED
