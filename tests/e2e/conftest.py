@@ -4,6 +4,7 @@ free loopback ports, stopped at the end), and one traced `chaos run` per
 (backend, scenario), made on first use and shared by every test that asks.
 """
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
@@ -17,11 +18,13 @@ from python_tests_conftest import (
     MAIN_TITLE,
     ChaosRun,
     ChaosRunner,
+    Spans,
     main_experiment,
     tracing_control,
     with_tracing,
 )
 from scenarios import Scenario
+from service import SERVICE_NAME
 
 BACKENDS = {"collector": Collector, "jaeger": Jaeger}
 BINARIES = {"collector": "otelcol", "jaeger": "jaeger"}
@@ -41,6 +44,31 @@ class TracedRun:
     spans: List[Dict[str, Any]]  # the experiment's trace, as the backend gave it
     trace_id: Optional[str]
     jaeger_v1: Optional[Dict[str, Any]] = None  # /api/traces/{id} (Jaeger only)
+
+
+KIND_SERVER = 2
+# Headers every request has; the rest are the propagation headers.
+ORDINARY_HEADERS = {"host", "user-agent", "accept", "accept-encoding", "connection", "x-test"}
+
+
+def ours(traced: TracedRun) -> Spans:
+    """The experiment's spans (service.name chaostoolkit)."""
+    return Spans([s for s in traced.spans if s["resource"]["service.name"] == "chaostoolkit"])
+
+
+def theirs(traced: TracedRun) -> List[Dict[str, Any]]:
+    """The target service's spans, in start order."""
+    found = [s for s in traced.spans if s["resource"]["service.name"] == SERVICE_NAME]
+    return sorted(found, key=lambda s: s["start"])
+
+
+def propagation_headers(server: Dict[str, Any]) -> List[str]:
+    """The names of the headers a request to the service carried, the
+    ordinary ones aside (service.py records them on its server span)."""
+    names = server["attributes"]["test.request.header_names"]
+    if isinstance(names, str):  # Jaeger keeps arrays as JSON text
+        names = json.loads(names)
+    return sorted(set(names) - ORDINARY_HEADERS)
 
 
 class Session:
