@@ -16,6 +16,7 @@ its client span would sit between the activity span and the server span.
 """
 
 import json
+import platform
 import socket
 
 import pytest
@@ -178,6 +179,9 @@ def expected_attributes(traced):
             "chaostoolkit.experiment.contributions.security": "none",
             "chaostoolkit.experiment.status": "completed",
             "chaostoolkit.experiment.deviated": False,
+            "chaostoolkit.experiment.interrupted": False,
+            # chaos runs with this interpreter, on this machine
+            "chaostoolkit.platform.full": platform.platform(),
         },
         "method": {"chaostoolkit.type": "method"},
         "rollbacks": {"chaostoolkit.type": "rollback"},
@@ -222,6 +226,9 @@ def comparable(span, wire):
     return attrs
 
 
+ERROR = "chaostoolkit.activity.error"
+
+
 def test_span_attributes_as_the_control_set_them(traced):
     wire = traced.scenario.wire
     spans = ours(traced)
@@ -242,6 +249,13 @@ def test_span_attributes_as_the_control_set_them(traced):
             continue
         got = comparable(s, wire)
         output = got.pop(OUTPUT, None)
+        # The failed activity's exception text (its traceback), as upstream records it.
+        error = got.pop(ERROR, None)
+        if s["name"] == "action-python-fails":
+            assert error and error.startswith("Traceback"), error
+            assert error.endswith("ValueError: ctk-boom\n"), error
+        else:
+            assert error is None, s["name"]
         want = {k: wire.value(v) for k, v in expected[s["name"]].items()}
         assert got == want, f"attributes of {s['name']!r}"
         if want.get("chaostoolkit.type") == wire.value("activity"):
