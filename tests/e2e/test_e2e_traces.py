@@ -10,9 +10,8 @@ a rollback) against service.py, made once and shared by the tests below.
 What a protocol cannot carry is described by the scenario's wire
 (scenarios.py); everything else must come back as the control made it.
 
-Not here yet: a Python activity that calls the service with `requests`
-inside a span of its own, through the tracer for other extensions (issue 8);
-its client span would sit between the activity span and the server span.
+Python activities that call the service from inside a client span of their
+own (other extensions' spans) are test_e2e_extensions.py's.
 """
 
 import json
