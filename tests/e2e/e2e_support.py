@@ -415,6 +415,24 @@ def v3_spans(body: Dict[str, Any]) -> List[Dict[str, Any]]:
     return flatten([parse_otlp_json_line(json.dumps(body["result"]))])
 
 
+def v1_spans(trace: Dict[str, Any]) -> Dict[str, Tuple[str, str, str, int, int]]:
+    """{span id: (operation, parent id, service, start µs, duration µs)} of
+    a trace as /api/traces/{id} gives it (Jaeger.v1_trace)."""
+    out = {}
+    for s in trace["spans"]:
+        parents = [r["spanID"] for r in s["references"] if r["refType"] == "CHILD_OF"]
+        assert len(parents) <= 1, s
+        service = trace["processes"][s["processID"]]["serviceName"]
+        out[s["spanID"]] = (
+            s["operationName"],
+            (parents or [""])[0],
+            service,
+            s["startTime"],
+            s["duration"],
+        )
+    return out
+
+
 def settle(lookup, count: int, timeout: float):
     """Call lookup() -> (trace id, spans) every 0.1 s until it has `count`
     spans and, a moment later, still the same number; or until `timeout`

@@ -16,14 +16,20 @@ Two things differ by receiver rather than by protocol, and the tests accept
 either form: the Collector's Jaeger receiver renames
 http.response.status_code to http.status_code (Jaeger's own does not), and
 the instrumentation scope may come back as an otel.scope.name tag instead.
+
+An extension scenario (EXTENSION_SCENARIOS) is a small experiment of its
+own: two Python activities, one in the background and one in the
+foreground, that call the service from inside a CLIENT span made through one
+of chaostracing's APIs for other extensions (tests/python/experiments/
+apihelpers.py), exported over OTLP/HTTP.
 """
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from e2e_support import Ports
-from python_tests_conftest import KIND_INTERNAL
+from python_tests_conftest import KIND_INTERNAL, with_tracing
 
 KIND_UNSPECIFIED = 0
 
@@ -82,12 +88,14 @@ ZIPKIN = Wire(
 SDK_PROPAGATOR = {
     "tracecontext": "tracecontext",
     "b3": "b3multi",
+    "b3multi": "b3multi",
     "b3single": "b3",
     "jaeger": "jaeger",
 }
 HEADERS = {
     "tracecontext": ["traceparent"],
     "b3": ["x-b3-sampled", "x-b3-spanid", "x-b3-traceid"],
+    "b3multi": ["x-b3-sampled", "x-b3-spanid", "x-b3-traceid"],
     "b3single": ["b3"],
     "jaeger": ["uber-trace-id"],
 }
@@ -217,4 +225,119 @@ SCENARIOS = [
         },
         declare="control-file",
     ),
+]
+
+
+# --------------------------------------------------------------------------
+# Other extensions' spans around calls to the service
+# --------------------------------------------------------------------------
+EXTENSION_TITLE = "chaostracing extension spans"
+
+
+@dataclass(frozen=True)
+class Api:
+    """One way an extension's activity calls the service inside a span of
+    its own: apihelpers.`func`(url), and the spans it makes under the
+    activity's, `chain` from the activity's child down to the CLIENT span
+    whose context the request carries, plus `other` spans under the
+    chain's first; `scope`, the otel.scope.name of spans made through the
+    OpenTelemetry API (the instrumenting library's name)."""
+
+    id: str
+    func: str
+    chain: Tuple[str, ...]
+    other: Tuple[str, ...] = ()
+    arguments: Dict[str, Any] = field(default_factory=dict)  # control arguments
+    scope: Optional[str] = None
+
+
+API_REQUESTS = Api(
+    "requests",
+    "requests_get",
+    ("GET",),
+    arguments={"trace_requests": True},
+    scope="opentelemetry.instrumentation.requests",
+)
+API_OPENTRACING = Api("opentracing", "opentracing_snippet", ("call-service1",))
+API_OTEL = Api(
+    "otel-api",
+    "otel_api",
+    ("otel-step", "otel-inner"),
+    ("otel-thread", "otel-error"),
+    scope="my.extension",
+)
+API_OWN = Api("own-api", "own_api_call", ("call-service",))
+
+
+@dataclass(frozen=True)
+class ExtensionScenario:
+    id: str
+    api: Api
+    propagation: str = "tracecontext"  # the control's (and so OpenTelemetry's global) format
+    wire = OTLP
+
+    @property
+    def sdk_propagator(self) -> str:
+        return SDK_PROPAGATOR[self.propagation]
+
+    @property
+    def headers(self) -> List[str]:
+        return HEADERS[self.propagation]
+
+    @property
+    def activities(self) -> List[Tuple[str, bool]]:
+        """(name, background) of its activities, in the method's order: the
+        background one first (chaoslib starts it in a pool thread and goes
+        on with the foreground one in the main thread)."""
+        return [(f"{self.api.id}-background", True), (f"{self.api.id}-foreground", False)]
+
+    @staticmethod
+    def path(activity: str) -> str:
+        """The path the activity calls; the service's span is "GET <path>"."""
+        return f"/ext/{activity}"
+
+    def span_names(self, title: str) -> List[str]:
+        """The names of the spans the run itself makes, sorted."""
+        per_activity = list(self.api.chain) + list(self.api.other)
+        names = [title, "method", "rollbacks"]
+        for name, _ in self.activities:
+            names += [name] + per_activity
+        return sorted(names)
+
+    def server_span_names(self) -> List[str]:
+        return sorted(f"GET {self.path(name)}" for name, _ in self.activities)
+
+    @property
+    def trace_span_count(self) -> int:
+        return len(self.span_names("")) + len(self.activities)
+
+    def settings(self, ports: Ports) -> Dict[str, Any]:
+        more = {} if self.propagation == "tracecontext" else {"tracing_propagation": self.propagation}
+        return _otel("otlp-http", f"http://127.0.0.1:{ports.otlp_http}", **more)
+
+    def experiment(self, title: str, target_url: str, ports: Ports) -> Dict[str, Any]:
+        method = []
+        for name, background in self.activities:
+            provider = {
+                "type": "python",
+                "module": "apihelpers",
+                "func": self.api.func,
+                "arguments": {"url": target_url + self.path(name)},
+            }
+            activity = {"type": "action", "name": name, "provider": provider}
+            if background:
+                activity["background"] = True
+            method.append(activity)
+        exp = {"version": "1.0.0", "title": title, "description": "e2e", "method": method}
+        return with_tracing(exp, self.settings(ports), self.api.arguments or None)
+
+
+EXTENSION_SCENARIOS = [
+    ExtensionScenario("requests", API_REQUESTS),
+    ExtensionScenario("opentracing", API_OPENTRACING),
+    ExtensionScenario("otel-api", API_OTEL),
+    ExtensionScenario("own-api", API_OWN),
+    # OpenTelemetry's global propagator (used by the instrumentation) writes
+    # the control's format, the only one the service then reads.
+    ExtensionScenario("requests-b3multi", API_REQUESTS, "b3multi"),
 ]

@@ -9,7 +9,7 @@ take 16 fixed ports, some on all interfaces. Jaeger's v1 API
 import pytest
 
 from conftest import TRACE_SPAN_COUNT
-from e2e_support import listening_sockets
+from e2e_support import listening_sockets, v1_spans
 from scenarios import SCENARIOS
 from service import SERVICE_NAME
 
@@ -28,29 +28,12 @@ def jaeger_run(request, e2e):
 SKEW_NOTE = "clock skew adjustment disabled"
 
 
-def _v1_spans(trace):
-    """{span id: (operation, parent id, service, start µs, duration µs)}."""
-    out = {}
-    for s in trace["spans"]:
-        parents = [r["spanID"] for r in s["references"] if r["refType"] == "CHILD_OF"]
-        assert len(parents) <= 1, s
-        service = trace["processes"][s["processID"]]["serviceName"]
-        out[s["spanID"]] = (
-            s["operationName"],
-            (parents or [""])[0],
-            service,
-            s["startTime"],
-            s["duration"],
-        )
-    return out
-
-
 def test_v1_api_shows_the_same_trace_as_v3(jaeger_run):
     v1 = jaeger_run.jaeger_v1
     assert v1 is not None, f"/api/traces/{jaeger_run.trace_id} found nothing"
     assert v1["traceID"] == jaeger_run.trace_id
     assert not v1.get("warnings"), v1["warnings"]
-    got = _v1_spans(v1)
+    got = v1_spans(v1)
     for s in v1["spans"]:
         # A server span may end a little after the client got its answer;
         # Jaeger notes it (clock skew adjustment is off). Our spans nest.

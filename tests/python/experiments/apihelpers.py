@@ -132,6 +132,23 @@ def own_api() -> dict:
     return {"activity": current.span_id, "headers": headers, **out}
 
 
+def own_api_call(url: str) -> dict:
+    """The README's example of chaostracing's API: a CLIENT span of its own
+    around a requests call, its context injected into the headers."""
+    import requests
+
+    import chaostracing
+
+    headers = {}
+    with chaostracing.tracer().start_span(
+        "call-service", {"peer.service": "service1"}, kind="client"
+    ) as span:
+        chaostracing.inject(headers)  # the current span: this one
+        r = requests.get(url, headers=headers, timeout=10)
+        span.set_attribute("http.response.status_code", r.status_code)
+    return {"headers": headers, "span": span.span_id, "status": r.status_code}
+
+
 def environment() -> dict:
     """What the process environment holds of a trace context now."""
     return {k: os.environ.get(k) for k in ("TRACEPARENT", "TRACESTATE", "BAGGAGE")}
