@@ -66,6 +66,13 @@ void ctr_tracer_stats(struct ctr_tracer *t, struct ctr_processor_stats *out);
  */
 void ctr_tracer_free(struct ctr_tracer *t);
 
+/* Take a reference of one's own (the tracer stays valid, though possibly
+ * shut down, until ctr_tracer_release()): for a call made without the lock
+ * that protects the owner's pointer, such as a flush. Returns `t`. */
+struct ctr_tracer *ctr_tracer_retain(struct ctr_tracer *t);
+/* Drop a reference taken with ctr_tracer_retain() (no shutdown). */
+void ctr_tracer_release(struct ctr_tracer *t);
+
 /* Fresh random ids from the calling thread's generator (xoshiro256**, seeded
  * once per thread from getrandom). Never all zero. */
 void ctr_new_trace_id(uint8_t out[CTR_TRACE_ID_LEN]);

@@ -191,6 +191,7 @@ PyObject *before_activity_control(PyObject *module, PyObject *const *args, Py_ss
         return PyErr_NoMemory();
     }
     e->hypothesis = hypothesis;
+    e->st = st;
     if (http && PyDict_Check(provider))
         inject_headers(st, e, provider);
     Py_XDECREF(provider);

@@ -67,7 +67,7 @@ struct open_entry {
     int n_inj;
     PyObject *otel_token;   /* the OpenTelemetry context attached for it, or NULL */
     PyObject *env_saved;    /* process activities: the values set for it, or NULL */
-    struct ctl_state_s *st; /* set with env_saved: whose environment stack */
+    struct ctl_state_s *st; /* activities: the state (environment, OpenTelemetry) */
     /* A hypothesis probe ends with its hypothesis (its tolerance_met is only
      * known then); end_ns is set once the probe itself is over. */
     struct ctr_span *hypothesis;
@@ -130,6 +130,7 @@ struct ctl_otel {
     PyObject *attach, *detach;     /* opentelemetry.context */
     PyObject *span_context;        /* opentelemetry.trace.SpanContext */
     PyObject *trace_flags;         /* opentelemetry.trace.TraceFlags */
+    PyObject *trace_state;         /* opentelemetry.trace.TraceState */
     PyObject *provider;            /* our TracerProvider object */
     bool ours;                     /* ...is the global one */
     PyObject *instrumented;        /* list of instrumentors we turned on */
@@ -206,9 +207,12 @@ typedef struct {
     PyObject_HEAD struct ctr_span *span; /* owned; NULL when ended, non-recording or a view */
     struct ctr_span_context ctx;         /* ids and flags (no tracestate) */
     bool view;
-    bool ended;        /* end() was called (or it never recorded and was entered) */
-    PyObject *baggage; /* OpenTracing baggage items (dict of str), or NULL */
-    PyObject *token;   /* while used as a context manager: the current-span token */
+    bool ended;                   /* end() was called */
+    bool record_exception;        /* `with` records an exception leaving the block */
+    bool set_status_on_exception; /* ...and sets an ERROR status */
+    char *tracestate;             /* ctx.trace_state's bytes (PyMem), or NULL */
+    PyObject *baggage;            /* OpenTracing baggage items (dict of str), or NULL */
+    PyObject *token;              /* while used as a context manager: the current-span token */
     PyObject *module;
 } ctl_span;
 
@@ -219,10 +223,11 @@ PyObject *ctl_span_new(PyObject *module, struct ctr_span *owned, const struct ct
 bool ctl_span_check(ctl_state *st, PyObject *o);
 /* End an owned span (once) at `end_ns` (0: now); a no-op for views. */
 void ctl_span_end_at(ctl_span *self, uint64_t end_ns);
-/* Add the "exception" event of `exc` (with `attrs`, a dict or NULL); with
- * `set_error`, an ERROR status "Type: message" too. Never raises. */
+/* Add the "exception" event of `exc` (with `attrs`, a dict or NULL) when
+ * `record`; with `set_error`, an ERROR status "Type: message". Never raises
+ * (an interrupt is held: ctl_hold_error). */
 void ctl_span_record(ctl_span *self, PyObject *exc, PyObject *attrs, uint64_t time_ns, bool escaped,
-                     bool set_error);
+                     bool set_error, bool record);
 /* The library span a Span object changes now, or NULL (ended, not
  * recording, or a view of a span no longer open). */
 struct ctr_span *ctl_span_target(ctl_state *st, ctl_span *s);
@@ -236,6 +241,7 @@ struct ctl_start {
     size_t nlen;
     int parent; /* 1: `parent` given; 0: the current span; -1: a root */
     struct ctr_span_context parent_ctx;
+    char parent_ts[CTR_TRACESTATE_MAX + 1]; /* its tracestate's bytes */
     ctr_span_kind kind;
     PyObject *attributes; /* dict or None/NULL */
     PyObject *links;      /* iterable or None/NULL */
@@ -248,11 +254,16 @@ PyObject *ctl_start_span_from(PyObject *module, struct ctl_start *a);
 /* The span kind a Python value names: None, a str ("client"...) or an enum
  * member with that name (OpenTelemetry's SpanKind). -1 with ValueError. */
 int ctl_kind_from_py(PyObject *v, ctr_span_kind *out);
+/* Copy the tracestate `c` points to into `buf` (CTR_TRACESTATE_MAX + 1
+ * bytes) and point `c` there; with `buf` NULL, or one too long, drop it. So
+ * a context never points into a span or object that Python code may free. */
+void ctl_ctx_keep_tracestate(struct ctr_span_context *c, char *buf);
 /* The span context a Python value stands for: a Span, a SpanContext, an
- * OpenTelemetry span or SpanContext. 1 with *out, 0 when it holds none
- * (None, an invalid context), -1 with TypeError for anything else. */
+ * OpenTelemetry span or SpanContext; its tracestate is copied into `ts_buf`
+ * (see ctl_ctx_keep_tracestate). 1 with *out, 0 when it holds none (None,
+ * an invalid context), -1 with TypeError for anything else. */
 int ctl_context_from_py(ctl_state *st, PyObject *v, struct ctr_span_context *out,
-                        PyObject **baggage);
+                        PyObject **baggage, char *ts_buf);
 /* A time as nanoseconds since the epoch: int nanoseconds, or float seconds
  * when `seconds` (OpenTracing). None: 0. -1 with an exception. */
 int ctl_time_from_py(PyObject *v, bool seconds, uint64_t *out);
@@ -264,7 +275,8 @@ int ctl_time_from_py(PyObject *v, bool seconds, uint64_t *out);
 PyObject *ctl_current_span(ctl_state *st, PyObject *module);
 /* The context a new span takes as parent; false when there is none. The
  * OpenTracing baggage to carry on is set when there is some (borrowed). */
-bool ctl_current_context(ctl_state *st, struct ctr_span_context *out, PyObject **baggage);
+bool ctl_current_context(ctl_state *st, struct ctr_span_context *out, PyObject **baggage,
+                         char *ts_buf);
 /* Make `span` current in this context (and OpenTelemetry's): a token for
  * ctl_current_pop(), or NULL with an exception. */
 PyObject *ctl_current_push(ctl_state *st, PyObject *span);
@@ -313,7 +325,7 @@ void ctl_otel_teardown(ctl_state *st);
 /* True when the OpenTelemetry API is loaded (then context is shared). */
 bool ctl_otel_on(const ctl_state *st);
 /* OpenTelemetry's current span's context (0: none, 1: *out set). */
-int ctl_otel_current(ctl_state *st, struct ctr_span_context *out, PyObject **span);
+int ctl_otel_current(ctl_state *st, struct ctr_span_context *out, PyObject **span, char *ts_buf);
 /* Make `span` OpenTelemetry's current span: a token for ctl_otel_pop(), or
  * NULL with an exception. */
 PyObject *ctl_otel_push(ctl_state *st, PyObject *span);
@@ -393,6 +405,10 @@ void ctl_logq_atfork_child(void);
  */
 void ctl_hold_error(void);
 PyObject *ctl_hook_return(void);
+/* The API's functions return through this: `result` (a new reference, or
+ * NULL with an exception), unless an interrupt was held meanwhile: then it
+ * is raised (and `result` released). */
+PyObject *ctl_api_return(PyObject *result);
 
 /* Borrowed item of a dict by C-string key, or NULL (no exception). */
 PyObject *ctl_dget(PyObject *d, const char *key);
@@ -427,8 +443,8 @@ void ctl_builder_set_str(struct ctr_attr_builder *b, const char *key, PyObject *
  */
 typedef int (*ctl_attr_sink)(void *target, const struct ctr_attr *a);
 int ctl_attr_from_py(PyObject *key, PyObject *value, ctl_attr_sink set, void *target);
-/* Every item of a dict (None: nothing) through ctl_attr_from_py(); -1 with
- * TypeError for a non-dict. */
+/* Every item of a mapping (None: nothing) through ctl_attr_from_py(); -1
+ * with TypeError for anything else. None values set nothing. */
 int ctl_attrs_from_py(PyObject *mapping, ctl_attr_sink set, void *target);
 /* Sinks for spans and builders. */
 int ctl_span_sink(void *span, const struct ctr_attr *a);

@@ -53,7 +53,7 @@ PyObject *ctl_context_new(ctl_state *st, const struct ctr_span_context *ctx, PyO
     self->ctx.trace_state.ptr = n ? self->tracestate : NULL;
     self->ctx.trace_state.len = n;
     self->baggage = baggage && PyDict_Check(baggage) ? PyDict_Copy(baggage) : NULL;
-    PyErr_Clear();
+    ctl_hold_error();
     PyObject_GC_Track(self);
     return (PyObject *)self;
 }
@@ -327,7 +327,7 @@ static int items_of(PyObject *carrier, struct items *it)
         }
     }
     Py_DECREF(list);
-    PyErr_Clear();
+    ctl_hold_error();
     return 0;
 }
 
@@ -341,7 +341,7 @@ static void bag_item(void *arg, const char *k, size_t kn, const char *v, size_t 
     PyObject *key = PyUnicode_DecodeUTF8(k, (Py_ssize_t)kn, "replace");
     PyObject *val = PyUnicode_DecodeUTF8(v, (Py_ssize_t)vn, "replace");
     if (!key || !val || PyDict_SetItem(b->d, key, val) < 0)
-        PyErr_Clear();
+        ctl_hold_error();
     Py_XDECREF(key);
     Py_XDECREF(val);
 }
@@ -355,7 +355,7 @@ PyObject *ctl_extract_from(ctl_state *st, PyObject *carrier)
     }
     struct items *it = PyMem_Calloc(1, sizeof *it);
     if (!it)
-        return PyErr_NoMemory();
+        return ctl_api_return(PyErr_NoMemory());
     if (items_of(carrier, it) < 0) {
         PyMem_Free(it);
         return NULL;
@@ -373,7 +373,7 @@ PyObject *ctl_extract_from(ctl_state *st, PyObject *carrier)
     items_free(it);
     PyMem_Free(it);
     if (rc)
-        Py_RETURN_NONE;
+        return ctl_api_return(Py_NewRef(Py_None));
     struct bag_dict b = {PyDict_New()};
     if (!b.d)
         return NULL;
@@ -381,7 +381,7 @@ PyObject *ctl_extract_from(ctl_state *st, PyObject *carrier)
         ctr_baggage_each(bag, strlen(bag), bag_item, &b);
     PyObject *r = ctl_context_new(st, &ctx, b.d);
     Py_DECREF(b.d);
-    return r;
+    return ctl_api_return(r);
 }
 
 /* ---- the module's functions ---- */
@@ -400,12 +400,13 @@ PyObject *ctl_api_inject(PyObject *module, PyObject *args, PyObject *kwargs)
         return NULL;
     ctl_state *st = ctl_get_state(module);
     struct ctr_span_context ctx;
+    char ts[CTR_TRACESTATE_MAX + 1];
     PyObject *bag = NULL;
     int has;
     if (span && span != Py_None) {
-        has = ctl_context_from_py(st, span, &ctx, &bag);
+        has = ctl_context_from_py(st, span, &ctx, &bag, ts);
     } else {
-        has = ctl_current_context(st, &ctx, &bag);
+        has = ctl_current_context(st, &ctx, &bag, ts);
     }
     if (has < 0)
         return NULL;
@@ -418,7 +419,7 @@ PyObject *ctl_api_inject(PyObject *module, PyObject *args, PyObject *kwargs)
         PyErr_Format(PyExc_TypeError, "inject() wants a dict of headers, not %R", carrier);
         return NULL;
     }
-    return Py_NewRef(carrier);
+    return ctl_api_return(Py_NewRef(carrier));
 }
 
 const char ctl_api_extract_doc[] =

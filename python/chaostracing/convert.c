@@ -111,6 +111,16 @@ PyObject *ctl_hook_return(void)
     Py_RETURN_NONE;
 }
 
+PyObject *ctl_api_return(PyObject *result)
+{
+    if (!held_type)
+        return result;
+    Py_XDECREF(result);
+    PyErr_Restore(held_type, held_value, held_tb); /* the interrupt wins */
+    held_type = held_value = held_tb = NULL;
+    return NULL;
+}
+
 /* ---- JSON ---- */
 
 struct jenc {
@@ -449,6 +459,10 @@ int ctl_attr_from_py(PyObject *key, PyObject *value, ctl_attr_sink set, void *ta
         PyErr_SetString(PyExc_TypeError, "attribute keys must be str");
         return -1;
     }
+    if (value == Py_None) { /* no value: no attribute, as in OpenTelemetry */
+        Py_DECREF(kb);
+        return 0;
+    }
     struct ctr_attr a = {{k, (size_t)kn}, {0}};
     PyObject *owner = NULL, *text = NULL, **keep = NULL;
     struct ctr_value *items = NULL;
@@ -488,18 +502,20 @@ int ctl_attrs_from_py(PyObject *mapping, ctl_attr_sink set, void *target)
 {
     if (!mapping || mapping == Py_None)
         return 0;
-    if (!PyDict_Check(mapping)) {
-        PyErr_SetString(PyExc_TypeError, "attributes must be a dict");
+    if (!PyDict_Check(mapping) && (!PyMapping_Check(mapping) || PySequence_Check(mapping))) {
+        PyErr_Format(PyExc_TypeError, "attributes must be a mapping, not %R", mapping);
         return -1;
     }
-    /* A snapshot of the items: str() of a value may change the dict. */
-    PyObject *items = PyDict_Items(mapping);
+    /* A snapshot of the items: str() of a value may change the mapping.
+     * (OpenTelemetry passes mappings that are not dicts.) */
+    PyObject *items = PyDict_Check(mapping) ? PyDict_Items(mapping) : PyMapping_Items(mapping);
     if (!items)
         return -1;
     int rc = 0;
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(items) && rc == 0; i++) {
         PyObject *kv = PyList_GET_ITEM(items, i);
-        rc = ctl_attr_from_py(PyTuple_GET_ITEM(kv, 0), PyTuple_GET_ITEM(kv, 1), set, target);
+        if (PyTuple_Check(kv) && PyTuple_GET_SIZE(kv) == 2)
+            rc = ctl_attr_from_py(PyTuple_GET_ITEM(kv, 0), PyTuple_GET_ITEM(kv, 1), set, target);
     }
     Py_DECREF(items);
     return rc;

@@ -35,11 +35,11 @@ PyObject *ctl_current_span(ctl_state *st, PyObject *module)
 {
     struct ctr_span_context ctx;
     PyObject *otel = NULL;
-    int r = ctl_otel_on(st) ? ctl_otel_current(st, &ctx, &otel) : 0;
+    int r = ctl_otel_on(st) ? ctl_otel_current(st, &ctx, &otel, NULL) : 0;
     if (r > 0 && otel)
         return otel; /* ours, or another SDK's: that one is current */
     Py_XDECREF(otel);
-    PyErr_Clear();
+    ctl_hold_error();
     PyObject *v = NULL;
     if (PyContextVar_Get(st->current, NULL, &v) == 0 && v) {
         PyObject *s = open_entered(st, v);
@@ -47,7 +47,7 @@ PyObject *ctl_current_span(ctl_state *st, PyObject *module)
         if (s)
             return Py_NewRef(s);
     }
-    PyErr_Clear();
+    ctl_hold_error();
     struct ctr_span *own = owned_current(st);
     if (!own)
         return NULL;
@@ -55,17 +55,18 @@ PyObject *ctl_current_span(ctl_state *st, PyObject *module)
     return ctl_span_new(module, NULL, &ctx, true, NULL);
 }
 
-bool ctl_current_context(ctl_state *st, struct ctr_span_context *out, PyObject **baggage)
+bool ctl_current_context(ctl_state *st, struct ctr_span_context *out, PyObject **baggage,
+                         char *ts_buf)
 {
     if (baggage)
         *baggage = NULL;
     if (ctl_otel_on(st)) {
         PyObject *span = NULL;
-        int r = ctl_otel_current(st, out, &span);
+        int r = ctl_otel_current(st, out, &span, ts_buf);
         if (r > 0 && baggage && ctl_span_check(st, span))
             *baggage = ((ctl_span *)span)->baggage; /* the span entered keeps it */
         Py_XDECREF(span);
-        PyErr_Clear();
+        ctl_hold_error();
         if (r > 0)
             return true;
     }
@@ -74,6 +75,7 @@ bool ctl_current_context(ctl_state *st, struct ctr_span_context *out, PyObject *
         PyObject *s = open_entered(st, v);
         if (s) {
             *out = ((ctl_span *)s)->ctx;
+            ctl_ctx_keep_tracestate(out, ts_buf);
             if (baggage)
                 *baggage = ((ctl_span *)s)->baggage;
         }
@@ -81,9 +83,10 @@ bool ctl_current_context(ctl_state *st, struct ctr_span_context *out, PyObject *
         if (s)
             return true;
     }
-    PyErr_Clear();
+    ctl_hold_error();
     struct ctr_span *own = owned_current(st);
     ctr_span_get_context(own, out);
+    ctl_ctx_keep_tracestate(out, ts_buf); /* the span may end while Python runs */
     return own != NULL;
 }
 
@@ -97,6 +100,7 @@ PyObject *ctl_current_push(ctl_state *st, PyObject *span)
         ctl_hold_error(); /* our own nesting still works */
     PyObject *token = PyTuple_Pack(2, cv, ot ? ot : Py_None);
     if (!token) {
+        ctl_otel_pop(st, ot);
         PyContextVar_Reset(st->current, cv);
         PyErr_NoMemory();
     }
@@ -113,5 +117,5 @@ void ctl_current_pop(ctl_state *st, PyObject *token)
     /* A token of another context (a scope closed in another thread) cannot
      * be reset there: that context keeps its value. */
     if (PyContextVar_Reset(st->current, PyTuple_GET_ITEM(token, 0)) < 0)
-        PyErr_Clear();
+        ctl_hold_error();
 }

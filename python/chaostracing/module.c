@@ -116,10 +116,10 @@ static int control_exec(PyObject *module)
         &st->ot_scope_manager_type, &st->ot_scope_type, &st->ot_tracer, &st->ot_previous,          \
         &st->otel_provider_type, &st->otel_tracer_type, &st->otel_cm_type,                         \
         &st->otel.get_current_span, &st->otel.set_span_in_context, &st->otel.attach,               \
-        &st->otel.detach, &st->otel.span_context, &st->otel.trace_flags, &st->otel.provider,       \
-        &st->otel.instrumented, &st->otel.cv, &st->otel.span_key, &st->otel.context_cls,           \
-        &st->otel.textmap, &st->otel.previous_textmap, &st->otel_propagator_type, &st->env_stack,  \
-        &st->env_original
+        &st->otel.detach, &st->otel.span_context, &st->otel.trace_flags, &st->otel.trace_state,    \
+        &st->otel.provider, &st->otel.instrumented, &st->otel.cv, &st->otel.span_key,              \
+        &st->otel.context_cls, &st->otel.textmap, &st->otel.previous_textmap,                      \
+        &st->otel_propagator_type, &st->env_stack, &st->env_original
 
 static int control_traverse(PyObject *module, visitproc visit, void *arg)
 {

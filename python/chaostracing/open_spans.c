@@ -192,6 +192,9 @@ void open_entry_mark_interrupted(struct open_entry *e)
 
 void open_entry_close(struct open_entry *e)
 {
+    /* OpenTelemetry's context can only be put back in its own thread. */
+    if (e->otel_token && e->st && e->thread == PyThread_get_thread_ident())
+        ctl_otel_detach(e->st, e);
     open_entry_restore(e);
     if (!e->end_ns && ctr_span_get_status(e->span) == CTR_STATUS_UNSET)
         ctr_span_set_status(e->span, CTR_STATUS_ERROR, "not completed", 13);

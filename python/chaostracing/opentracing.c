@@ -34,15 +34,20 @@ PyObject *ctl_span_set_tag(ctl_span *self, PyObject *const *args, Py_ssize_t nar
     }
     struct ctr_attr_builder b = {0};
     int rc = ctl_attr_from_py(args[0], args[1], ctl_builder_sink, &b);
-    bool error = rc == 0 && PyUnicode_Check(args[0]) &&
+    if (rc < 0) {
+        ctr_attr_builder_free(&b);
+        return NULL;
+    }
+    bool error = PyUnicode_Check(args[0]) &&
                  PyUnicode_CompareWithASCIIString(args[0], "error") == 0 &&
                  PyObject_IsTrue(args[1]) == 1;
+    ctl_hold_error();
     ctr_span_kind kind = CTR_KIND_UNSPECIFIED;
-    if (rc == 0 && PyUnicode_Check(args[0]) &&
-        PyUnicode_CompareWithASCIIString(args[0], "span.kind") == 0 &&
-        ctl_kind_from_py(args[1], &kind) < 0)
+    if (PyUnicode_Check(args[0]) && PyUnicode_CompareWithASCIIString(args[0], "span.kind") == 0 &&
+        ctl_kind_from_py(args[1], &kind) < 0) {
         kind = CTR_KIND_UNSPECIFIED; /* an unknown kind stays a tag */
-    PyErr_Clear();
+        ctl_hold_error();            /* (the ValueError of ctl_kind_from_py) */
+    }
     struct ctr_span *sp = rc == 0 ? ctl_span_target(ctl_get_state(self->module), self) : NULL;
     size_t n;
     const struct ctr_attr *items = ctr_attr_builder_items(&b, &n);
@@ -53,7 +58,7 @@ PyObject *ctl_span_set_tag(ctl_span *self, PyObject *const *args, Py_ssize_t nar
     if (sp && kind != CTR_KIND_UNSPECIFIED)
         ctr_span_set_kind(sp, kind);
     ctr_attr_builder_free(&b);
-    return rc < 0 ? NULL : Py_NewRef(self);
+    return ctl_api_return(Py_NewRef(self));
 }
 
 /* An event from a dict of fields, named by its "event" item, else "log". */
@@ -80,7 +85,7 @@ static PyObject *log_fields(ctl_span *self, PyObject *fields, PyObject *timestam
     }
     ctr_attr_builder_free(&b);
     Py_XDECREF(nb);
-    return rc < 0 ? NULL : Py_NewRef(self);
+    return ctl_api_return(rc < 0 ? NULL : Py_NewRef(self));
 }
 
 PyObject *ctl_span_log_kv(ctl_span *self, PyObject *args, PyObject *kwargs)
@@ -234,7 +239,7 @@ static PyObject *scope_exit(OTScopeObject *self, PyObject *const *args, Py_ssize
 {
     ctl_state *st = ctl_get_state(self->module);
     if (nargs >= 2 && args[1] != Py_None && ctl_span_check(st, self->span))
-        ctl_span_record((ctl_span *)self->span, args[1], NULL, 0, true, true);
+        ctl_span_record((ctl_span *)self->span, args[1], NULL, 0, true, true, true);
     PyObject *r = scope_close(self, NULL);
     if (!r)
         return NULL;
@@ -297,7 +302,7 @@ static PyObject *manager_active(OTManagerObject *self, void *unused)
     PyObject *span = ctl_api_current_span(self->module, NULL);
     PyObject *scope = span ? scope_new(self->module, span, NULL, false) : NULL;
     Py_XDECREF(span);
-    return scope;
+    return ctl_api_return(scope);
 }
 
 static PyObject *activate(PyObject *module, PyObject *span, bool finish)
@@ -314,7 +319,7 @@ static PyObject *activate(PyObject *module, PyObject *span, bool finish)
     if (!scope)
         ctl_current_pop(st, token);
     Py_DECREF(token);
-    return scope;
+    return ctl_api_return(scope);
 }
 
 static PyObject *manager_activate(OTManagerObject *self, PyObject *args, PyObject *kwargs)
@@ -380,7 +385,7 @@ static bool reference(PyObject *ref, bool *child_of, PyObject **context)
     *child_of =
         type && PyUnicode_Check(type) && PyUnicode_CompareWithASCIIString(type, "child_of") == 0;
     Py_XDECREF(type);
-    PyErr_Clear();
+    ctl_hold_error();
     return *context != NULL;
 }
 
@@ -428,7 +433,7 @@ static PyObject *ot_start(OTTracerObject *self, PyObject *args, PyObject *kwargs
             else if (!first)
                 first = Py_NewRef(ctx);
             else if (PyList_Append(links, ctx) < 0)
-                PyErr_Clear();
+                ctl_hold_error();
             Py_DECREF(ctx);
         }
         Py_DECREF(ref);
@@ -437,12 +442,12 @@ static PyObject *ot_start(OTTracerObject *self, PyObject *args, PyObject *kwargs
     if (first && !parent)
         parent = keep = Py_NewRef(first);
     else if (first && PyList_Append(links, first) < 0)
-        PyErr_Clear();
+        ctl_hold_error();
     Py_XDECREF(first);
     if (PyErr_Occurred())
         goto out_keep;
     if (parent) {
-        int has = ctl_context_from_py(st, parent, &a.parent_ctx, &a.baggage);
+        int has = ctl_context_from_py(st, parent, &a.parent_ctx, &a.baggage, a.parent_ts);
         if (has < 0)
             goto out_keep;
         a.parent = has ? 1 : -1;
@@ -452,7 +457,7 @@ static PyObject *ot_start(OTTracerObject *self, PyObject *args, PyObject *kwargs
     if (tags != Py_None && PyDict_Check(tags)) {
         kind = PyDict_GetItemString(tags, "span.kind");
         if (kind && ctl_kind_from_py(kind, &a.kind) < 0)
-            PyErr_Clear(); /* an unknown kind stays a tag */
+            ctl_hold_error(); /* an unknown kind stays a tag */
     }
     a.attributes = tags;
     a.links = links;
@@ -465,13 +470,14 @@ static PyObject *ot_start(OTTracerObject *self, PyObject *args, PyObject *kwargs
         if (sp)
             ctr_span_set_status(sp, CTR_STATUS_ERROR, NULL, 0);
     }
-    PyErr_Clear();
+    if (result)
+        ctl_hold_error(); /* what a truth test raised; an interrupt comes back below */
 out_keep:
     Py_XDECREF(keep);
 out:
     Py_XDECREF(links);
     Py_XDECREF(nb);
-    return result;
+    return ctl_api_return(result);
 }
 
 static PyObject *tracer_start_span(OTTracerObject *self, PyObject *args, PyObject *kwargs)
@@ -500,7 +506,7 @@ static int check_format(PyObject *format)
         return 0;
     PyObject *mod = PyImport_ImportModule("opentracing");
     PyObject *exc = mod ? PyObject_GetAttrString(mod, "UnsupportedFormatException") : NULL;
-    PyErr_Clear();
+    ctl_hold_error();
     PyErr_Format(exc ? exc : PyExc_ValueError,
                  "format %R is not supported: use http_headers or text_map", format);
     Py_XDECREF(exc);
@@ -517,8 +523,9 @@ static PyObject *tracer_inject(OTTracerObject *self, PyObject *args, PyObject *k
         return NULL;
     ctl_state *st = ctl_get_state(self->module);
     struct ctr_span_context ctx;
+    char ts[CTR_TRACESTATE_MAX + 1];
     PyObject *bag = NULL;
-    int has = ctl_context_from_py(st, context, &ctx, &bag); /* a span is accepted too */
+    int has = ctl_context_from_py(st, context, &ctx, &bag, ts); /* a span is accepted too */
     if (has < 0)
         return NULL;
     Py_XINCREF(bag);
@@ -526,7 +533,7 @@ static PyObject *tracer_inject(OTTracerObject *self, PyObject *args, PyObject *k
     Py_XDECREF(bag);
     if (rc < 0)
         return NULL;
-    Py_RETURN_NONE;
+    return ctl_api_return(Py_NewRef(Py_None));
 }
 
 static PyObject *tracer_extract(OTTracerObject *self, PyObject *args, PyObject *kwargs)
@@ -549,7 +556,7 @@ static PyObject *tracer_active_span(OTTracerObject *self, void *unused)
 {
     (void)unused;
     PyObject *s = ctl_current_span(ctl_get_state(self->module), self->module);
-    return s || PyErr_Occurred() ? s : Py_NewRef(Py_None);
+    return ctl_api_return(s || PyErr_Occurred() ? s : Py_NewRef(Py_None));
 }
 
 static PyMethodDef tracer_methods[] = {
@@ -622,7 +629,7 @@ void ctl_ot_register(ctl_state *st, PyObject *module)
         return;
     PyObject *ot = PyImport_ImportModule("opentracing");
     if (!ot) {
-        PyErr_Clear(); /* not installed: nothing to do */
+        ctl_hold_error(); /* not installed: nothing to do */
         return;
     }
     PyObject *prev = PyObject_GetAttrString(ot, "tracer");
@@ -656,7 +663,7 @@ void ctl_ot_unregister(ctl_state *st)
         if (PyObject_SetAttrString(ot, "tracer", prev) < 0 ||
             PyObject_SetAttrString(ot, "is_tracer_registered",
                                    st->ot_previous_registered ? Py_True : Py_False) < 0)
-            PyErr_Clear();
+            ctl_hold_error();
     }
     Py_XDECREF(current);
     Py_XDECREF(ot);

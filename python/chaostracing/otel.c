@@ -47,6 +47,7 @@ static bool load(ctl_state *st)
               take(trace, "set_span_in_context", &o.set_span_in_context) == 0 &&
               take(trace, "SpanContext", &o.span_context) == 0 &&
               take(trace, "TraceFlags", &o.trace_flags) == 0 &&
+              take(trace, "TraceState", &o.trace_state) == 0 &&
               take(context, "attach", &o.attach) == 0 && take(context, "detach", &o.detach) == 0 &&
               abc_register(trace, "Span", st->span_type) == 0 &&
               abc_register(trace, "Tracer", st->otel_tracer_type) == 0 &&
@@ -54,12 +55,21 @@ static bool load(ctl_state *st)
     if (ok) {
         /* The fast path, when the runtime context is the contextvars one. */
         PyObject *rc = PyObject_GetAttrString(context, "_RUNTIME_CONTEXT");
-        PyObject *cv = rc ? PyObject_GetAttrString(rc, "_current_context") : NULL;
+        PyObject *rc_mod =
+            rc ? PyImport_ImportModule("opentelemetry.context.contextvars_context") : NULL;
+        PyObject *rc_cls =
+            rc_mod ? PyObject_GetAttrString(rc_mod, "ContextVarsRuntimeContext") : NULL;
+        /* Exactly that class: a subclass may attach differently. */
+        PyObject *cv = rc_cls && (PyObject *)Py_TYPE(rc) == rc_cls
+                           ? PyObject_GetAttrString(rc, "_current_context")
+                           : NULL;
+        Py_XDECREF(rc_cls);
+        Py_XDECREF(rc_mod);
         PyObject *prop = PyImport_ImportModule("opentelemetry.trace.propagation");
         PyObject *key = prop ? PyObject_GetAttrString(prop, "_SPAN_KEY") : NULL;
         PyObject *cmod = PyImport_ImportModule("opentelemetry.context.context");
         PyObject *cls = cmod ? PyObject_GetAttrString(cmod, "Context") : NULL;
-        PyErr_Clear();
+        ctl_hold_error();
         if (cv && PyContextVar_CheckExact(cv) && key && PyUnicode_Check(key) && cls &&
             PyType_Check(cls) && PyType_IsSubtype((PyTypeObject *)cls, &PyDict_Type)) {
             o.cv = Py_NewRef(cv);
@@ -80,9 +90,13 @@ static bool load(ctl_state *st)
                     "the OpenTelemetry API is installed but could not be loaded; spans made with "
                     "it are not in this trace");
         ctl_hold_error();
-        PyObject **slots[] = {&o.get_current_span, &o.set_span_in_context,
-                              &o.span_context,     &o.trace_flags,
-                              &o.attach,           &o.detach};
+        PyObject **slots[] = {&o.get_current_span,
+                              &o.set_span_in_context,
+                              &o.span_context,
+                              &o.trace_flags,
+                              &o.trace_state,
+                              &o.attach,
+                              &o.detach};
         for (size_t i = 0; i < sizeof slots / sizeof slots[0]; i++)
             Py_CLEAR(*slots[i]);
     } else {
@@ -193,7 +207,7 @@ void ctl_otel_pop(ctl_state *st, PyObject *token)
         return;
     if (st->otel.cv) {
         if (PyContextVar_Reset(st->otel.cv, token) < 0)
-            PyErr_Clear(); /* a token of another context: that one keeps it */
+            ctl_hold_error(); /* a token of another context: that one keeps it */
         return;
     }
     PyObject *r = st->otel.detach ? PyObject_CallOneArg(st->otel.detach, token) : NULL;
@@ -201,7 +215,7 @@ void ctl_otel_pop(ctl_state *st, PyObject *token)
     ctl_hold_error();
 }
 
-int ctl_otel_current(ctl_state *st, struct ctr_span_context *out, PyObject **span)
+int ctl_otel_current(ctl_state *st, struct ctr_span_context *out, PyObject **span, char *ts_buf)
 {
     *span = NULL;
     memset(out, 0, sizeof *out);
@@ -219,10 +233,12 @@ int ctl_otel_current(ctl_state *st, struct ctr_span_context *out, PyObject **spa
          * attached, is no parent). */
         bool open = o->view ? ctl_span_target(st, o) != NULL : !o->ended;
         r = open && ctr_span_context_is_valid(&o->ctx) ? 1 : 0;
-        if (r)
+        if (r) {
             *out = o->ctx;
+            ctl_ctx_keep_tracestate(out, ts_buf);
+        }
     } else {
-        r = ctl_context_from_py(st, s, out, NULL);
+        r = ctl_context_from_py(st, s, out, NULL, ts_buf);
     }
     if (r > 0)
         *span = s;
@@ -268,6 +284,20 @@ PyObject *ctl_otel_span_context(ctl_state *st, const struct ctr_span_context *ct
     PyObject *args =
         tid && sid ? PyTuple_Pack(3, tid, sid, ctx->is_remote ? Py_True : Py_False) : NULL;
     PyObject *kw = flags ? Py_BuildValue("{sO}", "trace_flags", flags) : NULL;
+    if (kw && ctx->trace_state.ptr && ctx->trace_state.len) {
+        PyObject *h =
+            PyUnicode_DecodeUTF8(ctx->trace_state.ptr, (Py_ssize_t)ctx->trace_state.len, "replace");
+        PyObject *list = h ? PyList_New(1) : NULL;
+        if (list)
+            PyList_SET_ITEM(list, 0, Py_NewRef(h));
+        PyObject *ts =
+            list ? PyObject_CallMethod(st->otel.trace_state, "from_header", "(O)", list) : NULL;
+        if (!ts || PyDict_SetItemString(kw, "trace_state", ts) < 0)
+            ctl_hold_error(); /* no tracestate rather than no context */
+        Py_XDECREF(ts);
+        Py_XDECREF(list);
+        Py_XDECREF(h);
+    }
     PyObject *r = args && kw ? PyObject_Call(st->otel.span_context, args, kw) : NULL;
     Py_XDECREF(kw);
     Py_XDECREF(args);

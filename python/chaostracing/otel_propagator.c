@@ -20,10 +20,10 @@ static PyObject *baggage_with(PyObject *context, PyObject *bag)
     PyObject *all =
         mod ? PyObject_CallMethod(mod, "get_all", "O", context ? context : Py_None) : NULL;
     if (all && PyDict_Update(d, all) < 0)
-        PyErr_Clear();
+        ctl_hold_error();
     Py_XDECREF(all);
     Py_XDECREF(mod);
-    PyErr_Clear();
+    ctl_hold_error();
     return d;
 }
 
@@ -35,13 +35,14 @@ static PyObject *prop_inject(PropagatorObject *self, PyObject *args, PyObject *k
         return NULL;
     ctl_state *st = ctl_get_state(self->module);
     if (!ctl_otel_on(st))
-        Py_RETURN_NONE;
+        return ctl_api_return(Py_NewRef(Py_None));
     PyObject *span = PyObject_CallOneArg(st->otel.get_current_span, context);
     if (!span)
         return NULL;
     struct ctr_span_context ctx;
+    char ts[CTR_TRACESTATE_MAX + 1];
     PyObject *own = NULL;
-    int has = ctl_context_from_py(st, span, &ctx, &own);
+    int has = ctl_context_from_py(st, span, &ctx, &own, ts);
     PyObject *bag = has > 0 ? baggage_with(context, own) : NULL;
     int rc = has > 0 && bag
                  ? ctl_inject_into(st, &ctx, bag, carrier, setter != Py_None ? setter : NULL)
@@ -50,7 +51,7 @@ static PyObject *prop_inject(PropagatorObject *self, PyObject *args, PyObject *k
     Py_DECREF(span);
     if (rc < 0)
         return NULL;
-    Py_RETURN_NONE;
+    return ctl_api_return(Py_NewRef(Py_None));
 }
 
 /* The carrier's items through an OpenTelemetry Getter (first values). */
@@ -71,15 +72,15 @@ static PyObject *items_through(PyObject *carrier, PyObject *getter)
                 ? PySequence_GetItem(vals, 0)
                 : NULL;
         if (first && PyDict_SetItem(d, k, first) < 0)
-            PyErr_Clear();
+            ctl_hold_error();
         Py_XDECREF(first);
         Py_XDECREF(vals);
         Py_DECREF(k);
-        PyErr_Clear();
+        ctl_hold_error();
     }
     Py_XDECREF(it);
     Py_XDECREF(keys);
-    PyErr_Clear();
+    ctl_hold_error();
     return d;
 }
 
@@ -101,7 +102,7 @@ static PyObject *prop_extract(PropagatorObject *self, PyObject *args, PyObject *
     Py_XDECREF(items);
     if (!sc || sc == Py_None) {
         Py_XDECREF(sc);
-        PyErr_Clear();
+        ctl_hold_error();
         goto out; /* nothing valid: the context as it was */
     }
     struct ctr_span_context ctx;
@@ -130,13 +131,13 @@ static PyObject *prop_extract(PropagatorObject *self, PyObject *args, PyObject *
     Py_XDECREF(nrs);
     Py_XDECREF(osc);
     Py_DECREF(sc);
-    PyErr_Clear();
+    ctl_hold_error();
 out:
     Py_XDECREF(ctxmod);
     Py_XDECREF(trace);
     if (!result && !PyErr_Occurred())
         PyErr_SetString(PyExc_RuntimeError, "extract(): no OpenTelemetry context");
-    return result;
+    return ctl_api_return(result);
 }
 
 static void add_name(void *ud, const char *name, const char *value)
@@ -144,7 +145,7 @@ static void add_name(void *ud, const char *name, const char *value)
     (void)value;
     PyObject *s = PyUnicode_FromString(name);
     if (!s || PySet_Add((PyObject *)ud, s) < 0)
-        PyErr_Clear();
+        ctl_hold_error();
     Py_XDECREF(s);
 }
 
@@ -161,7 +162,7 @@ static PyObject *prop_fields(PropagatorObject *self, void *unused)
     memset(ctx.span_id, 0x22, sizeof ctx.span_id);
     struct ctr_carrier c = {NULL, add_name, set, NULL};
     ctr_propagation_inject(&st->prop, &ctx, "k=v", &c);
-    return set;
+    return ctl_api_return(set);
 }
 
 static PyMethodDef prop_methods[] = {

@@ -56,7 +56,7 @@ static PyObject *attributes_of(OTelTracerObject *t, PyObject *attrs)
         return NULL;
     }
     if (t->scope && PyDict_SetItemString(d, "otel.scope.name", t->scope) < 0)
-        PyErr_Clear();
+        ctl_hold_error();
     return d;
 }
 
@@ -82,7 +82,7 @@ static PyObject *otel_start(OTelTracerObject *t, PyObject *name, PyObject *conte
             ctl_otel_on(st) ? PyObject_CallOneArg(st->otel.get_current_span, context) : NULL;
         if (!parent)
             goto out;
-        int has = ctl_context_from_py(st, parent, &a.parent_ctx, NULL);
+        int has = ctl_context_from_py(st, parent, &a.parent_ctx, NULL, a.parent_ts);
         Py_DECREF(parent);
         if (has < 0)
             goto out;
@@ -96,7 +96,7 @@ static PyObject *otel_start(OTelTracerObject *t, PyObject *name, PyObject *conte
 out:
     Py_XDECREF(d);
     Py_DECREF(nb);
-    return r;
+    return ctl_api_return(r);
 }
 
 static PyObject *tracer_start_span(OTelTracerObject *self, PyObject *args, PyObject *kwargs)
@@ -115,7 +115,12 @@ static PyObject *tracer_start_span(OTelTracerObject *self, PyObject *args, PyObj
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|OOOOOpp", kwlist, &name, &context, &kind,
                                      &attrs, &links, &start, &rec, &status))
         return NULL;
-    return otel_start(self, name, context, kind, attrs, links, start);
+    PyObject *span = otel_start(self, name, context, kind, attrs, links, start);
+    if (span) { /* what `with span:` does with an exception */
+        ((ctl_span *)span)->record_exception = rec;
+        ((ctl_span *)span)->set_status_on_exception = status;
+    }
+    return span;
 }
 
 static PyObject *cm_new(OTelTracerObject *self, PyObject *args, PyObject *kwargs);
@@ -254,25 +259,12 @@ static void cm_finish(CMObject *cm, PyObject *span, PyObject *token, PyObject *e
 {
     ctl_state *st = cm_state(cm);
     ctl_current_pop(st, token);
-    ctl_span *s = (ctl_span *)span;
-    if (exc && exc != Py_None) {
-        if (cm->record_exception)
-            ctl_span_record(s, exc, NULL, 0, true, false);
-        if (cm->set_status_on_exception) {
-            PyObject *text = PyUnicode_FromFormat("%s: %S", Py_TYPE(exc)->tp_name, exc);
-            const char *p = "";
-            Py_ssize_t n = 0;
-            PyObject *b = ctl_utf8(text, &p, &n);
-            ctl_hold_error();
-            struct ctr_span *sp = ctl_span_target(st, s);
-            if (sp)
-                ctr_span_set_status(sp, CTR_STATUS_ERROR, p, (size_t)n);
-            Py_XDECREF(b);
-            Py_XDECREF(text);
-        }
-    }
+    /* As the API's use_span(): an Exception, not an interrupt or exit. */
+    if (exc && exc != Py_None && PyErr_GivenExceptionMatches(exc, PyExc_Exception))
+        ctl_span_record((ctl_span *)span, exc, NULL, 0, true, cm->set_status_on_exception,
+                        cm->record_exception);
     if (cm->end_on_exit)
-        ctl_span_end_at(s, 0);
+        ctl_span_end_at((ctl_span *)span, 0);
 }
 
 static PyObject *cm_enter(CMObject *self, PyObject *unused)
@@ -288,7 +280,7 @@ static PyObject *cm_enter(CMObject *self, PyObject *unused)
         return NULL;
     self->span = span;
     self->token = token;
-    return Py_NewRef(span);
+    return ctl_api_return(Py_NewRef(span));
 }
 
 static PyObject *cm_exit(CMObject *self, PyObject *const *args, Py_ssize_t nargs)
@@ -332,7 +324,7 @@ static PyObject *cm_call(CMObject *self, PyObject *args, PyObject *kwargs)
         d->set_status_on_exception = self->set_status_on_exception;
         d->end_on_exit = self->end_on_exit;
         d->func = Py_NewRef(PyTuple_GET_ITEM(args, 0));
-        return (PyObject *)d;
+        return ctl_api_return((PyObject *)d);
     }
     PyObject *token = NULL;
     PyObject *span = cm_start(self, &token);
@@ -345,7 +337,7 @@ static PyObject *cm_call(CMObject *self, PyObject *args, PyObject *kwargs)
     Py_DECREF(token);
     if (!r)
         ctl_err_restore(exc); /* steals it */
-    return r;
+    return ctl_api_return(r);
 }
 
 static PyObject *cm_wrapped(CMObject *self, void *name)
@@ -357,6 +349,15 @@ static PyObject *cm_wrapped(CMObject *self, void *name)
     if (strcmp((const char *)name, "__wrapped__") == 0)
         return Py_NewRef(self->func);
     return PyObject_GetAttrString(self->func, (const char *)name);
+}
+
+/* A decorated function used as a method binds like one. */
+static PyObject *cm_descr_get(PyObject *self, PyObject *obj, PyObject *type)
+{
+    (void)type;
+    if (!((CMObject *)self)->func || !obj || obj == Py_None)
+        return Py_NewRef(self);
+    return PyMethod_New(self, obj);
 }
 
 static PyMethodDef cm_methods[] = {
@@ -380,6 +381,7 @@ static PyType_Slot cm_slots[] = {
     {Py_tp_methods, cm_methods},
     {Py_tp_getset, cm_getset},
     {Py_tp_call, cm_call},
+    {Py_tp_descr_get, cm_descr_get},
     {Py_tp_doc, "start_as_current_span(): `with` it, or decorate a function with it."},
     CTL_COMPAT_NO_NEW{0, NULL},
 };
@@ -419,11 +421,13 @@ static PyObject *provider_force_flush(ProviderObject *self, PyObject *args, PyOb
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|I", kwlist, &ms))
         return NULL;
     ctl_state *st = ctl_get_state(self->module);
-    struct ctr_tracer *t = st->tracer;
+    /* Our own reference: cleanup may free the run's tracer meanwhile. */
+    struct ctr_tracer *t = ctr_tracer_retain(st->tracer);
     int rc = 0;
     if (t) {
         Py_BEGIN_ALLOW_THREADS;
         rc = ctr_tracer_force_flush(t, ctr_deadline_after_ms(ms));
+        ctr_tracer_release(t);
         Py_END_ALLOW_THREADS;
     }
     return PyBool_FromLong(rc == 0);

@@ -9,6 +9,7 @@
  */
 #include "binding.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const vars[] = {"TRACEPARENT", "TRACESTATE", "BAGGAGE"};
@@ -45,10 +46,10 @@ static void apply(PyObject *values)
         PyObject *v = PyDict_GetItemString(values, vars[i]);
         if (v && v != Py_None) {
             if (PyMapping_SetItemString(env, vars[i], v) < 0)
-                PyErr_Clear();
+                ctl_hold_error();
         } else if (PyMapping_HasKeyString(env, vars[i]) &&
                    PyMapping_DelItemString(env, vars[i]) < 0) {
-            PyErr_Clear();
+            ctl_hold_error();
         }
     }
     Py_XDECREF(env);
@@ -84,18 +85,19 @@ void ctl_env_push(ctl_state *st, struct open_entry *e)
         ctl_hold_error();
         return;
     }
-    if (PyList_GET_SIZE(st->env_stack) == 0) { /* the first: keep what was there */
-        PyObject *env = os_environ();
+    if (!st->env_original) {
+        /* The first: keep what was there. Read with getenv() (what
+         * os.environ writes through to), so no Python code runs, and no
+         * other thread's activity can come in between. */
         PyObject *orig = PyDict_New();
-        for (size_t i = 0; env && orig && i < N_VARS; i++) {
-            PyObject *was = PyMapping_GetItemString(env, vars[i]);
-            PyErr_Clear();
-            if (PyDict_SetItemString(orig, vars[i], was ? was : Py_None) < 0)
+        for (size_t i = 0; orig && i < N_VARS; i++) {
+            const char *was = getenv(vars[i]);
+            PyObject *w = was ? PyUnicode_DecodeFSDefault(was) : Py_NewRef(Py_None);
+            if (!w || PyDict_SetItemString(orig, vars[i], w) < 0)
                 Py_CLEAR(orig);
-            Py_XDECREF(was);
+            Py_XDECREF(w);
         }
-        Py_XDECREF(env);
-        Py_XSETREF(st->env_original, orig);
+        st->env_original = orig;
         if (!orig) {
             Py_DECREF(values);
             ctl_hold_error();
@@ -122,7 +124,7 @@ void ctl_env_pop(ctl_state *st, struct open_entry *e)
     for (Py_ssize_t i = stack ? PyList_GET_SIZE(stack) : 0; i-- > 0;) {
         if (PyList_GET_ITEM(stack, i) == values) {
             if (PySequence_DelItem(stack, i) < 0)
-                PyErr_Clear();
+                ctl_hold_error();
             break;
         }
     }
@@ -131,8 +133,10 @@ void ctl_env_pop(ctl_state *st, struct open_entry *e)
         return;
     Py_ssize_t n = PyList_GET_SIZE(stack);
     PyObject *now = n ? Py_NewRef(PyList_GET_ITEM(stack, n - 1)) : Py_NewRef(st->env_original);
-    if (!n)
-        Py_CLEAR(st->env_original);
     apply(now);
     Py_DECREF(now);
+    /* The originals are forgotten once they are back and nobody came in
+     * meanwhile (apply() runs Python code). */
+    if (!n && PyList_GET_SIZE(stack) == 0)
+        Py_CLEAR(st->env_original);
 }

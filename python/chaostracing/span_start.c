@@ -20,9 +20,9 @@ int ctl_kind_from_py(PyObject *v, ctr_span_kind *out)
     if (!v || v == Py_None)
         return 0;
     PyObject *name = PyUnicode_Check(v) ? Py_NewRef(v) : PyObject_GetAttrString(v, "name");
-    PyErr_Clear();
+    ctl_hold_error();
     const char *s = name && PyUnicode_Check(name) ? PyUnicode_AsUTF8(name) : NULL;
-    PyErr_Clear();
+    ctl_hold_error();
     for (int k = CTR_KIND_INTERNAL; s && k <= CTR_KIND_CONSUMER; k++) {
         if (strcasecmp(s, ctr_span_kind_name((ctr_span_kind)k)) == 0) {
             *out = (ctr_span_kind)k;
@@ -64,7 +64,7 @@ int ctl_time_from_py(PyObject *v, bool seconds, uint64_t *out)
     }
     double ns = seconds ? d * 1e9 : d;
     if (PyErr_Occurred() || !isfinite(ns) || ns < 0 || ns >= 1.8e19) {
-        PyErr_Clear();
+        ctl_hold_error();
         PyErr_Format(PyExc_ValueError, "not a time since the epoch: %R", v);
         return -1;
     }
@@ -84,12 +84,44 @@ static bool int_bytes(PyObject *o, const char *attr, uint8_t *out, size_t n)
         memcpy(out, PyBytes_AS_STRING(b), n);
     Py_XDECREF(b);
     Py_XDECREF(v);
-    PyErr_Clear();
+    ctl_hold_error();
     return ok;
 }
 
+void ctl_ctx_keep_tracestate(struct ctr_span_context *c, char *buf)
+{
+    size_t n = c->trace_state.ptr ? c->trace_state.len : 0;
+    if (!buf || n > CTR_TRACESTATE_MAX)
+        n = 0;
+    if (n && c->trace_state.ptr != buf)
+        memmove(buf, c->trace_state.ptr, n);
+    if (buf)
+        buf[n] = '\0';
+    c->trace_state.ptr = n ? buf : NULL;
+    c->trace_state.len = n;
+}
+
+/* The tracestate of an OpenTelemetry SpanContext (its to_header()). */
+static void otel_tracestate(PyObject *v, struct ctr_span_context *out, char *ts_buf)
+{
+    PyObject *ts = ts_buf ? PyObject_GetAttrString(v, "trace_state") : NULL;
+    PyObject *h = ts && ts != Py_None ? PyObject_CallMethod(ts, "to_header", NULL) : NULL;
+    const char *p;
+    Py_ssize_t n;
+    PyObject *b = h ? ctl_utf8(h, &p, &n) : NULL;
+    if (b) {
+        out->trace_state.ptr = p;
+        out->trace_state.len = (size_t)n;
+    }
+    ctl_ctx_keep_tracestate(out, ts_buf); /* copied before `b` goes */
+    Py_XDECREF(b);
+    Py_XDECREF(h);
+    Py_XDECREF(ts);
+    ctl_hold_error();
+}
+
 int ctl_context_from_py(ctl_state *st, PyObject *v, struct ctr_span_context *out,
-                        PyObject **baggage)
+                        PyObject **baggage, char *ts_buf)
 {
     memset(out, 0, sizeof *out);
     if (baggage)
@@ -101,21 +133,28 @@ int ctl_context_from_py(ctl_state *st, PyObject *v, struct ctr_span_context *out
         *out = s->ctx;
         if (baggage)
             *baggage = s->baggage;
+        ctl_ctx_keep_tracestate(out, ts_buf);
         return ctr_span_context_is_valid(out);
     }
     if (ctl_context_check(st, v)) {
         ctl_context_get(v, out, baggage);
+        ctl_ctx_keep_tracestate(out, ts_buf);
         return ctr_span_context_is_valid(out);
     }
     /* OpenTelemetry: a span (get_span_context()), or a SpanContext. */
     PyObject *get = PyObject_GetAttrString(v, "get_span_context");
-    PyErr_Clear();
+    ctl_hold_error();
     if (get) {
-        PyObject *c = PyCallable_Check(get) ? PyObject_CallNoArgs(get) : NULL;
+        if (!PyCallable_Check(get)) {
+            Py_DECREF(get);
+            PyErr_Format(PyExc_TypeError, "%R has a get_span_context that is not callable", v);
+            return -1;
+        }
+        PyObject *c = PyObject_CallNoArgs(get);
         Py_DECREF(get);
         if (!c)
             return -1;
-        int r = c == v ? -1 : ctl_context_from_py(st, c, out, NULL);
+        int r = c == v ? 0 : ctl_context_from_py(st, c, out, NULL, ts_buf);
         Py_DECREF(c);
         return r;
     }
@@ -127,8 +166,9 @@ int ctl_context_from_py(ctl_state *st, PyObject *v, struct ctr_span_context *out
         PyObject *remote = PyObject_GetAttrString(v, "is_remote");
         out->is_remote = remote && PyObject_IsTrue(remote) == 1;
         Py_XDECREF(remote);
-        PyErr_Clear();
+        ctl_hold_error();
         out->trace_flags = (uint8_t)(f & 0xff);
+        otel_tracestate(v, out, ts_buf);
         return ctr_span_context_is_valid(out);
     }
     PyErr_Format(PyExc_TypeError,
@@ -174,7 +214,7 @@ static int link_from_py(ctl_state *st, PyObject *item, struct links *l)
     }
     struct ctr_attr_builder *b = &l->attrs[l->n];
     memset(b, 0, sizeof *b);
-    int has = ctl_context_from_py(st, ctx, &l->ctx[l->n], NULL);
+    int has = ctl_context_from_py(st, ctx, &l->ctx[l->n], NULL, NULL);
     int rc = has < 0 ? -1 : 0;
     if (rc == 0 && attrs && attrs != Py_None) {
         /* OpenTelemetry gives attributes as a mapping that is not a dict. */
@@ -223,15 +263,17 @@ PyObject *ctl_start_span_from(PyObject *module, struct ctl_start *a)
     struct ctr_attr_builder attrs = {0};
     struct links *links = PyMem_Calloc(1, sizeof *links);
     if (!links)
-        return PyErr_NoMemory();
+        return ctl_api_return(PyErr_NoMemory());
     PyObject *bag = a->baggage;
     struct ctr_span_context parent;
+    char ts[CTR_TRACESTATE_MAX + 1];
     bool has_parent = false;
     if (a->parent == 1) {
         parent = a->parent_ctx;
+        ctl_ctx_keep_tracestate(&parent, ts);
         has_parent = ctr_span_context_is_valid(&parent);
     } else if (a->parent == 0) {
-        has_parent = ctl_current_context(st, &parent, bag ? NULL : &bag);
+        has_parent = ctl_current_context(st, &parent, bag ? NULL : &bag, ts);
     }
     Py_XINCREF(bag); /* the current span's: it may go while Python runs below */
     if (ctl_attrs_from_py(a->attributes, ctl_builder_sink, &attrs) < 0 ||
@@ -251,7 +293,7 @@ PyObject *ctl_start_span_from(PyObject *module, struct ctl_start *a)
             links_free(links);
             PyMem_Free(links);
             Py_XDECREF(bag);
-            return PyErr_NoMemory();
+            return ctl_api_return(PyErr_NoMemory());
         }
         for (size_t i = 0; i < links->n; i++) {
             size_t n;
@@ -270,7 +312,7 @@ PyObject *ctl_start_span_from(PyObject *module, struct ctl_start *a)
      * the OpenTelemetry API has it), so propagation still works. */
     PyObject *span = ctl_span_new(module, sp, sp || !has_parent ? NULL : &parent, false, bag);
     Py_XDECREF(bag);
-    return span;
+    return ctl_api_return(span);
 }
 
 const char ctl_start_span_doc[] =
@@ -297,7 +339,7 @@ PyObject *ctl_start_span(PyObject *module, PyObject *args, PyObject *kwargs)
     if (ctl_kind_from_py(kind, &a.kind) < 0 || ctl_time_from_py(start, false, &a.start_ns) < 0)
         return NULL;
     if (parent && parent != Py_None) {
-        int has = ctl_context_from_py(st, parent, &a.parent_ctx, &a.baggage);
+        int has = ctl_context_from_py(st, parent, &a.parent_ctx, &a.baggage, a.parent_ts);
         if (has < 0)
             return NULL;
         a.parent = has ? 1 : -1;

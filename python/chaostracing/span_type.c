@@ -71,7 +71,7 @@ static PyObject *apply(ctl_span *self, struct ctr_attr_builder *b, int rc)
     ctr_attr_builder_free(b);
     if (rc < 0)
         return NULL;
-    Py_RETURN_NONE;
+    return ctl_api_return(Py_NewRef(Py_None));
 }
 
 static int span_traverse(ctl_span *self, visitproc visit, void *arg)
@@ -107,6 +107,7 @@ static void span_dealloc(ctl_span *self)
     PyObject_GC_UnTrack(self);
     ctr_span_free(self->span); /* never ended: not exported, as in OpenTelemetry */
     self->span = NULL;
+    PyMem_Free(self->tracestate);
     span_clear(self);
     tp->tp_free((PyObject *)self);
     Py_DECREF(tp);
@@ -127,9 +128,15 @@ PyObject *ctl_span_new(PyObject *module, struct ctr_span *owned, const struct ct
         self->ctx = *ctx;
     else
         memset(&self->ctx, 0, sizeof self->ctx);
-    self->ctx.trace_state.ptr = NULL; /* kept past the span's end: ids only */
-    self->ctx.trace_state.len = 0;
+    /* Kept past the span's end: the tracestate is copied. */
+    size_t tn = self->ctx.trace_state.ptr ? self->ctx.trace_state.len : 0;
+    self->tracestate = tn && tn <= CTR_TRACESTATE_MAX ? PyMem_Malloc(tn) : NULL;
+    if (self->tracestate)
+        memcpy(self->tracestate, self->ctx.trace_state.ptr, tn);
+    self->ctx.trace_state.ptr = self->tracestate;
+    self->ctx.trace_state.len = self->tracestate ? tn : 0;
     self->ctx.is_remote = false;
+    self->record_exception = self->set_status_on_exception = true;
     self->span = ctr_span_is_recording(owned) ? owned : NULL;
     if (!self->span)
         ctr_span_free(owned);
@@ -137,7 +144,7 @@ PyObject *ctl_span_new(PyObject *module, struct ctr_span *owned, const struct ct
     self->ended = false;
     self->baggage = baggage && PyDict_Check(baggage) ? PyDict_Copy(baggage) : NULL;
     if (baggage && PyDict_Check(baggage) && !self->baggage)
-        PyErr_Clear(); /* a child without the baggage rather than no child */
+        ctl_hold_error(); /* a child without the baggage rather than no child */
     self->token = NULL;
     self->module = Py_NewRef(module);
     PyObject_GC_Track(self);
@@ -188,7 +195,7 @@ static PyObject *span_add_event(ctl_span *self, PyObject *args, PyObject *kwargs
     ctr_attr_builder_free(&b);
     if (rc < 0)
         return NULL;
-    Py_RETURN_NONE;
+    return ctl_api_return(Py_NewRef(Py_None));
 }
 
 static PyObject *span_add_link(ctl_span *self, PyObject *args, PyObject *kwargs)
@@ -199,7 +206,7 @@ static PyObject *span_add_link(ctl_span *self, PyObject *args, PyObject *kwargs)
         return NULL;
     ctl_state *st = ctl_get_state(self->module);
     struct ctr_span_context ctx;
-    int has = ctl_context_from_py(st, context, &ctx, NULL);
+    int has = ctl_context_from_py(st, context, &ctx, NULL, NULL);
     if (has < 0)
         return NULL;
     struct ctr_attr_builder b = {0};
@@ -213,7 +220,7 @@ static PyObject *span_add_link(ctl_span *self, PyObject *args, PyObject *kwargs)
     ctr_attr_builder_free(&b);
     if (rc < 0)
         return NULL;
-    Py_RETURN_NONE;
+    return ctl_api_return(Py_NewRef(Py_None));
 }
 
 /* A status code by name: "ok", "error", "unset" (any case). -1 if none. */
@@ -224,7 +231,7 @@ static int status_by_name(PyObject *name)
         ctr_status_code code;
     } codes[] = {{"ok", CTR_STATUS_OK}, {"error", CTR_STATUS_ERROR}, {"unset", CTR_STATUS_UNSET}};
     const char *s = name && PyUnicode_Check(name) ? PyUnicode_AsUTF8(name) : NULL;
-    PyErr_Clear();
+    ctl_hold_error();
     for (size_t i = 0; s && i < sizeof codes / sizeof codes[0]; i++)
         if (strcasecmp(s, codes[i].name) == 0)
             return (int)codes[i].code;
@@ -246,14 +253,14 @@ static PyObject *span_set_status(ctl_span *self, PyObject *args, PyObject *kwarg
         PyObject *sc = PyObject_GetAttrString(status, "status_code");
         if (sc) {
             d = PyObject_GetAttrString(status, "description");
-            PyErr_Clear();
+            ctl_hold_error();
         } else {
-            PyErr_Clear();
+            ctl_hold_error();
             sc = Py_NewRef(status);
         }
         code = PyObject_GetAttrString(sc, "name");
         Py_DECREF(sc);
-        PyErr_Clear();
+        ctl_hold_error();
         c = status_by_name(code);
     }
     if (c < 0) {
@@ -274,18 +281,20 @@ static PyObject *span_set_status(ctl_span *self, PyObject *args, PyObject *kwarg
     Py_XDECREF(db);
     Py_XDECREF(code);
     Py_XDECREF(d);
-    Py_RETURN_NONE;
+    return ctl_api_return(Py_NewRef(Py_None));
 }
 
 /* The "exception" event (type, message, stack trace, extra attributes) of
  * `exc`; with `set_error`, an ERROR status "Type: message" too. */
 void ctl_span_record(ctl_span *self, PyObject *exc, PyObject *attrs, uint64_t time_ns, bool escaped,
-                     bool set_error)
+                     bool set_error, bool record)
 {
     if (!exc || exc == Py_None || (!self->span && !self->view))
         return;
     PyObject *type = PyObject_GetAttrString((PyObject *)Py_TYPE(exc), "__qualname__");
+    ctl_hold_error();
     PyObject *msg = PyObject_Str(exc);
+    ctl_hold_error(); /* no call below with an exception set */
     PyObject *trace = NULL;
     PyObject *tbmod = PyImport_ImportModule("traceback");
     if (tbmod) {
@@ -311,7 +320,8 @@ void ctl_span_record(ctl_span *self, PyObject *exc, PyObject *attrs, uint64_t ti
     }
     if (ctl_attrs_from_py(attrs, ctl_builder_sink, &b) < 0)
         ctl_hold_error();
-    add_event(self, "exception", 9, time_ns, &b);
+    if (record)
+        add_event(self, "exception", 9, time_ns, &b);
     ctr_attr_builder_free(&b);
     struct ctr_span *sp = set_error ? target(self) : NULL;
     if (sp) {
@@ -343,7 +353,7 @@ static PyObject *span_record_exception(ctl_span *self, PyObject *args, PyObject 
         PyErr_SetString(PyExc_TypeError, "record_exception() wants an exception instance");
         return NULL;
     }
-    ctl_span_record(self, exc, attrs, time_ns, escaped, false);
+    ctl_span_record(self, exc, attrs, time_ns, escaped, false, true);
     return ctl_hook_return();
 }
 
@@ -360,7 +370,7 @@ static PyObject *span_update_name(ctl_span *self, PyObject *name)
     if (sp)
         ctr_span_update_name(sp, p, (size_t)n);
     Py_DECREF(b);
-    Py_RETURN_NONE;
+    return ctl_api_return(Py_NewRef(Py_None));
 }
 
 static PyObject *span_end(ctl_span *self, PyObject *args, PyObject *kwargs)
@@ -384,7 +394,7 @@ static PyObject *span_is_recording(ctl_span *self, PyObject *unused)
 static PyObject *span_get_span_context(ctl_span *self, PyObject *unused)
 {
     (void)unused;
-    return ctl_otel_span_context(ctl_get_state(self->module), &self->ctx);
+    return ctl_api_return(ctl_otel_span_context(ctl_get_state(self->module), &self->ctx));
 }
 
 /* `with span:` makes it the current span of the block, and ends it after
@@ -397,7 +407,7 @@ static PyObject *span_enter(ctl_span *self, PyObject *unused)
         if (!self->token)
             return NULL;
     }
-    return Py_NewRef(self);
+    return ctl_api_return(Py_NewRef(self));
 }
 
 static PyObject *span_exit(ctl_span *self, PyObject *const *args, Py_ssize_t nargs)
@@ -408,8 +418,11 @@ static PyObject *span_exit(ctl_span *self, PyObject *const *args, Py_ssize_t nar
         ctl_current_pop(ctl_get_state(self->module), token);
         Py_DECREF(token);
     }
-    if (nargs >= 2 && args[1] != Py_None)
-        ctl_span_record(self, args[1], NULL, 0, true, true);
+    /* As OpenTelemetry's use_span: an Exception, not an interrupt or exit. */
+    if (nargs >= 2 && args[1] != Py_None && PyErr_GivenExceptionMatches(args[1], PyExc_Exception) &&
+        (self->record_exception || self->set_status_on_exception))
+        ctl_span_record(self, args[1], NULL, 0, true, self->set_status_on_exception,
+                        self->record_exception);
     ctl_span_end_at(self, 0);
     PyObject *r = ctl_hook_return();
     if (!r)
@@ -423,7 +436,7 @@ static PyObject *span_inject(ctl_span *self, PyObject *headers)
     ctl_state *st = ctl_get_state(self->module);
     if (ctl_inject_into(st, &self->ctx, self->baggage, headers, NULL) < 0)
         return NULL;
-    return Py_NewRef(headers);
+    return ctl_api_return(Py_NewRef(headers));
 }
 
 static PyObject *hex_of(const uint8_t *id, size_t n)

@@ -81,6 +81,6 @@ PyObject *ctl_api_current_span(PyObject *module, PyObject *unused)
     ctl_state *st = ctl_get_state(module);
     PyObject *s = ctl_current_span(st, module);
     if (s || PyErr_Occurred())
-        return s;
-    return ctl_span_new(module, NULL, NULL, false, NULL);
+        return ctl_api_return(s);
+    return ctl_api_return(ctl_span_new(module, NULL, NULL, false, NULL));
 }

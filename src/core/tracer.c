@@ -170,6 +170,19 @@ void ctr__tracer_release(struct ctr_tracer *t)
     free(t);
 }
 
+struct ctr_tracer *ctr_tracer_retain(struct ctr_tracer *t)
+{
+    if (t)
+        atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
+    return t;
+}
+
+void ctr_tracer_release(struct ctr_tracer *t)
+{
+    if (t)
+        ctr__tracer_release(t);
+}
+
 void ctr_tracer_set_redactor(struct ctr_tracer *t, struct ctr_redactor *r)
 {
     ctr_redactor_free(t->redactor);

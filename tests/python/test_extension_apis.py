@@ -439,3 +439,154 @@ def test_a_provider_set_by_the_process_is_kept(tmp_path):
     assert p.returncode == 0, p.stderr
     assert "kept True" in p.stdout
     assert p.stdout.count("already has an OpenTelemetry tracer provider (TracerProvider)") == 1
+
+
+def run_snippet(code):
+    """Run `code` in a fresh interpreter (the control configured with no
+    exporter first); its stdout's last line, or the failure."""
+    prelude = textwrap.dedent(
+        """
+        import chaostracing, chaostracing.control as c
+        c.configure_control(configuration={"tracing_provider": "opentelemetry",
+                                           "tracing_opentelemetry_exporter": "none"})
+        """
+    )
+    p = subprocess.run(
+        [sys.executable, "-c", prelude + textwrap.dedent(code)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert p.returncode == 0, p.stdout + p.stderr
+    return p.stdout.strip().splitlines()[-1]
+
+
+def test_bad_arguments_raise_what_they_should():
+    out = run_snippet(
+        """
+        import opentracing
+        t = opentracing.global_tracer()
+        errors = []
+        for call in (lambda: t.start_span("s").set_tag(1, "v"),
+                     lambda: t.start_span("s", tags={1: "a"}),
+                     lambda: chaostracing.start_span("s", attributes=[("a", 1)]),
+                     lambda: chaostracing.start_span("s", parent=object())):
+            try:
+                call()
+                errors.append("none")
+            except Exception as e:
+                errors.append(type(e).__name__)
+        print(",".join(errors))
+        """
+    )
+    assert out == "TypeError,TypeError,TypeError,TypeError"
+
+
+def test_attribute_values_and_mappings_as_opentelemetry_has_them(tmp_path):
+    trace = tmp_path / "t.jsonl"
+    code = f"""
+        import types
+        c.cleanup_control()
+        c.configure_control(configuration={{"tracing_provider": "opentelemetry",
+            "tracing_opentelemetry_exporter": "file",
+            "tracing_opentelemetry_file_path": {str(trace)!r}}})
+        with chaostracing.start_span("m", attributes=types.MappingProxyType({{"a": 1}})) as s:
+            s.set_attribute("gone", None)
+            s.set_attributes(types.MappingProxyType({{"b": "x", "none": None}}))
+            s.add_event("e", types.MappingProxyType({{"k": True}}))
+        c.cleanup_control()
+        print("done")
+        """
+    assert run_snippet(code) == "done"
+    (span,) = file_spans(trace)
+    assert dict(span["attributes"]) == {"a": 1, "b": "x"}
+    assert span["events"][0]["attributes"] == {"k": True}
+
+
+def test_tracestate_travels_through_every_api():
+    pytest.importorskip("opentelemetry.propagate")
+    out = run_snippet(
+        """
+        from opentelemetry import propagate, trace
+        incoming = {"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+                    "tracestate": "vendor=abc,other=1"}
+        ours = chaostracing.start_span("ours", parent=chaostracing.extract(incoming)).inject({})
+        ctx = propagate.extract(incoming)
+        with trace.get_tracer("t").start_as_current_span("otel", context=ctx):
+            h = {}
+            propagate.inject(h)
+        print(ours.get("tracestate"), "|", h.get("tracestate"))
+        """
+    )
+    assert out == "vendor=abc,other=1 | vendor=abc,other=1"
+
+
+def test_decorated_methods_bind_and_exceptions_follow_opentelemetry(tmp_path):
+    pytest.importorskip("opentelemetry.trace")
+    trace_file = tmp_path / "t.jsonl"
+    out = run_snippet(
+        f"""
+        c.cleanup_control()
+        c.configure_control(configuration={{"tracing_provider": "opentelemetry",
+            "tracing_opentelemetry_exporter": "file",
+            "tracing_opentelemetry_file_path": {str(trace_file)!r}}})
+        from opentelemetry import trace
+        tr = trace.get_tracer("t")
+
+        class Probe:
+            @tr.start_as_current_span("method-span")
+            def check(self, x):
+                return (x, trace.get_current_span().is_recording())
+
+        s = tr.start_span("no-record", record_exception=False, set_status_on_exception=False)
+        try:
+            with s:
+                raise ValueError("x")
+        except ValueError:
+            pass
+        try:
+            with tr.start_as_current_span("recorded"):
+                raise ValueError("y")
+        except ValueError:
+            pass
+        def gen():
+            with tr.start_as_current_span("gen"):
+                yield 1
+        it = gen(); next(it); it.close()   # GeneratorExit: no error
+        r = Probe().check(3)
+        c.cleanup_control()
+        print(r)
+        """
+    )
+    assert out == "(3, True)"
+    s = by_name(file_spans(trace_file))
+    assert "method-span" in s
+    assert s["no-record"]["status_code"] == 0 and not s["no-record"]["events"]
+    assert s["recorded"]["status_code"] == 2 and s["recorded"]["status_message"] == "ValueError: y"
+    assert [e["name"] for e in s["recorded"]["events"]] == ["exception"]
+    assert s["gen"]["status_code"] == 0 and not s["gen"]["events"]
+
+
+def test_force_flush_while_the_run_ends_is_safe():
+    pytest.importorskip("opentelemetry.trace")
+    out = run_snippet(
+        """
+        import threading
+        from opentelemetry import trace
+        provider = trace.get_tracer_provider()
+        stop = threading.Event()
+        def flush():
+            for _ in range(300):
+                provider.force_flush(timeout_millis=20)
+                if stop.is_set():
+                    break
+        t = threading.Thread(target=flush)
+        t.start()
+        for _ in range(50):
+            with chaostracing.start_span("s"):
+                pass
+        c.cleanup_control()
+        stop.set()
+        t.join(30)
+        print("alive", t.is_alive())
+        """
+    )
+    assert out == "alive False"
