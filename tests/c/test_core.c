@@ -334,6 +334,32 @@ static void test_span_outlives_tracer(void)
     ctr_span_free(b);   /* the last reference: the tracer goes now */
 }
 
+/* A reference taken with ctr_tracer_retain() keeps the tracer (shut down
+ * by its owner) usable for a flush until ctr_tracer_release(); the last
+ * release frees it (ASan would see a leak or a use after free). */
+static void test_retained_tracer(void)
+{
+    struct ctr_config cfg;
+    test_env = NULL;
+    ASSERT_EQ(ctr_config_from_env(&cfg, env_get, NULL), 0);
+    struct ctr_exporter *e = NULL;
+    char err[128];
+    ASSERT_EQ(ctr_file_exporter_new("/dev/null", &e, err, sizeof err), 0);
+    struct ctr_tracer *t = NULL;
+    ASSERT_EQ(ctr_tracer_new(&cfg, e, true, &t), 0);
+    ctr_config_free(&cfg);
+    ASSERT(ctr_tracer_retain(t) == t);
+    ASSERT(ctr_tracer_retain(NULL) == NULL);
+    ctr_span_end(ctr_tracer_start_span(t, "a", 1, NULL, CTR_KIND_INTERNAL, 0), 0);
+    ctr_tracer_free(t); /* the owner is done: shut down, its reference dropped */
+    ASSERT_EQ(ctr_tracer_force_flush(t, ctr_deadline_after_ms(100)), 0);
+    struct ctr_processor_stats ps;
+    ctr_tracer_stats(t, &ps);
+    ASSERT_EQ(ps.spans_ended, 1);
+    ctr_tracer_release(t); /* the last reference */
+    ctr_tracer_release(NULL);
+}
+
 /* Event attributes gathered in a builder reach a recorded event whatever
  * the sampler would say of a root span. */
 static void test_attr_builder(void)
@@ -383,9 +409,9 @@ static void test_errors_and_buf(void)
 }
 
 TEST_MAIN(TEST_CASE(test_arena_blocks), TEST_CASE(test_arena_limit_and_reset),
-          TEST_CASE(test_span_outlives_tracer), TEST_CASE(test_attr_builder),
-          TEST_CASE(test_attr_limits_and_replace), TEST_CASE(test_utf8_truncation_and_repair),
-          TEST_CASE(test_bad_attributes_are_counted), TEST_CASE(test_events_links_status),
-          TEST_CASE(test_parent_and_flags), TEST_CASE(test_samplers),
-          TEST_CASE(test_ids_unique_and_fork), TEST_CASE(test_resource),
+          TEST_CASE(test_span_outlives_tracer), TEST_CASE(test_retained_tracer),
+          TEST_CASE(test_attr_builder), TEST_CASE(test_attr_limits_and_replace),
+          TEST_CASE(test_utf8_truncation_and_repair), TEST_CASE(test_bad_attributes_are_counted),
+          TEST_CASE(test_events_links_status), TEST_CASE(test_parent_and_flags),
+          TEST_CASE(test_samplers), TEST_CASE(test_ids_unique_and_fork), TEST_CASE(test_resource),
           TEST_CASE(test_errors_and_buf))
