@@ -18,6 +18,7 @@
  *   context_type.c the SpanContext type; inject() and extract()
  *   tracer_type.c the Tracer type and tracer(), current_span() of the API
  *   opentracing.c the OpenTracing tracer, scope manager and scopes
+ *   ot_span.c     OpenTracing's methods of the Span type
  *   otel.c        the OpenTelemetry API bridge: loading it, its context
  *   otel_types.c  the OpenTelemetry TracerProvider, Tracer and current-span
  *                 context manager

@@ -16,18 +16,22 @@ static const char *const vars[] = {"TRACEPARENT", "TRACESTATE", "BAGGAGE"};
 #define N_VARS (sizeof vars / sizeof vars[0])
 
 struct values {
-    char name[N_VARS][16];
-    char value[N_VARS][CTR_BAGGAGE_MAX + 1];
-    size_t n;
+    PyObject *dict; /* variable name → value */
+    bool failed;
 };
 
+/* A carrier writing each header as its environment variable into a dict.
+ * (The entry is not in the table yet: nobody else can end its span.) */
 static void collect(void *ud, const char *header, const char *value)
 {
     struct values *v = ud;
-    if (v->n < N_VARS && ctr_env_var_name(header, v->name[v->n], sizeof v->name[0]) == 0) {
-        snprintf(v->value[v->n], sizeof v->value[0], "%s", value);
-        v->n++;
-    }
+    char name[32];
+    if (v->failed || ctr_env_var_name(header, name, sizeof name) != 0)
+        return;
+    PyObject *s = PyUnicode_FromString(value);
+    if (!s || PyDict_SetItemString(v->dict, name, s) < 0)
+        v->failed = true;
+    Py_XDECREF(s);
 }
 
 static PyObject *os_environ(void)
@@ -38,20 +42,70 @@ static PyObject *os_environ(void)
     return env;
 }
 
-/* Set the variables to `values` (a dict; None values, or absent: unset). */
+/* True when variable `name` already holds `v` (None: unset), as getenv()
+ * sees it (os.environ writes through to it): nothing to change then. */
+static bool holds(const char *name, PyObject *v)
+{
+    const char *now = getenv(name);
+    if (!v || v == Py_None)
+        return now == NULL;
+    const char *want = PyUnicode_AsUTF8(v);
+    if (!want) {
+        PyErr_Clear();
+        return false;
+    }
+    return now && strcmp(now, want) == 0;
+}
+
+/*
+ * Set (v a str) or unset (v NULL or None) one variable as os.environ's
+ * __setitem__ / __delitem__ do on POSIX: the C environment, then its own
+ * dict of bytes (`data`, os.environ._data), without running their Python
+ * code on every process activity. Without that dict (another platform, a
+ * replaced os.environ), through the mapping itself.
+ */
+static void set_var(PyObject *env, PyObject *data, const char *name, PyObject *v)
+{
+    bool unset = !v || v == Py_None;
+    if (!data || !PyDict_Check(data)) {
+        if (!unset ? PyMapping_SetItemString(env, name, v) < 0
+                   : PyMapping_HasKeyString(env, name) && PyMapping_DelItemString(env, name) < 0)
+            ctl_hold_error();
+        return;
+    }
+    PyObject *key = PyBytes_FromString(name);
+    PyObject *value = key && !unset ? PyUnicode_EncodeFSDefault(v) : NULL;
+    if (value && setenv(name, PyBytes_AS_STRING(value), 1) == 0) {
+        if (PyDict_SetItem(data, key, value) < 0)
+            ctl_hold_error();
+    } else if (key && unset) {
+        unsetenv(name);
+        if (PyDict_DelItem(data, key) < 0)
+            PyErr_Clear(); /* KeyError: it was not there */
+    }
+    Py_XDECREF(value);
+    Py_XDECREF(key);
+    ctl_hold_error();
+}
+
+/* Set the variables to `values` (a dict; None values, or absent: unset),
+ * touching only those that change. */
 static void apply(PyObject *values)
 {
-    PyObject *env = os_environ();
-    for (size_t i = 0; env && i < N_VARS; i++) {
+    PyObject *env = NULL, *data = NULL;
+    for (size_t i = 0; i < N_VARS; i++) {
         PyObject *v = PyDict_GetItemString(values, vars[i]);
-        if (v && v != Py_None) {
-            if (PyMapping_SetItemString(env, vars[i], v) < 0)
-                ctl_hold_error();
-        } else if (PyMapping_HasKeyString(env, vars[i]) &&
-                   PyMapping_DelItemString(env, vars[i]) < 0) {
-            ctl_hold_error();
+        if (holds(vars[i], v))
+            continue;
+        if (!env) {
+            if (!(env = os_environ()))
+                break;
+            data = PyObject_GetAttrString(env, "_data");
+            PyErr_Clear();
         }
+        set_var(env, data, vars[i], v);
     }
+    Py_XDECREF(data);
     Py_XDECREF(env);
     ctl_hold_error();
 }
@@ -61,21 +115,18 @@ void ctl_env_push(ctl_state *st, struct open_entry *e)
     /* The library writes the values before any Python code runs. */
     struct ctr_span_context ctx;
     ctr_span_get_context(e->span, &ctx);
-    struct values *v = PyMem_Calloc(1, sizeof *v);
-    if (!v)
+    struct values v = {PyDict_New(), false};
+    if (!v.dict) {
+        ctl_hold_error();
         return;
+    }
     struct ctr_propagation w3c;
     ctr_propagation_default(&w3c, CTR_PROP_TRACECONTEXT | CTR_PROP_BAGGAGE);
-    struct ctr_carrier c = {NULL, collect, v, NULL};
+    struct ctr_carrier c = {NULL, collect, &v, NULL};
     ctr_propagation_inject(&w3c, &ctx, st->baggage, &c);
-    PyObject *values = PyDict_New();
-    for (size_t i = 0; values && i < v->n; i++) {
-        PyObject *s = PyUnicode_FromString(v->value[i]);
-        if (!s || PyDict_SetItemString(values, v->name[i], s) < 0)
-            Py_CLEAR(values);
-        Py_XDECREF(s);
-    }
-    PyMem_Free(v);
+    PyObject *values = v.dict;
+    if (v.failed)
+        Py_CLEAR(values);
     if (!values) {
         ctl_hold_error();
         return;

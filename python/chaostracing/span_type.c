@@ -1,7 +1,7 @@
 /*
  * The Span type: one type for the three APIs other extensions use (ours,
  * OpenTelemetry's Span interface, OpenTracing's Span), since their method
- * names do not clash. The OpenTracing-only methods live in opentracing.c.
+ * names do not clash. The OpenTracing-only methods live in ot_span.c.
  *
  * A Span started through an API owns its library span until end(); one made
  * while tracing is off owns nothing and every method is a no-op, so callers
@@ -17,7 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
-/* Methods defined in opentracing.c. */
+/* OpenTracing's methods (ot_span.c). */
 PyObject *ctl_span_set_tag(ctl_span *self, PyObject *const *args, Py_ssize_t nargs);
 PyObject *ctl_span_log_kv(ctl_span *self, PyObject *args, PyObject *kwargs);
 PyObject *ctl_span_log(ctl_span *self, PyObject *args, PyObject *kwargs);
