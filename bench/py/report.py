@@ -162,11 +162,18 @@ EXPLAIN = {
         "made once (_json.make_encoder); json.dumps built a new encoder per call (1.3-2.3 µs per "
         "activity before that change). The two hook calls themselves cost ~0.35 µs (row 3e). "
         "Upstream's oltp handler records fewer attributes per activity (4, against ~10-14 for "
-        "ours), which is why it is the closer peer. Since issue 8 the mix's process activity "
-        "also puts TRACEPARENT/BAGGAGE into the environment for its program and back after "
-        "(os.environ's dict and glibc's setenv, which keeps every value it was given in a "
-        "search tree): measured alone, python ~2.1 µs, http ~4.1 µs (as before), process "
-        "~5.7 µs against ~2.2 µs without it, next to the millisecond its fork and exec take."
+        "ours), which is why it is the closer peer. Since issue 8 every activity's span is also "
+        "OpenTelemetry's current span while it runs (a Context and a contextvar set and reset, "
+        "~0.3 µs) and a process activity puts TRACEPARENT/BAGGAGE into os.environ's dict for its "
+        "program and back after (~0.3 µs); that cost was paid for by keying the activity dict "
+        "lookups with str objects made once (PyDict_GetItemString made and hashed a new str "
+        "per lookup, ~0.5 µs per activity) and by lower-casing a name once when it is checked "
+        "for sensitive words (11 strncasecmp scans of every JSON key before). Measured alone "
+        "(the table 'Per activity by provider type' under Details) python and http are at or "
+        "under the figures before issue 8; a process activity is ~0.4 µs above them, next to "
+        "the millisecond its fork and exec take. The shared 2-core machine moves these rows by "
+        "up to 2x from one process to the next: each configuration runs in three processes, "
+        "interleaved, and the cell pools their repetitions."
     ),
     "2": "start_span() parses its arguments with PyArg_ParseTupleAndKeywords, allocates a "
          "GC-tracked Span object, looks up the parent among the open activities, then pays the "
@@ -269,21 +276,20 @@ EXPLAIN = {
                 "announces) and a ~1.25 KiB first block would bring it near 1.3 KiB per "
                 "span, under the Go SDK.",
     "8-silent": (
-        "At cleanup the control gives the flush a 1.8 s deadline (CLEANUP_DEADLINE_MS in "
-        "python/chaostracing/control.c); a collector that accepts and never answers takes all of "
-        "it, and the exit comes on top, so the delay is ~1.8 s, under the 2 s goal. Being >= 10x "
-        "ahead of the upstream's ~10 s would need <= 1 s, a trade-off against slow but alive "
-        "collectors over long links (a candidate for a setting)."
+        "cleanup_control waits at most tracing_flush_timeout (1 s by default) and then spools "
+        "what was not delivered; a collector that accepts and never answers takes all of it. "
+        "The batch processor keeps the last tenth of that time (at most 60 ms, "
+        "SHUTDOWN_RESERVE_NS in src/process/batch.c) for an export to come back and the spool "
+        "write, so the whole cleanup ends by the deadline; the rest of the row is chaoslib "
+        "calling the hooks (~20 ms, see 4d) and run-to-run noise. Being >= 10x ahead of the "
+        "upstream's ~10 s needs a lower tracing_flush_timeout, a trade-off against slow but "
+        "alive collectors over long links; nothing is lost either way (the spool)."
     ),
     "8-refused": "A refused connection fails at once and is not retried at shutdown; what "
                  "remains is chaoslib's dispatch of the hooks (~20 ms, see 4d), the import "
                  "and run-to-run noise.",
-    "8-503": "503 is retried with backoff and jitter until the 2 s cleanup deadline, so the "
-             "delay varies between ~0.9 and 2 s with the backoff draws; upstream retries for "
-             "~7 s. >= 10x would need <= 0.7 s: at shutdown (exporter->final set) the retries "
-             "of 429/502/503/504 could be capped to one short backoff, as connection failures "
-             "already are not retried then (include/chaostracing/exporter.h documents the "
-             "current choice).",
+    "8-503": "503 is retried with backoff and jitter until the flush deadline (1 s), and "
+             "what is left is spooled; upstream retries for ~7 s.",
 }
 
 

@@ -188,6 +188,10 @@ typedef struct ctl_state_s {
     struct ctl_otel otel;
     PyObject *env_stack;         /* process activities' environment values, latest last */
     PyObject *env_original;      /* the variables before the first of them */
+    PyObject *env_keys;          /* their names, bytes (process_env.c) */
+    PyObject *os_module;         /* os, once imported (process_env.c) */
+    PyObject *os_environ;        /* os.environ when last used, and its dict of bytes */
+    PyObject *os_environ_data;   /* (os.environ._data), or NULL (process_env.c) */
     int front;                   /* enum ctl_front: who owns the run */
     int configuring;             /* enum ctl_front: whose configure_control is running */
     struct ctr_span *continuous; /* oltp front: the span over a continuous hypothesis */
@@ -411,8 +415,13 @@ PyObject *ctl_hook_return(void);
  * is raised (and `result` released). */
 PyObject *ctl_api_return(PyObject *result);
 
-/* Borrowed item of a dict by C-string key, or NULL (no exception). */
-PyObject *ctl_dget(PyObject *d, const char *key);
+/* Borrowed item of a dict by key, a string literal, or NULL (no exception).
+ * The key's str object is made once (found again by the literal's address),
+ * not on every lookup: the hooks read a dozen keys per activity. */
+#define ctl_dget(d, key) ctl_dget_literal((d), "" key "")
+PyObject *ctl_dget_literal(PyObject *d, const char *key);
+/* Release the key objects ctl_dget() made (the module is being freed). */
+void ctl_dget_clear(void);
 /* UTF-8 bytes of a str (lone surrogates replaced) as a new bytes object whose
  * buffer *p / *n point into; NULL (no exception) for a non-str. */
 PyObject *ctl_utf8(PyObject *s, const char **p, Py_ssize_t *n);

@@ -14,11 +14,53 @@
 /* Items of a list attribute kept. */
 #define MAX_ARRAY_ITEMS 1024
 
-PyObject *ctl_dget(PyObject *d, const char *key)
+/* The str objects of ctl_dget()'s keys, by the address of their literal
+ * (open addressing; the GIL guards it; a full table falls back to making
+ * the key each time). */
+#define KEY_SLOTS 128
+static struct {
+    const char *literal;
+    PyObject *key;
+} key_slots[KEY_SLOTS];
+
+static PyObject *key_of(const char *literal)
+{
+    size_t h = (size_t)((uintptr_t)literal >> 3);
+    for (size_t i = 0; i < KEY_SLOTS; i++) {
+        size_t j = (h + i) % KEY_SLOTS;
+        if (key_slots[j].literal == literal)
+            return Py_NewRef(key_slots[j].key);
+        if (!key_slots[j].literal) {
+            PyObject *k = PyUnicode_InternFromString(literal);
+            if (k) {
+                key_slots[j].literal = literal;
+                key_slots[j].key = Py_NewRef(k);
+            }
+            return k;
+        }
+    }
+    return PyUnicode_FromString(literal);
+}
+
+void ctl_dget_clear(void)
+{
+    for (size_t i = 0; i < KEY_SLOTS; i++) {
+        key_slots[i].literal = NULL;
+        Py_CLEAR(key_slots[i].key);
+    }
+}
+
+PyObject *ctl_dget_literal(PyObject *d, const char *literal)
 {
     if (!d || !PyDict_Check(d))
         return NULL;
-    return PyDict_GetItemString(d, key);
+    PyObject *key = key_of(literal);
+    /* As PyDict_GetItemString: borrowed, errors (a key's __eq__) cleared. */
+    PyObject *v = key ? PyDict_GetItemWithError(d, key) : NULL;
+    Py_XDECREF(key);
+    if (!v)
+        PyErr_Clear();
+    return v;
 }
 
 PyObject *ctl_utf8(PyObject *s, const char **p, Py_ssize_t *n)

@@ -119,7 +119,8 @@ static int control_exec(PyObject *module)
         &st->otel.detach, &st->otel.span_context, &st->otel.trace_flags, &st->otel.trace_state,    \
         &st->otel.provider, &st->otel.instrumented, &st->otel.cv, &st->otel.span_key,              \
         &st->otel.context_cls, &st->otel.textmap, &st->otel.previous_textmap,                      \
-        &st->otel_propagator_type, &st->env_stack, &st->env_original
+        &st->otel_propagator_type, &st->env_stack, &st->env_original, &st->env_keys,               \
+        &st->os_module, &st->os_environ, &st->os_environ_data
 
 static int control_traverse(PyObject *module, visitproc visit, void *arg)
 {
@@ -156,6 +157,7 @@ static void control_free(void *module)
         open_entry_free(all[i]);
     }
     free(all);
+    ctl_dget_clear();
     ctr_span_free(st->continuous);
     ctr_span_free(st->method);
     ctr_span_free(st->rollbacks);

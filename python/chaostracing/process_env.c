@@ -1,113 +1,190 @@
 /*
- * Process activities: chaoslib starts their program with os.environ, so the
- * activity's context goes there, as the OpenTelemetry environment carrier
- * has it (TRACEPARENT, TRACESTATE, BAGGAGE), for the time of the activity.
- * The variables are put back as they were when it ends, so neither the
- * journal nor later activities keep them. Background process activities
+ * Process activities: chaoslib starts their program with env=os.environ, so
+ * the activity's context goes there, as the OpenTelemetry environment
+ * carrier has it (TRACEPARENT, TRACESTATE, BAGGAGE), for the time of the
+ * activity. The variables are put back as they were when it ends, so neither
+ * the journal nor later activities keep them. Background process activities
  * overlap: the variables hold the context of the latest one still running,
  * and the original values return when the last one ends.
+ *
+ * On POSIX the values go into os.environ's own dict of bytes (its _data,
+ * which subprocess reads through env=os.environ) and not into the C
+ * environment: setenv() keeps every distinct "NAME=value" string it was
+ * given for the life of the process (a new traceparent per activity), and
+ * code reading getenv() in this process has no business seeing one
+ * activity's context. No Python code runs while the values are read or
+ * written. Without that dict (another platform, a replaced os.environ),
+ * the mapping itself is used.
  */
 #include "binding.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 static const char *const vars[] = {"TRACEPARENT", "TRACESTATE", "BAGGAGE"};
 #define N_VARS (sizeof vars / sizeof vars[0])
 
+/* A set of values: a tuple of N_VARS entries, bytes (set) or None (unset). */
+
 struct values {
-    PyObject *dict; /* variable name → value */
+    PyObject *v[N_VARS];
     bool failed;
 };
 
-/* A carrier writing each header as its environment variable into a dict.
- * (The entry is not in the table yet: nobody else can end its span.) */
+/* A carrier writing each header into the slot of its environment variable. */
 static void collect(void *ud, const char *header, const char *value)
 {
     struct values *v = ud;
     char name[32];
     if (v->failed || ctr_env_var_name(header, name, sizeof name) != 0)
         return;
-    PyObject *s = PyUnicode_FromString(value);
-    if (!s || PyDict_SetItemString(v->dict, name, s) < 0)
-        v->failed = true;
-    Py_XDECREF(s);
-}
-
-static PyObject *os_environ(void)
-{
-    PyObject *os = PyImport_ImportModule("os");
-    PyObject *env = os ? PyObject_GetAttrString(os, "environ") : NULL;
-    Py_XDECREF(os);
-    return env;
-}
-
-/* True when variable `name` already holds `v` (None: unset), as getenv()
- * sees it (os.environ writes through to it): nothing to change then. */
-static bool holds(const char *name, PyObject *v)
-{
-    const char *now = getenv(name);
-    if (!v || v == Py_None)
-        return now == NULL;
-    const char *want = PyUnicode_AsUTF8(v);
-    if (!want) {
-        PyErr_Clear();
-        return false;
+    for (size_t i = 0; i < N_VARS; i++) {
+        if (strcmp(name, vars[i]) != 0)
+            continue;
+        PyObject *b = PyBytes_FromString(value);
+        if (!b)
+            v->failed = true;
+        else
+            Py_XSETREF(v->v[i], b);
     }
-    return now && strcmp(now, want) == 0;
 }
 
-/*
- * Set (v a str) or unset (v NULL or None) one variable as os.environ's
- * __setitem__ / __delitem__ do on POSIX: the C environment, then its own
- * dict of bytes (`data`, os.environ._data), without running their Python
- * code on every process activity. Without that dict (another platform, a
- * replaced os.environ), through the mapping itself.
- */
-static void set_var(PyObject *env, PyObject *data, const char *name, PyObject *v)
+static PyObject *values_tuple(struct values *v)
 {
-    bool unset = !v || v == Py_None;
-    if (!data || !PyDict_Check(data)) {
-        if (!unset ? PyMapping_SetItemString(env, name, v) < 0
-                   : PyMapping_HasKeyString(env, name) && PyMapping_DelItemString(env, name) < 0)
+    PyObject *t = v->failed ? NULL : PyTuple_New(N_VARS);
+    for (size_t i = 0; i < N_VARS; i++) {
+        if (t)
+            PyTuple_SET_ITEM(t, i, v->v[i] ? v->v[i] : Py_NewRef(Py_None));
+        else
+            Py_XDECREF(v->v[i]);
+        v->v[i] = NULL;
+    }
+    return t;
+}
+
+/* os.environ, and its dict of bytes when it has one. */
+struct environ {
+    PyObject *env;
+    PyObject *data; /* NULL: use the mapping */
+};
+
+static int environ_open(ctl_state *st, struct environ *e)
+{
+    e->env = e->data = NULL;
+    if (!st->env_keys) {
+        PyObject *k[N_VARS] = {NULL};
+        for (size_t i = 0; i < N_VARS; i++)
+            k[i] = PyBytes_FromString(vars[i]);
+        st->env_keys = k[0] && k[1] && k[2] ? PyTuple_Pack(N_VARS, k[0], k[1], k[2]) : NULL;
+        for (size_t i = 0; i < N_VARS; i++)
+            Py_XDECREF(k[i]);
+        if (!st->env_keys)
+            return -1;
+    }
+    if (!st->os_module && !(st->os_module = PyImport_ImportModule("os")))
+        return -1;
+    /* os.environ, and its _data as long as it is the same object (looking
+     * _data up goes through the whole MutableMapping class chain). */
+    PyObject *env = ctl_dget(PyModule_GetDict(st->os_module), "environ");
+    if (!env) {
+        PyErr_SetString(PyExc_RuntimeError, "os.environ is gone");
+        return -1;
+    }
+    if (env != st->os_environ) {
+        Py_XSETREF(st->os_environ, Py_NewRef(env));
+        PyObject *data = PyObject_GetAttrString(env, "_data");
+        Py_XSETREF(st->os_environ_data, data && PyDict_CheckExact(data) ? Py_NewRef(data) : NULL);
+        Py_XDECREF(data);
+        PyErr_Clear();
+    }
+    e->env = Py_NewRef(env);
+    e->data = Py_XNewRef(st->os_environ_data);
+    return 0;
+}
+
+static void environ_close(struct environ *e)
+{
+    Py_CLEAR(e->data);
+    Py_CLEAR(e->env);
+}
+
+/* Variable i's value now: bytes or None (a new reference), NULL on error. */
+static PyObject *environ_get(ctl_state *st, struct environ *e, size_t i)
+{
+    if (e->data) {
+        PyObject *b = PyDict_GetItemWithError(e->data, PyTuple_GET_ITEM(st->env_keys, i));
+        if (b && PyBytes_Check(b))
+            return Py_NewRef(b);
+        return PyErr_Occurred() ? NULL : Py_NewRef(Py_None);
+    }
+    PyObject *s = PyMapping_HasKeyString(e->env, vars[i]) ? PyMapping_GetItemString(e->env, vars[i])
+                                                          : Py_NewRef(Py_None);
+    if (!s || s == Py_None)
+        return s;
+    PyObject *b = PyUnicode_Check(s) ? PyUnicode_EncodeFSDefault(s) : NULL;
+    if (!b && !PyErr_Occurred())
+        b = Py_NewRef(Py_None);
+    Py_DECREF(s);
+    return b;
+}
+
+static void environ_set(ctl_state *st, struct environ *e, size_t i, PyObject *v)
+{
+    bool unset = v == Py_None;
+    if (e->data) {
+        PyObject *key = PyTuple_GET_ITEM(st->env_keys, i);
+        if (!unset ? PyDict_SetItem(e->data, key, v) < 0 : PyDict_DelItem(e->data, key) < 0)
+            ctl_hold_error(); /* KeyError: it was not there */
+        return;
+    }
+    if (unset) {
+        if (PyMapping_HasKeyString(e->env, vars[i]) && PyMapping_DelItemString(e->env, vars[i]) < 0)
             ctl_hold_error();
         return;
     }
-    PyObject *key = PyBytes_FromString(name);
-    PyObject *value = key && !unset ? PyUnicode_EncodeFSDefault(v) : NULL;
-    if (value && setenv(name, PyBytes_AS_STRING(value), 1) == 0) {
-        if (PyDict_SetItem(data, key, value) < 0)
-            ctl_hold_error();
-    } else if (key && unset) {
-        unsetenv(name);
-        if (PyDict_DelItem(data, key) < 0)
-            PyErr_Clear(); /* KeyError: it was not there */
+    PyObject *s = PyUnicode_DecodeFSDefaultAndSize(PyBytes_AS_STRING(v), PyBytes_GET_SIZE(v));
+    if (!s || PyMapping_SetItemString(e->env, vars[i], s) < 0)
+        ctl_hold_error();
+    Py_XDECREF(s);
+}
+
+static bool same(PyObject *a, PyObject *b)
+{
+    if (a == Py_None || b == Py_None)
+        return a == b;
+    return PyBytes_GET_SIZE(a) == PyBytes_GET_SIZE(b) &&
+           memcmp(PyBytes_AS_STRING(a), PyBytes_AS_STRING(b), (size_t)PyBytes_GET_SIZE(a)) == 0;
+}
+
+/* Set the variables to `values`, touching only those that change. */
+static void apply(ctl_state *st, PyObject *values)
+{
+    struct environ e;
+    if (environ_open(st, &e) == 0) {
+        for (size_t i = 0; i < N_VARS; i++) {
+            PyObject *want = PyTuple_GET_ITEM(values, i);
+            PyObject *now = environ_get(st, &e, i);
+            if (now && !same(now, want))
+                environ_set(st, &e, i, want);
+            Py_XDECREF(now);
+        }
     }
-    Py_XDECREF(value);
-    Py_XDECREF(key);
+    environ_close(&e);
     ctl_hold_error();
 }
 
-/* Set the variables to `values` (a dict; None values, or absent: unset),
- * touching only those that change. */
-static void apply(PyObject *values)
+/* The variables as they are now (a values tuple), or NULL. */
+static PyObject *read_now(ctl_state *st)
 {
-    PyObject *env = NULL, *data = NULL;
-    for (size_t i = 0; i < N_VARS; i++) {
-        PyObject *v = PyDict_GetItemString(values, vars[i]);
-        if (holds(vars[i], v))
-            continue;
-        if (!env) {
-            if (!(env = os_environ()))
-                break;
-            data = PyObject_GetAttrString(env, "_data");
-            PyErr_Clear();
-        }
-        set_var(env, data, vars[i], v);
+    struct environ e;
+    struct values v = {{NULL}, false};
+    if (environ_open(st, &e) == 0) {
+        for (size_t i = 0; i < N_VARS && !v.failed; i++)
+            v.failed = !(v.v[i] = environ_get(st, &e, i));
+    } else {
+        v.failed = true;
     }
-    Py_XDECREF(data);
-    Py_XDECREF(env);
-    ctl_hold_error();
+    environ_close(&e);
+    return values_tuple(&v);
 }
 
 void ctl_env_push(ctl_state *st, struct open_entry *e)
@@ -115,18 +192,12 @@ void ctl_env_push(ctl_state *st, struct open_entry *e)
     /* The library writes the values before any Python code runs. */
     struct ctr_span_context ctx;
     ctr_span_get_context(e->span, &ctx);
-    struct values v = {PyDict_New(), false};
-    if (!v.dict) {
-        ctl_hold_error();
-        return;
-    }
+    struct values v = {{NULL}, false};
     struct ctr_propagation w3c;
     ctr_propagation_default(&w3c, CTR_PROP_TRACECONTEXT | CTR_PROP_BAGGAGE);
     struct ctr_carrier c = {NULL, collect, &v, NULL};
     ctr_propagation_inject(&w3c, &ctx, st->baggage, &c);
-    PyObject *values = v.dict;
-    if (v.failed)
-        Py_CLEAR(values);
+    PyObject *values = values_tuple(&v);
     if (!values) {
         ctl_hold_error();
         return;
@@ -136,24 +207,12 @@ void ctl_env_push(ctl_state *st, struct open_entry *e)
         ctl_hold_error();
         return;
     }
-    if (!st->env_original) {
-        /* The first: keep what was there. Read with getenv() (what
-         * os.environ writes through to), so no Python code runs, and no
-         * other thread's activity can come in between. */
-        PyObject *orig = PyDict_New();
-        for (size_t i = 0; orig && i < N_VARS; i++) {
-            const char *was = getenv(vars[i]);
-            PyObject *w = was ? PyUnicode_DecodeFSDefault(was) : Py_NewRef(Py_None);
-            if (!w || PyDict_SetItemString(orig, vars[i], w) < 0)
-                Py_CLEAR(orig);
-            Py_XDECREF(w);
-        }
-        st->env_original = orig;
-        if (!orig) {
-            Py_DECREF(values);
-            ctl_hold_error();
-            return;
-        }
+    /* The first keeps what was there (no Python code runs on POSIX, so no
+     * other thread's activity comes in between). */
+    if (!st->env_original && !(st->env_original = read_now(st))) {
+        Py_DECREF(values);
+        ctl_hold_error();
+        return;
     }
     if (PyList_Append(st->env_stack, values) < 0) {
         Py_DECREF(values);
@@ -162,7 +221,7 @@ void ctl_env_push(ctl_state *st, struct open_entry *e)
     }
     e->env_saved = values;
     e->st = st;
-    apply(values);
+    apply(st, values);
 }
 
 void ctl_env_pop(ctl_state *st, struct open_entry *e)
@@ -184,10 +243,10 @@ void ctl_env_pop(ctl_state *st, struct open_entry *e)
         return;
     Py_ssize_t n = PyList_GET_SIZE(stack);
     PyObject *now = n ? Py_NewRef(PyList_GET_ITEM(stack, n - 1)) : Py_NewRef(st->env_original);
-    apply(now);
+    apply(st, now);
     Py_DECREF(now);
     /* The originals are forgotten once they are back and nobody came in
-     * meanwhile (apply() runs Python code). */
+     * meanwhile (without os.environ's dict, apply() runs Python code). */
     if (!n && PyList_GET_SIZE(stack) == 0)
         Py_CLEAR(st->env_original);
 }

@@ -6,7 +6,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #define MASK "REDACTED"
 #define USERINFO_MASK "REDACTED:REDACTED"
@@ -84,43 +83,70 @@ int ctr_redactor_add_secret(struct ctr_redactor *r, const char *value, size_t le
     return 0;
 }
 
+/* ASCII lower case (names are compared ignoring case, bytes above 0x7F as
+ * they are). */
+static void lower(char *dst, const char *src, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)src[i];
+        dst[i] = (char)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+    }
+}
+
 int ctr_redactor_add_word(struct ctr_redactor *r, const char *word, size_t len)
 {
     if (!word || len == 0 || len > MAX_NAME)
         return 0;
-    return push(&r->words, &r->n_words, &r->cap_words, word, len);
+    char low[MAX_NAME];
+    lower(low, word, len); /* kept in lower case, as the names are compared */
+    return push(&r->words, &r->n_words, &r->cap_words, low, len);
 }
 
-/* True when `word` occurs in name[0..len), ignoring case. */
+/* True when `word` (lower case) occurs in name[0..len) (lower case). */
 static bool contains(const char *name, size_t len, const char *word)
 {
-    size_t w = strlen(word);
-    for (size_t i = 0; i + w <= len; i++)
-        if (strncasecmp(name + i, word, w) == 0)
-            return true;
+    return memmem(name, len, word, strlen(word)) != NULL;
+}
+
+/* True when one of the built-in words occurs in name[0..len) (lower case):
+ * one pass, the words tried only where their first letter is. */
+static bool contains_builtin(const char *name, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        for (size_t k = 0; k < sizeof builtin_words / sizeof builtin_words[0]; k++) {
+            const char *w = builtin_words[k];
+            if (w[0] != name[i])
+                continue;
+            size_t n = strlen(w);
+            if (n <= len - i && memcmp(name + i, w, n) == 0)
+                return true;
+        }
+    }
     return false;
 }
 
-/* True when the name is `word` or ends with a separator and `word`. */
+/* True when the name (lower case) is `word` or ends with a separator and
+ * `word`. */
 static bool ends_word(const char *name, size_t len, const char *word)
 {
     size_t w = strlen(word);
-    if (len < w || strncasecmp(name + len - w, word, w) != 0)
+    if (len < w || memcmp(name + len - w, word, w) != 0)
         return false;
-    return len == w || strchr("_-.", name[len - w - 1]);
+    return len == w || (name[len - w - 1] && strchr("_-.", name[len - w - 1]));
 }
 
 bool ctr_redact_is_sensitive(const struct ctr_redactor *r, const char *name, size_t len)
 {
     if (len == 0 || len > MAX_NAME)
         return false;
-    for (size_t i = 0; i < sizeof builtin_words / sizeof builtin_words[0]; i++)
-        if (contains(name, len, builtin_words[i]))
-            return true;
-    if (ends_word(name, len, "key") || ends_word(name, len, "auth"))
+    char low[MAX_NAME];
+    lower(low, name, len);
+    if (contains_builtin(low, len))
+        return true;
+    if (ends_word(low, len, "key") || ends_word(low, len, "auth"))
         return true;
     for (size_t i = 0; r && i < r->n_words; i++)
-        if (contains(name, len, r->words[i]))
+        if (contains(low, len, r->words[i]))
             return true;
     return false;
 }

@@ -53,6 +53,11 @@
 
 /* How long past its deadline shutdown waits for an export that is returning. */
 #define SHUTDOWN_GRACE_NS 20000000u
+/* Of the time left until the caller's shutdown deadline, the end (a tenth,
+ * at most this) is kept for what follows the exports: an export coming back
+ * (SHUTDOWN_GRACE_NS) and the spool write. Shutdown as a whole then ends by
+ * the deadline the user set, not a grace and a spool write after it. */
+#define SHUTDOWN_RESERVE_NS 60000000u
 /* Ring slots beyond max_queue_size that only essential spans (the
  * experiment and its phases) may take: they are never dropped for a full
  * queue of activity spans. */
@@ -699,11 +704,12 @@ static void spill_write(struct bsp *b, struct spill *sp)
                 ctr_spool_dir(b->spool), evicted);
 }
 
-/* Flush by the deadline, stop the worker (join it, or detach it when it is
- * still inside the exporter SHUTDOWN_GRACE_NS after the deadline), drop and
- * count what is left, then shut the exporter down (a detached worker does
- * that itself when its export returns). Returns by the deadline plus the
- * grace and scheduling noise. Idempotent: later calls return 0 at once.
+/* Flush by the deadline (less its reserve, SHUTDOWN_RESERVE_NS), stop the
+ * worker (join it, or detach it when it is still inside the exporter
+ * SHUTDOWN_GRACE_NS later), spool or drop and count what is left, then shut
+ * the exporter down (a detached worker does that itself when its export
+ * returns). Returns by the deadline, give or take a slow disk and scheduling
+ * noise. Idempotent: later calls return 0 at once.
  * Returns 0, CTR_ETIMEOUT (spans were dropped or the worker was left
  * running) or the exporter's shutdown error. */
 static int bsp_shutdown(struct ctr_processor *p, uint64_t deadline_ns)
@@ -717,6 +723,11 @@ static int bsp_shutdown(struct ctr_processor *p, uint64_t deadline_ns)
     }
     b->shut = true;
     b->stop = true;
+    uint64_t final_deadline = deadline_ns, now = ctr_monotonic_ns();
+    if (deadline_ns != UINT64_MAX && deadline_ns > now) {
+        uint64_t reserve = (deadline_ns - now) / 10;
+        deadline_ns -= reserve < SHUTDOWN_RESERVE_NS ? reserve : SHUTDOWN_RESERVE_NS;
+    }
     b->shutdown_deadline = deadline_ns;
     atomic_store(&b->base.exporter->final, true);
     pthread_cond_signal(&b->work_cv);
@@ -732,6 +743,8 @@ static int bsp_shutdown(struct ctr_processor *p, uint64_t deadline_ns)
         uint64_t grace = deadline_ns > UINT64_MAX - SHUTDOWN_GRACE_NS
                              ? UINT64_MAX
                              : deadline_ns + SHUTDOWN_GRACE_NS;
+        if (grace > final_deadline && final_deadline > deadline_ns)
+            grace = final_deadline;
         while (!b->worker_exited && b->inflight_len > 0 && b->inflight_deadline <= grace) {
             if (cond_wait_until(&b->done_cv, &b->mu, grace) == ETIMEDOUT)
                 break;
@@ -784,7 +797,7 @@ static int bsp_shutdown(struct ctr_processor *p, uint64_t deadline_ns)
     else if (detach)
         pthread_detach(th);
     if (!detach) {
-        int er = ctr_exporter_shutdown(b->base.exporter, deadline_ns);
+        int er = ctr_exporter_shutdown(b->base.exporter, final_deadline);
         if (rc == 0)
             rc = er;
     }

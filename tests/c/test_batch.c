@@ -273,8 +273,9 @@ static void test_flush_deadline(void)
     p->ops->destroy(p);
 }
 
-/* Shutdown with the exporter blocked: returns CTR_ETIMEOUT within the
- * deadline + 50 ms, drops and counts the queued spans, leaves the exporter
+/* Shutdown with the exporter blocked: returns CTR_ETIMEOUT by the deadline
+ * (its last tenth kept for the spool; 50 ms of scheduling noise allowed),
+ * drops and counts the queued spans, leaves the exporter
  * to the detached worker which shuts it down once its export returns. */
 static void test_shutdown_blocked(void)
 {
@@ -291,7 +292,7 @@ static void test_shutdown_blocked(void)
     ASSERT_EQ(p->ops->shutdown(p, ctr_deadline_after_ms(200)), CTR_ETIMEOUT);
     double el = ms_since(t0);
     fprintf(stderr, "  shutdown, blocked exporter, deadline 200 ms: %.2f ms\n", el);
-    ASSERT(el >= 199.0 && el < 250.0);
+    ASSERT(el >= 175.0 && el < 250.0);
     struct ctr_processor_stats st = stats_of(p);
     ASSERT_EQ(st.spans_ended, 40);
     ASSERT_EQ(st.spans_dropped, 0);
@@ -316,10 +317,10 @@ static void test_shutdown_blocked(void)
     ASSERT_EQ(atomic_load(&w.shutdown_calls), 1);
 }
 
-/* An export that starts during shutdown gets the shutdown deadline (here
- * shorter than the export timeout); the exporter honours it, so shutdown
- * joins the worker and shuts the exporter down itself, close to the
- * deadline. */
+/* An export that starts during shutdown gets the shutdown deadline less
+ * its reserve (a tenth of the time left: 10 ms here; shorter than the
+ * export timeout); the exporter honours it, so shutdown joins the worker
+ * and shuts the exporter down itself, by the deadline. */
 static void test_shutdown_deadline_to_export(void)
 {
     struct watch w;
@@ -333,8 +334,9 @@ static void test_shutdown_deadline_to_export(void)
     ASSERT_EQ(p->ops->shutdown(p, deadline), 0);
     double el = ms_since(t0);
     fprintf(stderr, "  shutdown, exporter honouring a 100 ms deadline: %.2f ms\n", el);
-    ASSERT(el >= 99.0 && el < 150.0);
-    ASSERT_UEQ(texp_view(t).last_deadline, deadline);
+    ASSERT(el >= 89.0 && el < 150.0);
+    uint64_t given = texp_view(t).last_deadline;
+    ASSERT(given < deadline && given >= deadline - 10000000u);
     ASSERT_EQ(atomic_load(&w.shutdown_calls), 1);
     struct ctr_processor_stats st = stats_of(p);
     ASSERT_EQ(st.spans_exported, 5);

@@ -376,6 +376,22 @@ def test_process_child_continues_the_trace_from_an_outer_traceparent(run_chaos, 
     assert outputs(run)["after"]["output"]["TRACEPARENT"] == outer
 
 
+def test_process_context_stays_out_of_the_c_environment(run_chaos, tmp_path):
+    """The values go where chaoslib reads them (os.environ) and not into the
+    interpreter's C environment, where glibc's setenv would keep each one for
+    the life of the process and in-process C code would see them."""
+    trace = tmp_path / "t.jsonl"
+    slow = process_activity("proc-slow", "import time; time.sleep(1.5)")
+    slow["background"] = True
+    exp = experiment([slow, py("probe-env", "environment_while_running", seconds=0.5)])
+    run = run_chaos(with_tracing(exp, file_config(trace)), env={"TRACEPARENT": None})
+    assert run.returncode == 0, run.describe()
+    s = by_name(file_spans(trace))
+    seen = outputs(run)["probe-env"]["output"]
+    assert seen["os_environ"] == traceparent_of(s["proc-slow"]), seen
+    assert seen["getenv"] is None, seen
+
+
 BLOCKER = """
 import sys
 

@@ -51,11 +51,14 @@ FAULTS_NAMES = sorted(
     + ["action-http-post", "action-long", "action-background"]
 )
 FLUSH_S = 1.0  # tracing_flush_timeout's default
-# What a bounded exit may take beyond the flush deadline: waking from the
-# deadline, writing and fsyncing the spool file, logging the summary, and the
-# scheduler of a 2-core machine shared with the test process, its receiver
-# threads and whatever else runs (measured here: 0.01-0.08 s).
-EXIT_TOLERANCE_S = 0.3
+# What a bounded exit may take beyond the flush deadline. The deadline itself
+# covers the spool write (the batch processor keeps its last tenth for it:
+# cleanup measured 0.94 s with a silent collector); on top come logging the
+# summary and the scheduler of a 2-core machine shared with the test
+# process, its receiver threads and whatever else runs.
+EXIT_TOLERANCE_S = 0.15
+# After a signal during cleanup the figure also holds the interpreter's exit.
+SIGNAL_EXIT_TOLERANCE_S = 0.3
 # The wall-time comparison adds the noise of two whole `chaos run`s
 # (interpreter start, imports): a looser bound, there to catch an exit that
 # hangs after cleanup_control returned.
@@ -714,7 +717,9 @@ def test_signal_during_cleanup(where, sig_name, run_chaos, receivers, tmp_path):
     assert s["spooled"] == s["made"] == made, s
     assert len(spool_spans(spool)) == made
     # Bounded all the same: the flush deadline at most.
-    assert after_signal <= FLUSH_S + EXIT_TOLERANCE_S, f"exit {after_signal:.2f} s after the signal"
+    assert after_signal <= FLUSH_S + SIGNAL_EXIT_TOLERANCE_S, (
+        f"exit {after_signal:.2f} s after the signal"
+    )
     if where == "logging":
         warnings = [r.message for r in chaostracing_records(t.log, "WARNING")]
         assert any("connection refused" in m for m in warnings), warnings

@@ -154,6 +154,23 @@ def environment() -> dict:
     return {k: os.environ.get(k) for k in ("TRACEPARENT", "TRACESTATE", "BAGGAGE")}
 
 
+def environment_while_running(seconds: float) -> dict:
+    """After `seconds` (a background process activity is running by then):
+    TRACEPARENT in os.environ (what chaoslib hands a program) and in the C
+    environment (getenv) of this process."""
+    import ctypes
+    import time
+
+    time.sleep(seconds)
+    libc = ctypes.CDLL(None)
+    libc.getenv.restype = ctypes.c_char_p
+    c_value = libc.getenv(b"TRACEPARENT")
+    return {
+        "os_environ": os.environ.get("TRACEPARENT"),
+        "getenv": c_value.decode() if c_value else None,
+    }
+
+
 def httpx_get(url: str) -> int:
     import httpx
 
