@@ -140,6 +140,9 @@ struct ctl_otel {
      * calling into the API (its attach() and get_current_span() do just
      * this). NULL with another runtime context: then the API is called. */
     PyObject *cv, *span_key, *context_cls;
+    /* Context keeps dict's __new__ and __init__: made empty and filled in C
+     * (OpenTelemetry's Context(d) would copy a dict made for the purpose). */
+    bool context_plain;
     PyObject *textmap;          /* our propagator, while it is the global one */
     PyObject *previous_textmap; /* the global propagator before ours */
 };

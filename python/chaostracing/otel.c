@@ -75,6 +75,8 @@ static bool load(ctl_state *st)
             o.cv = Py_NewRef(cv);
             o.span_key = Py_NewRef(key);
             o.context_cls = Py_NewRef(cls);
+            PyTypeObject *t = (PyTypeObject *)cls;
+            o.context_plain = t->tp_new == PyDict_Type.tp_new && t->tp_init == PyDict_Type.tp_init;
         }
         Py_XDECREF(cls);
         Py_XDECREF(cmod);
@@ -190,12 +192,24 @@ PyObject *ctl_otel_push(ctl_state *st, PyObject *span)
     PyObject *cur = NULL;
     if (PyContextVar_Get(st->otel.cv, NULL, &cur) < 0)
         return NULL;
-    PyObject *d = cur && PyDict_Check(cur) ? PyDict_Copy(cur) : PyDict_New();
+    PyObject *ctx = NULL;
+    if (st->otel.context_plain) {
+        /* Context.__setitem__ refuses: the dict's own C functions fill it. */
+        PyTypeObject *t = (PyTypeObject *)st->otel.context_cls;
+        PyObject *no_args = PyTuple_New(0);
+        ctx = no_args ? t->tp_new(t, no_args, NULL) : NULL;
+        Py_XDECREF(no_args);
+        if (ctx && ((cur && PyDict_Check(cur) && PyDict_Update(ctx, cur) < 0) ||
+                    PyDict_SetItem(ctx, st->otel.span_key, span) < 0))
+            Py_CLEAR(ctx);
+    } else {
+        PyObject *d = cur && PyDict_Check(cur) ? PyDict_Copy(cur) : PyDict_New();
+        ctx = d && PyDict_SetItem(d, st->otel.span_key, span) == 0
+                  ? PyObject_CallOneArg(st->otel.context_cls, d)
+                  : NULL;
+        Py_XDECREF(d);
+    }
     Py_XDECREF(cur);
-    PyObject *ctx = d && PyDict_SetItem(d, st->otel.span_key, span) == 0
-                        ? PyObject_CallOneArg(st->otel.context_cls, d)
-                        : NULL;
-    Py_XDECREF(d);
     PyObject *token = ctx ? PyContextVar_Set(st->otel.cv, ctx) : NULL;
     Py_XDECREF(ctx);
     return token;

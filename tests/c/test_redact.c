@@ -17,15 +17,34 @@ static bool sensitive(const struct ctr_redactor *r, const char *name)
 static void test_builtin_words_any_case(void)
 {
     static const char *const yes[] = {
-        "token",          "X-Auth-Token",    "PASSWORD",  "db_passwd",       "pwd",
-        "client_secret",  "Authorization",   "proxy-authorization", "AWS_CREDENTIALS",
-        "Set-Cookie",     "x-amz-signature", "private_key", "ApiKey",        "SESSIONID",
-        "key",            "api_key",         "X-API-KEY", "sso.key",         "auth",
-        "Proxy-Auth",     "basic.AUTH",      "tokens",    "my_secret_value", "PrIvAtE",
+        "token",
+        "X-Auth-Token",
+        "PASSWORD",
+        "db_passwd",
+        "pwd",
+        "client_secret",
+        "Authorization",
+        "proxy-authorization",
+        "AWS_CREDENTIALS",
+        "Set-Cookie",
+        "x-amz-signature",
+        "private_key",
+        "ApiKey",
+        "SESSIONID",
+        "key",
+        "api_key",
+        "X-API-KEY",
+        "sso.key",
+        "auth",
+        "Proxy-Auth",
+        "basic.AUTH",
+        "tokens",
+        "my_secret_value",
+        "PrIvAtE",
     };
     static const char *const no[] = {
-        "name",   "status", "monkey",   "keyboard", "author", "authority", "keys",
-        "tok",    "pass",   "sessio",   "url",      "",       "oauthx",    "turkey-x",
+        "name", "status", "monkey", "keyboard", "author", "authority", "keys",
+        "tok",  "pass",   "sessio", "url",      "",       "oauthx",    "turkey-x",
     };
     for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
         if (!sensitive(NULL, yes[i]))

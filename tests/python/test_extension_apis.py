@@ -172,6 +172,8 @@ def test_opentelemetry_api_in_a_background_activity(run_chaos, target, tmp_path)
     inj = out["inject-only"]["output"]
     assert inj["span_id"] == s["inject-only"]["span_id"]
     assert inj["headers"]["traceparent"] == traceparent_of(s["inject-only"])
+    assert inj["context_type"] == "opentelemetry.context.context.Context"
+    assert inj["immutable"] is True and inj["value_kept"] == 7
     assert not propagation_leaks(run.journal["experiment"])
 
 

@@ -99,10 +99,25 @@ def otel_inject_only() -> dict:
     """No span of its own: opentelemetry.propagate.inject carries the activity's."""
     from opentelemetry import propagate, trace
 
+    from opentelemetry import context
+
     headers = {}
     propagate.inject(headers)
     ctx = trace.get_current_span().get_span_context()
-    return {"headers": headers, "span_id": format(ctx.span_id, "016x")}
+    # The activity's context is an ordinary, immutable OpenTelemetry Context.
+    current = context.get_current()
+    try:
+        current["k"] = "v"
+        immutable = False
+    except ValueError:
+        immutable = True
+    return {
+        "headers": headers,
+        "span_id": format(ctx.span_id, "016x"),
+        "context_type": type(current).__module__ + "." + type(current).__name__,
+        "immutable": immutable,
+        "value_kept": context.get_value("ext.key", context.set_value("ext.key", 7)),
+    }
 
 
 def requests_get(url: str) -> int:
