@@ -12,6 +12,12 @@
 # then runs bench/py/driver.py (raw samples → build/bench/results.json) and
 # bench/py/report.py (the table on stdout, bench/RESULTS.md).
 #
+#   venv-baseline/  this repository at BENCH_BASELINE (default f6b1552, the
+#                   last results before the extension APIs of issue 8), with
+#                   the same chaostoolkit-lib and OpenTelemetry API as VENV:
+#                   the per-activity rows then show today's hooks next to
+#                   those, measured in the same minutes (BENCH_BASELINE= skips)
+#
 # Environment: BENCH_ONLY=import,activity,...   run only these sections and
 # merge them into the previous results (sections: import sdk_span activity
 # chaos native export exit); BENCH_REPORT_ONLY=1 re-renders the report.
@@ -98,6 +104,40 @@ if [ ! -x "$B/bench_core" ] || [ bench/c/bench_core.c -nt "$B/bench_core" ] ||
         >"$LOGS/bench_core.log" 2>&1 || fail "building bench_core" "$LOGS/bench_core.log"
 fi
 
+# Our own code at BASELINE, built from `git archive` (no work tree touched).
+BASELINE=${BENCH_BASELINE-f6b1552}
+BASELINE_ARGS=()
+if [ -n "$BASELINE" ]; then
+    say "baseline: this repository at $BASELINE"
+    BASE_PKGS=$("$VPY" - <<'PY'
+from importlib import metadata
+out = []
+for name in ("chaostoolkit-lib", "opentelemetry-api", "opentracing"):
+    try:
+        out.append(f"{name}=={metadata.version(name)}")
+    except metadata.PackageNotFoundError:
+        pass
+print(" ".join(out))
+PY
+)
+    BASE_REV=$(git rev-parse --short "$BASELINE^{commit}") || fail "BENCH_BASELINE=$BASELINE is no commit"
+    if [ "$(cat "$B/venv-baseline/.bench-rev" 2>/dev/null)" != "$BASE_REV $BASE_PKGS" ]; then
+        (
+            set -e
+            rm -rf "$B/venv-baseline" "$B/baseline-src"
+            mkdir -p "$B/baseline-src"
+            git archive "$BASE_REV" | tar -x -C "$B/baseline-src"
+            "$PYTHON" -m venv "$B/venv-baseline"
+            # shellcheck disable=SC2086
+            timeout 600 "$B/venv-baseline/bin/python" -m pip install -q setuptools wheel $BASE_PKGS
+            timeout 600 "$B/venv-baseline/bin/python" -m pip install -q --no-build-isolation \
+                --no-deps "$B/baseline-src"
+            printf '%s' "$BASE_REV $BASE_PKGS" >"$B/venv-baseline/.bench-rev"
+        ) >"$LOGS/venv-baseline.log" 2>&1 || fail "venv-baseline ($BASE_REV)" "$LOGS/venv-baseline.log"
+    fi
+    BASELINE_ARGS=(--baseline-venv "$B/venv-baseline" --baseline-rev "$BASE_REV")
+fi
+
 wait $P_UP || fail "venv-upstream (pip install $UPSTREAM_SPEC)" "$LOGS/venv-upstream.log"
 wait $P_OTEL || fail "venv-otel (pip install $OTEL_SPEC)" "$LOGS/venv-otel.log"
 wait $P_GO || fail "Go peer (bench/go)" "$LOGS/go.log"
@@ -113,6 +153,7 @@ ONLY=()
     --go-bench "$B/go-bench" \
     --c-bench "$B/bench_core" \
     --out "$B/results.json" \
+    "${BASELINE_ARGS[@]}" \
     "${ONLY[@]}"
 "$VPY" bench/py/report.py "$B/results.json" bench/RESULTS.md
 say "done in $(($(date +%s) - T0)) s"

@@ -168,12 +168,14 @@ EXPLAIN = {
         "program and back after (~0.3 µs); that cost was paid for by keying the activity dict "
         "lookups with str objects made once (PyDict_GetItemString made and hashed a new str "
         "per lookup, ~0.5 µs per activity) and by lower-casing a name once when it is checked "
-        "for sensitive words (11 strncasecmp scans of every JSON key before). Measured alone "
-        "(the table 'Per activity by provider type' under Details) python and http are at or "
-        "under the figures before issue 8; a process activity is ~0.4 µs above them, next to "
-        "the millisecond its fork and exec take. The shared 2-core machine moves these rows by "
-        "up to 2x from one process to the next: each configuration runs in three processes, "
-        "interleaved, and the cell pools their repetitions."
+        "for sensitive words (11 strncasecmp scans of every JSON key before). Row 3i runs "
+        "the hooks as they were before issue 8 (bench/run.sh builds that commit, "
+        "BENCH_BASELINE) in the same minutes: the mix is no slower; by provider type (Details) "
+        "python and http are faster and a process activity ~0.3 µs slower, next to the "
+        "millisecond its fork and exec take. Whole processes differ by up to 2x here (string "
+        "hashing is seeded per process; the shared 2-core machine's other work): each "
+        "configuration runs in five interleaved processes and the least disturbed one is "
+        "shown, for every implementation alike."
     ),
     "2": "start_span() parses its arguments with PyArg_ParseTupleAndKeywords, allocates a "
          "GC-tracked Span object, looks up the parent among the open activities, then pays the "
@@ -376,6 +378,12 @@ def rows_from(r):
     rows.append(Row("3h", "per activity through chaoslib, hooks that do nothing",
                     stat(g(act, "empty/chaoslib", "samples") or []), "", None, "time",
                     note="diagnostic: chaoslib's own dispatch with a Python control"))
+    if g(act, "baseline/none", "samples"):
+        rows.append(Row("3i", "per activity, ours exporter none",
+                        stat(g(act, "ours/none", "samples")),
+                        f"ours at {r.get('meta', {}).get('baseline', '?')}",
+                        stat(g(act, "baseline/none", "samples")), "time",
+                        note="the same hooks at an earlier commit, same minutes"))
 
     # 4. chaos run wall time
     def walls(key):
@@ -490,7 +498,7 @@ def explanation_key(row):
     table = {
         "1b": "1a", "1d": "1c", "1e": "1a", "3a": "3", "3b": "3", "3c": "3", "3d": "3",
         "4a": "4", "4b": "4", "4c": "4", "4d": "4-overhead", "4e": "4-overhead",
-        "4f": "4-own", "4g": "4-own", "3e": "3", "3f": "3-via", "3g": "3-via", "3h": "3-via",
+        "4f": "4-own", "4g": "4-own", "3e": "3", "3i": "3", "3f": "3-via", "3g": "3-via", "3h": "3-via",
         "2a": "2", "2b": "2", "2c": "2", "2d": "2-otel", "2e": "2-otel", "2f": "2-otel",
         "5a": "5-sampled", "5b": "5-attrs", "5c": "5-sampled", "5d": "5-unsampled",
         "5e": "5-disabled", "5f": "5-enqueue", "5g": "5-enqueue", "5h": "5-enqueue",
@@ -627,7 +635,8 @@ METHOD = """\
   the OTLP/HTTP exporter to the same receiver, the queue flushed between repetitions outside the
   timer. 5000 spans per repetition, 7 repetitions; every span was delivered (see details). When
   the installed control has no start_span the row reads "n/a".
-- **3**: one process per configuration; before_experiment_control and before_method_control
+- **3**: five processes per configuration, interleaved, the one with the lowest median shown
+  (per provider type as well, in Details); before_experiment_control and before_method_control
   first, then before/after_activity_control over python, http and process activities (realistic
   dicts and runs, bench/py/activities.py), called with the keyword arguments chaoslib passes
   (only those the hook's signature names). Upstream oltp: its handler's start_activity /
