@@ -146,7 +146,7 @@ report-assets:
 # instrumentations) are here to test them; the package never needs them.
 TEST_PKGS := setuptools wheel chaostoolkit opentelemetry-proto==1.45.1 pytest \
 	grpcio==1.85.1 cryptography==50.0.2 googleapis-common-protos==1.76.0 thrift==0.22.0 \
-	opentelemetry-api==1.45.1 opentelemetry-propagator-b3==1.45.1 \
+	opentelemetry-api==1.45.1 opentelemetry-sdk==1.45.1 opentelemetry-propagator-b3==1.45.1 \
 	opentelemetry-propagator-jaeger==1.45.1 opentelemetry-propagator-aws-xray==1.0.2 \
 	opentracing==2.4.0 opentelemetry-instrumentation-requests==0.66b1 \
 	opentelemetry-instrumentation-urllib3==0.66b1 opentelemetry-instrumentation-httpx==0.66b1 \
