@@ -376,16 +376,9 @@ COLLECTOR_MODES = [
 ]
 
 
-def next_run_replays(run_chaos, receivers, spool: Path, tmp: Path, old_trace: str, expected=None):
-    """The next traced run, with the collector back: its worker sends the
-    spool while idle. Held at a gate until the receiver has every span of
-    `old_trace` the spool held (`expected`, by default all the spool holds;
-    bounded), so the run's length does not decide. Returns (receiver, spans
-    of old_trace it got, the run)."""
-    if expected is None:
-        expected = len(spool_spans(spool))
-    back = receivers()
-    gates = Gates(tmp / "next-run-gates")
+def next_run_experiment() -> dict:
+    """The run after a failed one: held at the "next-run" gate while its
+    worker replays the spool."""
     exp = load_experiment("minimal")
     exp["title"] = "chaostracing next run"
     exp["method"].append(
@@ -400,6 +393,20 @@ def next_run_replays(run_chaos, receivers, spool: Path, tmp: Path, old_trace: st
             },
         }
     )
+    return exp
+
+
+def next_run_replays(run_chaos, receivers, spool: Path, tmp: Path, old_trace: str, expected=None):
+    """The next traced run, with the collector back: its worker sends the
+    spool while idle. Held at a gate until the receiver has every span of
+    `old_trace` the spool held (`expected`, by default all the spool holds;
+    bounded), so the run's length does not decide. Returns (receiver, spans
+    of old_trace it got, the run)."""
+    if expected is None:
+        expected = len(spool_spans(spool))
+    back = receivers()
+    gates = Gates(tmp / "next-run-gates")
+    exp = next_run_experiment()
     exp = clocked(exp, otlp_config(back.endpoint), traced=True)
     env = {"CHAOSTRACING_SPOOL_DIR": str(spool), "OTEL_BSP_SCHEDULE_DELAY": "100", **gates.env}
     env["CHAOSTRACING_TEST_CLEANUP_CLOCK"] = str(tmp / "next-run-clock")
@@ -895,20 +902,7 @@ def test_spool_concurrent_runs(run_chaos, receivers, tmp_path):
     rx = receivers()
     rx.delay = 0.3
     gates = [Gates(tmp_path / f"gates{i}") for i in range(2)]
-    exp = load_experiment("minimal")
-    exp["title"] = "chaostracing next run"
-    exp["method"].append(
-        {
-            "type": "action",
-            "name": "wait-for-replay",
-            "provider": {
-                "type": "python",
-                "module": "ctkhelpers",
-                "func": "gate",
-                "arguments": {"name": "next-run", "timeout": 20},
-            },
-        }
-    )
+    exp = next_run_experiment()
     env = {"CHAOSTRACING_SPOOL_DIR": str(spool), "OTEL_BSP_SCHEDULE_DELAY": "100"}
     procs = [
         run_chaos.start(clocked(exp, otlp_config(rx.endpoint)), env={**env, **g.env})
