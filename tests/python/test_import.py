@@ -1,4 +1,11 @@
-"""Importing the control is cheap and pulls in no heavy dependency."""
+"""Importing the control pulls in no heavy dependency.
+
+How long the import takes is measured by `make bench` (rows 1c and 1d, side
+by side with the upstream), never asserted here: a budget in microseconds
+fails on a loaded machine or under ASan and proves nothing about the code.
+What this file checks is structural: which modules the import loads, that
+the control is ours (C, not Python), and that the importtime records the
+bench relies on are parsed right."""
 
 import json
 import re
@@ -10,8 +17,6 @@ from conftest import clean_env
 
 PACKAGE_SRC = Path(__file__).resolve().parents[2] / "python" / "chaostracing"
 HEAVY = ("requests", "google.protobuf", "grpc", "opentelemetry")
-IMPORT_BUDGET_US = 10_000
-RUNS = 5
 
 PROBE = f"""
 import json, sys
@@ -66,20 +71,14 @@ def run_probe(tmp_path):
     )
 
 
-def test_import_time_and_no_heavy_modules(tmp_path):
-    times = []
-    for _ in range(RUNS):
-        p = run_probe(tmp_path)
-        assert p.returncode == 0, f"import chaostracing.control failed:\n{p.stderr[-3000:]}"
-        out = json.loads(p.stdout.strip().splitlines()[-1])
-        assert out["heavy"] == [], f"importing the control loaded {out['heavy']}"
-        assert "chaostracing" in p.stderr, "no importtime record for chaostracing"
-        times.append(own_cumulative_us(p.stderr))
-    best = min(times)
-    assert 0 < best <= IMPORT_BUDGET_US, (
-        f"chaostracing import takes {best} us (best of {RUNS}: {times}), budget "
-        f"{IMPORT_BUDGET_US} us"
-    )
+def test_import_loads_no_heavy_modules(tmp_path):
+    p = run_probe(tmp_path)
+    assert p.returncode == 0, f"import chaostracing.control failed:\n{p.stderr[-3000:]}"
+    out = json.loads(p.stdout.strip().splitlines()[-1])
+    assert out["heavy"] == [], f"importing the control loaded {out['heavy']}"
+    assert out["file"].endswith(".so"), f"chaostracing.control is {out['file']}, not the C module"
+    # The record the bench's import row is computed from is there and parses.
+    assert own_cumulative_us(p.stderr) > 0, "no importtime record for chaostracing"
 
 
 def test_importtime_parser():
