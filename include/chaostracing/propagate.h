@@ -119,6 +119,15 @@ void ctr_propagation_default(struct ctr_propagation *p, unsigned formats);
  */
 int ctr_propagation_inject(const struct ctr_propagation *p, const struct ctr_span_context *ctx,
                            const char *baggage, const struct ctr_carrier *c);
+/*
+ * Inject `baggage` (W3C form, may be NULL) alone, for a context that holds
+ * no span: the W3C `baggage` header when that format is configured (its
+ * malformed members dropped, within CTR_BAGGAGE_MAX and 180 members), as
+ * OpenTelemetry's baggage propagator does; nothing else. Returns 0, or
+ * CTR_EINVAL for a missing argument.
+ */
+int ctr_propagation_inject_baggage(const struct ctr_propagation *p, const char *baggage,
+                                   const struct ctr_carrier *c);
 
 /*
  * Extract a remote context: formats are tried in order (tracecontext, b3,

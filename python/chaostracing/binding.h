@@ -300,11 +300,15 @@ bool ctl_context_check(ctl_state *st, PyObject *o);
 void ctl_context_get(PyObject *o, struct ctr_span_context *out, PyObject **baggage);
 /* Add the propagation headers of `ctx` (with the run's baggage and
  * `baggage`, a dict or NULL) to a carrier: a mapping, or anything when
- * `setter` (an OpenTelemetry Setter) is given. 0, or -1 with an exception. */
+ * `setter` (an OpenTelemetry Setter) is given. With `ctx` NULL (a context
+ * without a span), the W3C baggage header alone. 0, or -1 with an exception. */
 int ctl_inject_into(ctl_state *st, const struct ctr_span_context *ctx, PyObject *baggage,
                     PyObject *carrier, PyObject *setter);
 /* The SpanContext a carrier (a mapping of headers) holds, or None. */
 PyObject *ctl_extract_from(ctl_state *st, PyObject *carrier);
+/* The same, and in *baggage (a new dict) the carrier's baggage, which is
+ * read also when it holds no span context. NULL with an exception. */
+PyObject *ctl_extract_parts(ctl_state *st, PyObject *carrier, PyObject **baggage);
 
 /* ---- the API types (tracer_type.c, opentracing.c, otel.c) ---- */
 

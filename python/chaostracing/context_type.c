@@ -221,18 +221,15 @@ int ctl_inject_into(ctl_state *st, const struct ctr_span_context *ctx, PyObject 
                      carrier ? carrier : Py_None);
         return -1;
     }
-    if (!ctr_span_context_is_valid(ctx))
+    if (ctx && !ctr_span_context_is_valid(ctx))
         return 0;
     /* The tracestate may live in a span: copied before any Python runs. */
     char ts[CTR_TRACESTATE_MAX + 1];
-    struct ctr_span_context c0 = *ctx;
-    size_t tn = ctx->trace_state.ptr && ctx->trace_state.len <= CTR_TRACESTATE_MAX
-                    ? ctx->trace_state.len
-                    : 0;
-    memcpy(ts, tn ? ctx->trace_state.ptr : "", tn);
-    ts[tn] = '\0';
-    c0.trace_state.ptr = tn ? ts : NULL;
-    c0.trace_state.len = tn;
+    struct ctr_span_context c0 = {0};
+    if (ctx) {
+        c0 = *ctx;
+        ctl_ctx_keep_tracestate(&c0, ts);
+    }
     struct ctr_propagation dflt;
     const struct ctr_propagation *p = &st->prop;
     if (!st->prop.formats) { /* tracing never configured: W3C */
@@ -250,7 +247,10 @@ int ctl_inject_into(ctl_state *st, const struct ctr_span_context *ctx, PyObject 
     struct setter s = {carrier, setter, 0};
     struct ctr_carrier c = {NULL, carrier_set, &s, NULL};
     const char *b = (const char *)bag.data;
-    ctr_propagation_inject(p, &c0, b && *b ? b : NULL, &c);
+    if (ctx)
+        ctr_propagation_inject(p, &c0, b && *b ? b : NULL, &c);
+    else
+        ctr_propagation_inject_baggage(p, b && *b ? b : NULL, &c);
     ctr_buf_free(&bag);
     return s.failed ? -1 : 0;
 }
@@ -346,8 +346,9 @@ static void bag_item(void *arg, const char *k, size_t kn, const char *v, size_t 
     Py_XDECREF(val);
 }
 
-PyObject *ctl_extract_from(ctl_state *st, PyObject *carrier)
+PyObject *ctl_extract_parts(ctl_state *st, PyObject *carrier, PyObject **baggage)
 {
+    *baggage = NULL;
     if (!carrier || !PyMapping_Check(carrier) || PyUnicode_Check(carrier)) {
         PyErr_Format(PyExc_TypeError, "extract() wants a mapping of headers, not %R",
                      carrier ? carrier : Py_None);
@@ -355,7 +356,7 @@ PyObject *ctl_extract_from(ctl_state *st, PyObject *carrier)
     }
     struct items *it = PyMem_Calloc(1, sizeof *it);
     if (!it)
-        return ctl_api_return(PyErr_NoMemory());
+        return PyErr_NoMemory();
     if (items_of(carrier, it) < 0) {
         PyMem_Free(it);
         return NULL;
@@ -372,15 +373,25 @@ PyObject *ctl_extract_from(ctl_state *st, PyObject *carrier)
     int rc = ctr_propagation_extract(p, &c, &ctx, ts, sizeof ts, bag, sizeof bag);
     items_free(it);
     PyMem_Free(it);
-    if (rc)
-        return ctl_api_return(Py_NewRef(Py_None));
+    /* Baggage is read whether or not a span context was. */
     struct bag_dict b = {PyDict_New()};
     if (!b.d)
         return NULL;
     if (bag[0])
         ctr_baggage_each(bag, strlen(bag), bag_item, &b);
-    PyObject *r = ctl_context_new(st, &ctx, b.d);
-    Py_DECREF(b.d);
+    PyObject *r = rc ? Py_NewRef(Py_None) : ctl_context_new(st, &ctx, b.d);
+    if (r)
+        *baggage = b.d;
+    else
+        Py_DECREF(b.d);
+    return r;
+}
+
+PyObject *ctl_extract_from(ctl_state *st, PyObject *carrier)
+{
+    PyObject *bag;
+    PyObject *r = ctl_extract_parts(st, carrier, &bag);
+    Py_XDECREF(bag); /* a SpanContext holds it; without one, extract() says None */
     return ctl_api_return(r);
 }
 

@@ -43,10 +43,12 @@ static PyObject *prop_inject(PropagatorObject *self, PyObject *args, PyObject *k
     char ts[CTR_TRACESTATE_MAX + 1];
     PyObject *own = NULL;
     int has = ctl_context_from_py(st, span, &ctx, &own, ts);
-    PyObject *bag = has > 0 ? baggage_with(context, own) : NULL;
-    int rc = has > 0 && bag
-                 ? ctl_inject_into(st, &ctx, bag, carrier, setter != Py_None ? setter : NULL)
-                 : has;
+    /* Without a span the baggage still travels, in the W3C header alone (as
+     * OpenTelemetry's baggage propagator writes it). */
+    PyObject *bag = has >= 0 ? baggage_with(context, has > 0 ? own : NULL) : NULL;
+    int rc = bag ? ctl_inject_into(st, has > 0 ? &ctx : NULL, bag, carrier,
+                                   setter != Py_None ? setter : NULL)
+                 : (has < 0 ? -1 : 0);
     Py_XDECREF(bag);
     Py_DECREF(span);
     if (rc < 0)
@@ -98,40 +100,42 @@ static PyObject *prop_extract(PropagatorObject *self, PyObject *args, PyObject *
         goto out;
     result = context != Py_None ? Py_NewRef(context) : PyObject_CallMethod(ctxmod, "Context", NULL);
     PyObject *items = result ? items_through(carrier, getter) : NULL;
-    PyObject *sc = items ? ctl_extract_from(st, items) : NULL;
-    Py_XDECREF(items);
-    if (!sc || sc == Py_None) {
-        Py_XDECREF(sc);
-        ctl_hold_error();
-        goto out; /* nothing valid: the context as it was */
-    }
-    struct ctr_span_context ctx;
     PyObject *bag = NULL;
-    ctl_context_get(sc, &ctx, &bag);
-    PyObject *osc = ctl_otel_span_context(st, &ctx);
-    /* (A SpanContext is a tuple: CallMethod's "O" would spread it.) */
-    PyObject *cls = osc ? PyObject_GetAttrString(trace, "NonRecordingSpan") : NULL;
-    PyObject *nrs = cls ? PyObject_CallOneArg(cls, osc) : NULL;
-    Py_XDECREF(cls);
-    PyObject *with =
-        nrs ? PyObject_CallMethod(trace, "set_span_in_context", "OO", nrs, result) : NULL;
-    if (with) {
-        Py_SETREF(result, with);
-        PyObject *bmod =
-            bag && PyDict_GET_SIZE(bag) ? PyImport_ImportModule("opentelemetry.baggage") : NULL;
-        Py_ssize_t pos = 0;
-        PyObject *k, *v;
-        while (bmod && PyDict_Next(bag, &pos, &k, &v)) {
-            PyObject *next = PyObject_CallMethod(bmod, "set_baggage", "OOO", k, v, result);
-            if (next)
-                Py_SETREF(result, next);
-        }
-        Py_XDECREF(bmod);
+    PyObject *sc = items ? ctl_extract_parts(st, items, &bag) : NULL;
+    Py_XDECREF(items);
+    if (sc && sc != Py_None) {
+        struct ctr_span_context ctx;
+        PyObject *own;
+        ctl_context_get(sc, &ctx, &own);
+        PyObject *osc = ctl_otel_span_context(st, &ctx);
+        /* (A SpanContext is a tuple: CallMethod's "O" would spread it.) */
+        PyObject *cls = osc ? PyObject_GetAttrString(trace, "NonRecordingSpan") : NULL;
+        PyObject *nrs = cls ? PyObject_CallOneArg(cls, osc) : NULL;
+        PyObject *with =
+            nrs ? PyObject_CallMethod(trace, "set_span_in_context", "OO", nrs, result) : NULL;
+        if (with)
+            Py_SETREF(result, with);
+        Py_XDECREF(nrs);
+        Py_XDECREF(cls);
+        Py_XDECREF(osc);
     }
-    Py_XDECREF(nrs);
-    Py_XDECREF(osc);
-    Py_DECREF(sc);
-    ctl_hold_error();
+    /* The baggage, with or without a span context (as OpenTelemetry's
+     * baggage propagator reads it), added to the context's own. */
+    PyObject *bmod =
+        bag && PyDict_GET_SIZE(bag) ? PyImport_ImportModule("opentelemetry.baggage") : NULL;
+    Py_ssize_t pos = 0;
+    PyObject *k, *v;
+    while (bmod && PyDict_Next(bag, &pos, &k, &v)) {
+        PyObject *next = PyObject_CallMethod(bmod, "set_baggage", "OOO", k, v, result);
+        if (next)
+            Py_SETREF(result, next);
+        else
+            ctl_hold_error();
+    }
+    Py_XDECREF(bmod);
+    Py_XDECREF(bag);
+    Py_XDECREF(sc);
+    ctl_hold_error(); /* nothing valid: the context as it was */
 out:
     Py_XDECREF(ctxmod);
     Py_XDECREF(trace);

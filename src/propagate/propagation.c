@@ -464,6 +464,33 @@ static void inject_jaeger_baggage(const char *prefix, const char *bag, size_t le
     free(val);
 }
 
+/* The W3C `baggage` header, when that format is on and members are left. */
+static void inject_w3c_baggage(const struct ctr_propagation *p, const struct bag *bag,
+                               const struct ctr_carrier *c)
+{
+    if ((p->formats & CTR_PROP_BAGGAGE) && bag->len)
+        c->set(c->ud, "baggage", bag->buf);
+}
+
+/*
+ * Baggage without a span context (see propagate.h): only the W3C baggage
+ * format is independent of the span; Jaeger's uberctx-* headers and the
+ * other formats travel with a span context or not at all.
+ */
+int ctr_propagation_inject_baggage(const struct ctr_propagation *p, const char *baggage,
+                                   const struct ctr_carrier *c)
+{
+    if (!p || !c || !c->set)
+        return CTR_EINVAL;
+    char bagbuf[CTR_BAGGAGE_MAX + 1];
+    struct bag bag;
+    bag_init(&bag, bagbuf, sizeof bagbuf);
+    if (baggage && (p->formats & CTR_PROP_BAGGAGE))
+        bag_add_w3c(&bag, baggage, strlen(baggage));
+    inject_w3c_baggage(p, &bag, c);
+    return 0;
+}
+
 /*
  * Inject `ctx` and `baggage` in every format of p->formats (see
  * propagate.h). tracestate is written only when valid; baggage is written
@@ -500,8 +527,7 @@ int ctr_propagation_inject(const struct ctr_propagation *p, const struct ctr_spa
     bag_init(&bag, bagbuf, sizeof bagbuf);
     if (baggage && (p->formats & (CTR_PROP_BAGGAGE | CTR_PROP_JAEGER)))
         bag_add_w3c(&bag, baggage, strlen(baggage));
-    if ((p->formats & CTR_PROP_BAGGAGE) && bag.len)
-        c->set(c->ud, "baggage", bag.buf);
+    inject_w3c_baggage(p, &bag, c);
 
     if (p->formats & CTR_PROP_B3) {
         char b3[64];

@@ -446,6 +446,30 @@ static void test_inject_invalid(void)
     hdrs_free(&h);
 }
 
+/* Baggage without a span: the W3C header alone, only when baggage is on. */
+static void test_inject_baggage_only(void)
+{
+    struct hdrs h = {0};
+    struct ctr_carrier c = carrier(&h);
+    struct ctr_propagation p;
+    ctr_propagation_default(&p, ALL_FORMATS);
+    ASSERT_EQ(ctr_propagation_inject_baggage(&p, "a=1, bad key=2,b=x%2Cy;p=1", &c), 0);
+    ASSERT_EQ(h.n, 1);
+    ASSERT_STREQ(hdrs_get(&h, "baggage"), "a=1,b=x%2Cy;p=1");
+    hdrs_free(&h);
+
+    /* Nothing valid, nothing given, or the baggage format off: no header. */
+    h = (struct hdrs){0};
+    ASSERT_EQ(ctr_propagation_inject_baggage(&p, "bad key=2,,", &c), 0);
+    ASSERT_EQ(ctr_propagation_inject_baggage(&p, NULL, &c), 0);
+    ctr_propagation_default(&p, ALL_FORMATS & ~(unsigned)CTR_PROP_BAGGAGE);
+    ASSERT_EQ(ctr_propagation_inject_baggage(&p, "a=1", &c), 0);
+    ASSERT_EQ(h.sets, 0);
+    ASSERT_EQ(ctr_propagation_inject_baggage(NULL, "a=1", &c), CTR_EINVAL);
+    ASSERT_EQ(ctr_propagation_inject_baggage(&p, "a=1", NULL), CTR_EINVAL);
+    hdrs_free(&h);
+}
+
 /* ---- extract ------------------------------------------------------------ */
 
 static void add(struct hdrs *h, const char *name, const char *value)
@@ -785,7 +809,8 @@ TEST_MAIN(TEST_CASE(test_b3_parse_valid), TEST_CASE(test_b3_parse_malformed),
           TEST_CASE(test_jaeger_parse_malformed), TEST_CASE(test_jaeger_format),
           TEST_CASE(test_xray_parse_valid), TEST_CASE(test_xray_parse_malformed),
           TEST_CASE(test_xray_format), TEST_CASE(test_inject_every_format),
-          TEST_CASE(test_inject_invalid), TEST_CASE(test_extract_precedence),
-          TEST_CASE(test_extract_b3_multi), TEST_CASE(test_extract_tracestate),
-          TEST_CASE(test_extract_baggage_merge), TEST_CASE(test_extract_baggage_limits),
-          TEST_CASE(test_jaeger_custom_names), TEST_CASE(test_round_trip_each_format))
+          TEST_CASE(test_inject_invalid), TEST_CASE(test_inject_baggage_only),
+          TEST_CASE(test_extract_precedence), TEST_CASE(test_extract_b3_multi),
+          TEST_CASE(test_extract_tracestate), TEST_CASE(test_extract_baggage_merge),
+          TEST_CASE(test_extract_baggage_limits), TEST_CASE(test_jaeger_custom_names),
+          TEST_CASE(test_round_trip_each_format))

@@ -13,7 +13,7 @@ import textwrap
 
 import pytest
 
-from conftest import by_name, file_config, file_spans, propagation_leaks, with_tracing
+from conftest import by_name, clean_env, file_config, file_spans, propagation_leaks, with_tracing
 
 EXPERIMENTS = os.path.join(os.path.dirname(__file__), "experiments")
 
@@ -298,6 +298,92 @@ def test_opentelemetry_globals_come_back_after_cleanup():
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stderr
     assert p.stdout.split() == ["Propagator", "True"]
+
+
+BAGGAGE_ORACLE = """
+import json
+from opentelemetry import baggage, propagate, trace
+from opentelemetry.baggage.propagation import W3CBaggagePropagator
+from opentelemetry.context import Context
+from opentelemetry.propagators.composite import CompositePropagator
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+import chaostracing.control as c
+
+official = CompositePropagator([TraceContextTextMapPropagator(), W3CBaggagePropagator()])
+c.configure_control(configuration={"tracing_provider": "opentelemetry",
+                                   "tracing_opentelemetry_exporter": "none"})
+ours = propagate.get_global_textmap()
+assert type(ours).__name__ == "Propagator", type(ours)
+span = trace.NonRecordingSpan(trace.SpanContext(
+    0x0af7651916cd43dd8448eb211c80319c, 0xb7ad6b7169203331, False,
+    trace.TraceFlags(1)))
+bag_only = baggage.set_baggage("tenant", "a b,c", context=Context())
+bag_only = baggage.set_baggage("k", "v", context=bag_only)
+cases = {
+    "baggage, no span": bag_only,
+    "span and baggage": trace.set_span_in_context(span, bag_only),
+    "nothing": Context(),
+}
+out = {"inject": {}, "extract": {}}
+for name, ctx in cases.items():
+    mine, theirs = {}, {}
+    ours.inject(mine, context=ctx)
+    official.inject(theirs, context=ctx)
+    # OpenTelemetry Python writes a space as '+' (W3C baggage says %20):
+    # the values are compared as the official propagator reads them back.
+    read = [dict(baggage.get_all(official.extract(h))) for h in (mine, theirs)]
+    out["inject"][name] = [mine, theirs, read]
+carriers = {
+    "baggage, no span": {"baggage": "a=1, b=x%20y, bad key=3"},
+    # OpenTelemetry Python leaves a property in the value; W3C makes it
+    # metadata (compared below with our reading only).
+    "property": {"baggage": "b=x%20y;prop=1"},
+    "bad traceparent": {"traceparent": "00-zz-11-01", "baggage": "a=1"},
+    "span and baggage": {
+        "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+        "baggage": "a=1"},
+}
+start = baggage.set_baggage("kept", "yes", context=Context())
+for name, carrier in carriers.items():
+    got = []
+    for p in (ours, official):
+        ctx = p.extract(carrier, context=start)
+        sc = trace.get_current_span(ctx).get_span_context()
+        got.append([dict(baggage.get_all(ctx)), sc.is_valid and format(sc.span_id, "016x")])
+    out["extract"][name] = got
+c.cleanup_control()
+print(json.dumps(out))
+"""
+
+
+def test_opentelemetry_propagator_carries_baggage_without_a_span():
+    """Our global propagator writes and reads what OpenTelemetry's default one
+    (tracecontext + baggage) does, also for a context with baggage and no span."""
+    pytest.importorskip("opentelemetry.propagate")
+    p = subprocess.run(
+        [sys.executable, "-c", BAGGAGE_ORACLE],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=clean_env(),
+    )
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout.strip().splitlines()[-1])
+    for name, (mine, theirs, (read_mine, read_theirs)) in out["inject"].items():
+        assert sorted(mine) == sorted(theirs), (name, mine, theirs)
+        assert mine.get("traceparent") == theirs.get("traceparent"), name
+        assert read_mine == read_theirs, (name, mine, theirs)
+    assert out["inject"]["baggage, no span"][0] == {"baggage": "tenant=a%20b%2Cc,k=v"}
+    assert out["inject"]["nothing"][0] == {}
+    prop = out["extract"].pop("property")
+    assert prop[0] == [{"kept": "yes", "b": "x y"}, False], prop
+    for name, (mine, theirs) in out["extract"].items():
+        assert mine == theirs, (name, mine, theirs)
+    assert out["extract"]["baggage, no span"][0] == [
+        {"kept": "yes", "a": "1", "b": "x y"},
+        False,
+    ]
+    assert out["extract"]["span and baggage"][0][1] == "b7ad6b7169203331"
 
 
 def test_requests_not_instrumented_without_the_argument(run_chaos, target, tmp_path):
