@@ -22,6 +22,7 @@
  *   otel.c        the OpenTelemetry API bridge: loading it, its context
  *   otel_types.c  the OpenTelemetry TracerProvider, Tracer and current-span
  *                 context manager
+ *   otel_async.c  the coroutine of a decorated coroutine function
  *   otel_propagator.c OpenTelemetry's global propagator: the control's formats
  *   instrument.c  the OpenTelemetry instrumentations the arguments name
  *   process_env.c TRACEPARENT & co. in the environment of process activities
@@ -188,6 +189,7 @@ typedef struct ctl_state_s {
     PyObject *ot_previous; /* opentracing's global tracer before ours, while ours is set */
     int ot_previous_registered;
     PyObject *otel_provider_type, *otel_tracer_type, *otel_cm_type, *otel_propagator_type;
+    PyObject *otel_coro_type;
     struct ctl_otel otel;
     PyObject *env_stack;         /* process activities' environment values, latest last */
     PyObject *env_original;      /* the variables before the first of them */
@@ -315,7 +317,16 @@ PyObject *ctl_extract_parts(ctl_state *st, PyObject *carrier, PyObject **baggage
 extern PyType_Spec ctl_tracer_spec;
 extern PyType_Spec ctl_ot_tracer_spec, ctl_ot_scope_manager_spec, ctl_ot_scope_spec;
 extern PyType_Spec ctl_otel_provider_spec, ctl_otel_tracer_spec, ctl_otel_cm_spec,
-    ctl_otel_propagator_spec;
+    ctl_otel_propagator_spec, ctl_otel_coro_spec;
+/* start_as_current_span()'s context manager `cm` (otel_types.c): start its
+ * span and make it current (the span, and *token; NULL with an exception),
+ * and leave it (the exception `exc`, or NULL, recorded as the API does). */
+PyObject *ctl_otel_cm_start(PyObject *cm, PyObject **token);
+void ctl_otel_cm_finish(PyObject *cm, PyObject *span, PyObject *token, PyObject *exc);
+/* The coroutine a decorated coroutine function `func` returns for one call
+ * (otel_async.c): it runs func(*args, **kwargs) in cm's span. */
+PyObject *ctl_otel_coroutine_new(ctl_state *st, PyObject *cm, PyObject *func, PyObject *args,
+                                 PyObject *kwargs);
 PyObject *ctl_api_tracer(PyObject *module, PyObject *unused);
 PyObject *ctl_api_current_span(PyObject *module, PyObject *unused);
 PyObject *ctl_api_inject(PyObject *module, PyObject *args, PyObject *kwargs);

@@ -63,6 +63,7 @@ static int add_types(PyObject *module, ctl_state *st)
         {&ctl_otel_tracer_spec, &st->otel_tracer_type, NULL},
         {&ctl_otel_cm_spec, &st->otel_cm_type, NULL},
         {&ctl_otel_propagator_spec, &st->otel_propagator_type, NULL},
+        {&ctl_otel_coro_spec, &st->otel_coro_type, NULL},
     };
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
         *types[i].slot = PyType_FromModuleAndSpec(module, types[i].spec, NULL);
@@ -119,8 +120,8 @@ static int control_exec(PyObject *module)
         &st->otel.detach, &st->otel.span_context, &st->otel.trace_flags, &st->otel.trace_state,    \
         &st->otel.provider, &st->otel.instrumented, &st->otel.cv, &st->otel.span_key,              \
         &st->otel.context_cls, &st->otel.textmap, &st->otel.previous_textmap,                      \
-        &st->otel_propagator_type, &st->env_stack, &st->env_original, &st->env_keys,               \
-        &st->os_module, &st->os_environ, &st->os_environ_data
+        &st->otel_propagator_type, &st->otel_coro_type, &st->env_stack, &st->env_original,         \
+        &st->env_keys, &st->os_module, &st->os_environ, &st->os_environ_data
 
 static int control_traverse(PyObject *module, visitproc visit, void *arg)
 {

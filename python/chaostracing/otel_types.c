@@ -22,6 +22,7 @@ typedef struct {
     PyObject_HEAD PyObject *tracer;
     PyObject *name, *context, *kind, *attributes, *links, *start_time;
     bool record_exception, set_status_on_exception, end_on_exit;
+    bool is_async;   /* the function is a coroutine function */
     PyObject *func;  /* as a decorator: the function */
     PyObject *span;  /* in a `with` block */
     PyObject *token; /* in a `with` block */
@@ -196,6 +197,7 @@ static CMObject *cm_alloc(ctl_state *st)
     cm->tracer = cm->name = cm->context = cm->kind = cm->attributes = cm->links = cm->start_time =
         cm->func = cm->span = cm->token = NULL;
     cm->record_exception = cm->set_status_on_exception = cm->end_on_exit = true;
+    cm->is_async = false;
     PyObject_GC_Track(cm);
     return cm;
 }
@@ -239,8 +241,9 @@ static ctl_state *cm_state(CMObject *cm)
 }
 
 /* Start the span and make it current: the span, and *token. */
-static PyObject *cm_start(CMObject *cm, PyObject **token)
+PyObject *ctl_otel_cm_start(PyObject *self, PyObject **token)
 {
+    CMObject *cm = (CMObject *)self;
     PyObject *span = otel_start((OTelTracerObject *)cm->tracer, cm->name, cm->context, cm->kind,
                                 cm->attributes, cm->links, cm->start_time);
     if (!span)
@@ -255,8 +258,9 @@ static PyObject *cm_start(CMObject *cm, PyObject **token)
 
 /* Leave: the span stops being current, the exception (if any) is recorded
  * as the API does, and the span ends (end_on_exit). */
-static void cm_finish(CMObject *cm, PyObject *span, PyObject *token, PyObject *exc)
+void ctl_otel_cm_finish(PyObject *self, PyObject *span, PyObject *token, PyObject *exc)
 {
+    CMObject *cm = (CMObject *)self;
     ctl_state *st = cm_state(cm);
     ctl_current_pop(st, token);
     /* As the API's use_span(): an Exception, not an interrupt or exit. */
@@ -275,7 +279,7 @@ static PyObject *cm_enter(CMObject *self, PyObject *unused)
         return NULL;
     }
     PyObject *token = NULL;
-    PyObject *span = cm_start(self, &token);
+    PyObject *span = ctl_otel_cm_start((PyObject *)self, &token);
     if (!span)
         return NULL;
     self->span = span;
@@ -288,7 +292,7 @@ static PyObject *cm_exit(CMObject *self, PyObject *const *args, Py_ssize_t nargs
     PyObject *span = self->span, *token = self->token;
     self->span = self->token = NULL;
     if (span) {
-        cm_finish(self, span, token, nargs >= 2 ? args[1] : NULL);
+        ctl_otel_cm_finish((PyObject *)self, span, token, nargs >= 2 ? args[1] : NULL);
         Py_DECREF(span);
         Py_XDECREF(token);
     }
@@ -299,9 +303,24 @@ static PyObject *cm_exit(CMObject *self, PyObject *const *args, Py_ssize_t nargs
     Py_RETURN_FALSE;
 }
 
+/* True when `func` is a coroutine function (as inspect, which an
+ * extension's code has loaded when it has any, sees it). */
+static bool is_coroutine_function(PyObject *func)
+{
+    PyObject *inspect = PyImport_ImportModule("inspect");
+    PyObject *r = inspect ? PyObject_CallMethod(inspect, "iscoroutinefunction", "O", func) : NULL;
+    int yes = r ? PyObject_IsTrue(r) : 0;
+    Py_XDECREF(r);
+    Py_XDECREF(inspect);
+    ctl_hold_error();
+    return yes > 0;
+}
+
 /* As a decorator: cm(func) is a function running each call in a new span;
  * calling that runs func. inspect.signature() follows __wrapped__, so
- * chaoslib still sees the function's own arguments. */
+ * chaoslib still sees the function's own arguments. A coroutine function
+ * gives a coroutine function: each call's coroutine runs in its span, from
+ * its first step to its end (otel_async.c), as the API's decorator does. */
 static PyObject *cm_call(CMObject *self, PyObject *args, PyObject *kwargs)
 {
     if (!self->func) {
@@ -324,15 +343,18 @@ static PyObject *cm_call(CMObject *self, PyObject *args, PyObject *kwargs)
         d->set_status_on_exception = self->set_status_on_exception;
         d->end_on_exit = self->end_on_exit;
         d->func = Py_NewRef(PyTuple_GET_ITEM(args, 0));
+        d->is_async = is_coroutine_function(d->func);
         return ctl_api_return((PyObject *)d);
     }
+    if (self->is_async)
+        return ctl_otel_coroutine_new(cm_state(self), (PyObject *)self, self->func, args, kwargs);
     PyObject *token = NULL;
-    PyObject *span = cm_start(self, &token);
+    PyObject *span = ctl_otel_cm_start((PyObject *)self, &token);
     if (!span)
         return NULL;
     PyObject *r = PyObject_Call(self->func, args, kwargs);
     PyObject *exc = r ? NULL : ctl_err_take();
-    cm_finish(self, span, token, exc);
+    ctl_otel_cm_finish((PyObject *)self, span, token, exc);
     Py_DECREF(span);
     Py_DECREF(token);
     if (!r)
@@ -348,6 +370,34 @@ static PyObject *cm_wrapped(CMObject *self, void *name)
     }
     if (strcmp((const char *)name, "__wrapped__") == 0)
         return Py_NewRef(self->func);
+    return PyObject_GetAttrString(self->func, (const char *)name);
+}
+
+/* What inspect (3.12+) and asyncio look for to call a decorated coroutine
+ * function one: their marker objects, only when the function is one. */
+static PyObject *cm_marker(CMObject *self, void *which)
+{
+    const char *mod = which ? "asyncio.coroutines" : "inspect";
+    const char *name = which ? "_is_coroutine" : "_is_coroutine_mark";
+    PyObject *m = self->is_async ? PyImport_ImportModule(mod) : NULL;
+    PyObject *r = m ? PyObject_GetAttrString(m, name) : NULL;
+    Py_XDECREF(m);
+    if (!r) {
+        PyErr_Clear();
+        PyErr_SetString(PyExc_AttributeError, which ? "_is_coroutine" : "_is_coroutine_marker");
+    }
+    return r;
+}
+
+/* A decorated coroutine function shows the function's code, defaults and
+ * annotations, so inspect.iscoroutinefunction() (before 3.12's marker) takes
+ * it for what it stands for, as the API's `async def` wrapper is. */
+static PyObject *cm_async_attr(CMObject *self, void *name)
+{
+    if (!self->is_async) {
+        PyErr_SetString(PyExc_AttributeError, (const char *)name);
+        return NULL;
+    }
     return PyObject_GetAttrString(self->func, (const char *)name);
 }
 
@@ -371,6 +421,12 @@ static PyGetSetDef cm_getset[] = {
     {"__name__", (getter)cm_wrapped, NULL, NULL, "__name__"},
     {"__qualname__", (getter)cm_wrapped, NULL, NULL, "__qualname__"},
     {"__module__", (getter)cm_wrapped, NULL, NULL, "__module__"},
+    {"_is_coroutine_marker", (getter)cm_marker, NULL, NULL, NULL},
+    {"__code__", (getter)cm_async_attr, NULL, NULL, "__code__"},
+    {"__defaults__", (getter)cm_async_attr, NULL, NULL, "__defaults__"},
+    {"__kwdefaults__", (getter)cm_async_attr, NULL, NULL, "__kwdefaults__"},
+    {"__annotations__", (getter)cm_async_attr, NULL, NULL, "__annotations__"},
+    {"_is_coroutine", (getter)cm_marker, NULL, NULL, "asyncio"},
     {NULL, NULL, NULL, NULL, NULL},
 };
 

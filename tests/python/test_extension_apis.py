@@ -198,6 +198,55 @@ def test_a_decorated_activity_keeps_its_signature(run_chaos, tmp_path):
     assert p.stdout.strip() == "(count: int, label: str = 'x') -> dict decorated", p.stderr
 
 
+@pytest.mark.parametrize("tracer_from", ["run", "import"])
+def test_decorated_coroutine_functions_run_in_their_spans(run_chaos, tmp_path, tracer_from):
+    """start_as_current_span over an `async def`, as OpenTelemetry's decorator:
+    each call's span lasts from its first step to its end, is current only in
+    its own task, records an exception, ends on cancellation and when the
+    coroutine is collected half-way."""
+    pytest.importorskip("opentelemetry.trace")
+    trace = tmp_path / "t.jsonl"
+    delay = 0.05
+    act = py("deco-async", "decorated_async", delay=delay, tracer_from=tracer_from)
+    act["provider"]["module"] = "otelhelpers"
+    run = run_chaos(with_tracing(experiment([act]), file_config(trace)))
+    assert run.returncode == 0, run.describe()
+    spans = file_spans(trace)
+    fetches = {s["attributes"]["i"]: s for s in spans if s["name"] == "async-fetch"}
+    assert sorted(fetches) == [1, 2, 3]
+    for s in fetches.values():
+        s["name"] = f"async-fetch-{s['attributes']['i']}"  # names unique for by_name()
+    assert_one_tree(spans)
+    out = outputs(run)["deco-async"]["output"]
+    assert out["tracer"] == {"run": "OpenTelemetryTracer", "import": "ProxyTracer"}[tracer_from]
+    act_id = by_name(spans)["deco-async"]["span_id"]
+    outer = by_name(spans)["async-outer"]
+    assert fetches[1]["parent"] == fetches[2]["parent"] == outer["parent"] == act_id
+    assert fetches[3]["parent"] == outer["span_id"]
+    # Each span covers its coroutine's await, not just the call making it.
+    for s in [*fetches.values(), outer]:
+        assert s["end"] - s["start"] >= 0.9 * delay * 1e9, (s["name"], s["end"] - s["start"])
+    # The two gathered calls ran at once, each in its own task's context.
+    assert fetches[2]["start"] < fetches[1]["end"] and fetches[1]["start"] < fetches[2]["end"]
+    assert [f["span_id"] for f in out["fetched"]] == [fetches[i]["span_id"] for i in (1, 2, 3)]
+    assert all(f["still_current"] for f in out["fetched"]) and out["current_kept"]
+    fail = by_name(spans)["async-fail"]
+    assert out["failed"] == "async failure"
+    assert fail["status_code"] == 2 and fail["status_message"] == "ValueError: async failure"
+    assert [e["name"] for e in fail["events"]] == ["exception"]
+    # Cancelled (a BaseException) or collected half-way: ended, not an error.
+    cancelled, abandoned = by_name(spans)["async-cancelled"], by_name(spans)["async-abandoned"]
+    assert out["cancelled"] is True and out["first_step"] == "paused"
+    for s in (cancelled, abandoned):
+        assert s["parent"] == act_id and s["status_code"] == 0 and not s["events"], s
+        assert s["end"] - s["start"] < 10e9
+    # Callers that ask whether it is a coroutine function are told so (the
+    # `run` tracer's decorator: by inspect from 3.10, which takes a callable
+    # with a function's attributes for one; by asyncio on every version).
+    inspect_sees = tracer_from == "import" or sys.version_info >= (3, 10)
+    assert out["iscoroutinefunction"] == [inspect_sees, True, False]
+
+
 @pytest.mark.parametrize("argument", ["trace_requests", "trace_request"])
 def test_requests_instrumentation(run_chaos, target, tmp_path, argument):
     pytest.importorskip("opentelemetry.instrumentation.requests")
