@@ -19,6 +19,7 @@ typedef struct {
     PyObject *inner; /* the function's coroutine (or its __await__ iterator) */
     PyObject *span, *token;
     int state;
+    bool executing; /* a step is running (a coroutine cannot re-enter itself) */
 } CoroObject;
 
 static int coro_traverse(CoroObject *self, visitproc visit, void *arg)
@@ -58,6 +59,7 @@ PyObject *ctl_otel_coroutine_new(ctl_state *st, PyObject *cm, PyObject *func, Py
     c->kwargs = kwargs && PyDict_GET_SIZE(kwargs) ? PyDict_Copy(kwargs) : NULL;
     c->inner = c->span = c->token = NULL;
     c->state = CORO_NEW;
+    c->executing = false;
     PyObject_GC_Track(c);
     if (kwargs && PyDict_GET_SIZE(kwargs) && !c->kwargs) {
         Py_DECREF(c);
@@ -145,8 +147,39 @@ static PyObject *raise_thrown(PyObject *args)
     return NULL;
 }
 
+/* True (with ValueError) when a step is already running: the function's
+ * coroutine is the one to say so, but ours must not end its span for it. */
+static bool coro_busy(CoroObject *self)
+{
+    if (self->executing)
+        PyErr_SetString(PyExc_ValueError, "coroutine already executing");
+    return self->executing;
+}
+
+/* One step of the inner coroutine: send(value) or throw(*args). The inner
+ * object is held for the call, whatever the step does to `self`. */
+static PyObject *coro_step(CoroObject *self, PyObject *value, PyObject *throw_args)
+{
+    PyObject *inner = Py_NewRef(self->inner), *r;
+    self->executing = true;
+    if (throw_args) {
+        PyObject *meth = PyObject_GetAttrString(inner, "throw");
+        r = meth ? PyObject_Call(meth, throw_args, NULL) : NULL;
+        Py_XDECREF(meth);
+    } else if (value == Py_None && PyIter_Check(inner)) {
+        r = Py_TYPE(inner)->tp_iternext(inner);
+    } else {
+        r = PyObject_CallMethod(inner, "send", "(O)", value);
+    }
+    self->executing = false;
+    Py_DECREF(inner);
+    return coro_after(self, r);
+}
+
 static PyObject *coro_send(CoroObject *self, PyObject *value)
 {
+    if (coro_busy(self))
+        return NULL;
     if (self->state == CORO_DONE) {
         PyErr_SetString(PyExc_RuntimeError, "cannot reuse already awaited coroutine");
         return NULL;
@@ -160,10 +193,7 @@ static PyObject *coro_send(CoroObject *self, PyObject *value)
         if (coro_begin(self) < 0)
             return NULL;
     }
-    PyObject *r = value == Py_None && PyIter_Check(self->inner)
-                      ? Py_TYPE(self->inner)->tp_iternext(self->inner)
-                      : PyObject_CallMethod(self->inner, "send", "O", value);
-    return coro_after(self, r);
+    return coro_step(self, value, NULL);
 }
 
 static PyObject *coro_next(CoroObject *self)
@@ -177,26 +207,31 @@ static PyObject *coro_throw(CoroObject *self, PyObject *args)
         PyErr_SetString(PyExc_TypeError, "throw expected 1 to 3 arguments");
         return NULL;
     }
+    if (coro_busy(self))
+        return NULL;
     if (self->state != CORO_RUNNING) { /* nothing ran: no span, as for a coroutine */
         if (self->state == CORO_NEW)
             coro_end(self, NULL);
         return raise_thrown(args);
     }
-    PyObject *meth = PyObject_GetAttrString(self->inner, "throw");
-    PyObject *r = meth ? PyObject_Call(meth, args, NULL) : NULL;
-    Py_XDECREF(meth);
-    return coro_after(self, r);
+    return coro_step(self, NULL, args);
 }
 
 static PyObject *coro_close(CoroObject *self, PyObject *unused)
 {
     (void)unused;
+    if (coro_busy(self))
+        return NULL;
     if (self->state != CORO_RUNNING) {
         coro_end(self, NULL);
         Py_RETURN_NONE;
     }
     /* GeneratorExit is not an Exception: the span ends without an error. */
-    PyObject *r = PyObject_CallMethod(self->inner, "close", NULL);
+    PyObject *inner = Py_NewRef(self->inner);
+    self->executing = true;
+    PyObject *r = PyObject_CallMethod(inner, "close", NULL);
+    self->executing = false;
+    Py_DECREF(inner);
     PyObject *exc = r ? NULL : ctl_err_take();
     coro_end(self, exc);
     if (!r)

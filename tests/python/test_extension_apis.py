@@ -718,6 +718,90 @@ def test_decorated_methods_bind_and_exceptions_follow_opentelemetry(tmp_path):
     assert s["gen"]["status_code"] == 0 and not s["gen"]["events"]
 
 
+def test_a_decorated_coroutine_driven_by_hand_behaves_as_a_coroutine(tmp_path):
+    """The protocol corners asyncio does not reach: values sent in and
+    returned, throw() and close() before the first step (no span), a step
+    that re-enters its own coroutine, reuse after the end."""
+    pytest.importorskip("opentelemetry.trace")
+    trace_file = tmp_path / "t.jsonl"
+    out = run_snippet(
+        f"""
+        c.cleanup_control()
+        c.configure_control(configuration={{"tracing_provider": "opentelemetry",
+            "tracing_opentelemetry_exporter": "file",
+            "tracing_opentelemetry_file_path": {str(trace_file)!r}}})
+        import types
+        from opentelemetry import trace
+        tr = trace.get_tracer("t")
+
+        @types.coroutine
+        def receive():
+            return (yield "ready")
+
+        @tr.start_as_current_span("echo")
+        async def echo():
+            got = await receive()
+            return ("returned", got)
+
+        res = []
+        co = echo()
+        res.append(co.send(None))
+        try:
+            co.send((1, 2))          # a tuple is one value, not arguments
+        except StopIteration as e:
+            res.append(e.value)
+        try:
+            co.send(None)
+        except RuntimeError as e:
+            res.append("reuse: " + str(e))
+
+        never = echo()
+        try:
+            never.throw(KeyError("k"))
+        except KeyError:
+            res.append("thrown before start")
+        echo().close()
+
+        me = []
+        @tr.start_as_current_span("reenter")
+        async def reenter():
+            await receive()
+            try:
+                me[0].send(None)
+            except ValueError as e:
+                res.append(str(e))
+            return "done"
+        co = reenter(); me.append(co)
+        co.send(None)
+        try:
+            co.send(None)
+        except StopIteration as e:
+            res.append(e.value)
+        try:
+            echo().send(1)
+        except TypeError as e:
+            res.append("non-None first")
+        c.cleanup_control()
+        print(res)
+        """
+    )
+    assert out == str(
+        [
+            "ready",
+            ("returned", (1, 2)),
+            "reuse: cannot reuse already awaited coroutine",
+            "thrown before start",
+            "coroutine already executing",
+            "done",
+            "non-None first",
+        ]
+    )
+    names = sorted(s["name"] for s in file_spans(trace_file))
+    assert names == ["echo", "reenter"], names  # nothing for the ones never started
+    s = by_name(file_spans(trace_file))
+    assert s["reenter"]["status_code"] == 0 and s["echo"]["status_code"] == 0
+
+
 def test_force_flush_while_the_run_ends_is_safe():
     pytest.importorskip("opentelemetry.trace")
     out = run_snippet(
