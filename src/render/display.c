@@ -1,11 +1,31 @@
 /*
  * Display-safe text for the renderers: escapes for terminal controls and
- * bidirectional overrides, one column per code point, cut with an ellipsis.
+ * bidirectional overrides, the columns a terminal gives each code point
+ * (two for wide CJK and emoji, none for combining marks: widths.h), cut
+ * with an ellipsis.
  */
 #include <stdio.h>
 
 #include "core/internal.h"
 #include "render/internal.h"
+#include "render/widths.h"
+
+size_t ctr__cp_width(uint32_t cp)
+{
+    if (cp < 0x300)
+        return 1;
+    size_t lo = 0, hi = sizeof ctr__width_ranges / sizeof ctr__width_ranges[0];
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (cp < ctr__width_ranges[mid].first)
+            hi = mid;
+        else if (cp > ctr__width_ranges[mid].last)
+            lo = mid + 1;
+        else
+            return ctr__width_ranges[mid].width;
+    }
+    return 1;
+}
 
 /* The escape that stands for code point `cp` on screen, written to esc[16],
  * and its length; 0 when the code point is printed as itself. */
@@ -43,7 +63,7 @@ static size_t display_cols(const char *s, size_t len, size_t stop)
         char esc[16];
         i += next_cp(s + i, len - i, &cp, &bad);
         int elen = display_escape(cp, esc);
-        cols += elen > 0 ? (size_t)elen : 1;
+        cols += elen > 0 ? (size_t)elen : ctr__cp_width(cp);
     }
     return cols;
 }
@@ -61,7 +81,7 @@ size_t ctr__display_put(struct ctr_buf *b, const char *s, size_t len, size_t max
         char esc[16];
         size_t n = next_cp(s + i, len - i, &cp, &bad);
         int elen = display_escape(cp, esc);
-        size_t w = elen > 0 ? (size_t)elen : 1;
+        size_t w = elen > 0 ? (size_t)elen : ctr__cp_width(cp);
         if (cols + w > limit) {
             if (b)
                 ctr_buf_append(b, "\xe2\x80\xa6", 3); /* U+2026 */

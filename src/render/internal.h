@@ -15,9 +15,15 @@
  * controls and DEL become \xNN, C1 and bidirectional controls \uNNNN, so text
  * cannot move the cursor or reorder the line; ill-formed bytes become U+FFFD;
  * text wider than `max_cols` (>= 2) columns is cut, ending in "…". With `b`
- * NULL nothing is written. Returns the columns (one per code point written).
+ * NULL nothing is written. Returns the columns the text takes on a terminal
+ * (ctr__cp_width() for each code point written, an escape's length for each
+ * escaped one).
  */
 size_t ctr__display_put(struct ctr_buf *b, const char *s, size_t len, size_t max_cols);
+/* The columns a terminal gives code point `cp`: 2 for East Asian Wide and
+ * Fullwidth ones (CJK, Hangul syllables, most emoji), 0 for combining marks,
+ * format characters and conjoining Hangul, else 1 (render/widths.h). */
+size_t ctr__cp_width(uint32_t cp);
 /* Append `n` spaces. */
 void ctr__spaces(struct ctr_buf *b, size_t n);
 

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/internal.h"
 #include "render/internal.h"
 
 #define NAME_MAX_COLS 200 /* longer names are cut with an ellipsis */
@@ -223,12 +224,17 @@ static void put_notes(struct ctr_buf *b, const struct trace_ctx *c, const struct
     }
 }
 
-/* Columns of the UTF-8 text b[from..len): one per code point. */
+/* Terminal columns of the display-safe text b[from..len) (written by
+ * ctr__display_put and printf: well-formed UTF-8). */
 static size_t cols_since(const struct ctr_buf *b, size_t from)
 {
     size_t n = 0;
-    for (size_t i = from; i < b->len; i++)
-        n += (b->data[i] & 0xC0) != 0x80;
+    for (size_t i = from; i < b->len;) {
+        uint32_t cp;
+        size_t k = ctr__utf8_decode((const char *)b->data + i, b->len - i, &cp);
+        n += k ? ctr__cp_width(cp) : 1;
+        i += k ? k : 1;
+    }
     return n;
 }
 

@@ -6,6 +6,7 @@
 #include <chaostracing/render.h>
 
 #include "fixture.h"
+#include "render/internal.h"
 #include "render_util.h"
 #include "test.h"
 
@@ -236,6 +237,62 @@ static void test_display_safe_text(void)
     ASSERT(no_escape);
 }
 
+/* The columns a terminal gives code points: CJK, Hangul, fullwidth forms
+ * and emoji two, combining marks, joiners and selectors none. */
+static void test_display_widths(void)
+{
+    static const struct {
+        uint32_t cp;
+        size_t w;
+    } cases[] = {
+        {'a', 1},     {0xE9, 1},    {0xAD, 1},     {0x0301, 0}, {0x0483, 0},  {0x200B, 0},
+        {0x200D, 0},  {0xFE0F, 0},  {0x1160, 0},   {0x11A8, 0}, {0x1100, 2},  {0x4E2D, 2},
+        {0x5B9F, 2},  {0x3042, 2},  {0xAC00, 2},   {0xFF21, 2}, {0xFF61, 1},  {0x1F525, 2},
+        {0x1F600, 2}, {0x1F680, 2}, {0x2764, 1},   {0x2705, 2}, {0x20BB7, 2}, {0x3FFFD, 2},
+        {0xE000, 1},  {0xFFFD, 1},  {0x0410, 1},   {0x05D0, 1}, {0x0627, 1},  {0x0E01, 1},
+        {0x0E31, 0},  {0xE0001, 0}, {0x10FFFF, 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        if (ctr__cp_width(cases[i].cp) != cases[i].w)
+            fprintf(stderr, "U+%04X: %zu columns, want %zu\n", (unsigned)cases[i].cp,
+                    ctr__cp_width(cases[i].cp), cases[i].w);
+        ASSERT_EQ(ctr__cp_width(cases[i].cp), cases[i].w);
+    }
+    /* Cut by columns: a wide character that would cross the limit is left
+     * out whole, combining marks stay with their base. */
+    struct ctr_buf b = {0};
+    ASSERT_EQ(ctr__display_put(&b, "\xe5\xae\x9f\xe9\xa8\x93\xe5\xae\x9f\xe9\xa8\x93", 12, 6),
+              5); /* 実験実験 in 6 columns: 実験… */
+    ctr_buf_putc(&b, 0);
+    ASSERT_STREQ((const char *)b.data, "\xe5\xae\x9f\xe9\xa8\x93\xe2\x80\xa6");
+    ctr_buf_reset(&b);
+    ASSERT_EQ(ctr__display_put(&b, "e\xcc\x81x", 4, 10), 2); /* é (e + U+0301) x */
+    ctr_buf_putc(&b, 0);
+    ASSERT_STREQ((const char *)b.data, "e\xcc\x81x");
+    ctr_buf_free(&b);
+}
+
+/* Wide and combining names keep the columns after them aligned. */
+static void test_wide_names_align(void)
+{
+    struct ctr_span root, cjk, emoji, comb;
+    mk_span(&root, 0xdd, 0x01, 0, "\xe5\xae\x9f\xe9\xa8\x93", 0, 10); /* 実験: 4 columns */
+    mk_span(&cjk, 0xdd, 0x02, 0x01, "\xed\x8c\x8c\xeb\x93\x9c \xec\x82\xad\xec\xa0\x9c", 1, 2);
+    mk_span(&emoji, 0xdd, 0x03, 0x01, "\xf0\x9f\x94\xa5 fire", 2, 3); /* 🔥 fire: 7 */
+    mk_span(&comb, 0xdd, 0x04, 0x01, "cafe\xcc\x81", 3, 4);           /* café: 4 */
+    struct ctr_span *spans[] = {&root, &cjk, &emoji, &comb};
+    struct ctr_batch b = {&res_ctk, NULL, spans, 4};
+    struct ctr_render_options o = {.attrs = false, .ascii = true, .color = false};
+    /* 파드 삭제 is 9 columns; after "|- " the widest name ends at column 12. */
+    ASSERT(renders_as(&b, 1, &o,
+                      "trace dddddddddddddddddddddddddddddddd  service=chaostoolkit  4 spans  "
+                      "start=2023-11-14T22:13:20.000Z\n"
+                      "\xe5\xae\x9f\xe9\xa8\x93          10.0 ms\n"
+                      "|- \xed\x8c\x8c\xeb\x93\x9c \xec\x82\xad\xec\xa0\x9c   1.0 ms\n"
+                      "|- \xf0\x9f\x94\xa5 fire     1.0 ms\n"
+                      "`- cafe\xcc\x81        1.0 ms\n"));
+}
+
 /* Values of every type as tags; unknown kinds, statuses and times. */
 static void test_odd_values(void)
 {
@@ -355,4 +412,5 @@ static void test_wide_and_deep(void)
 
 TEST_MAIN(TEST_CASE(test_tree_layout), TEST_CASE(test_ascii_no_attrs_and_color),
           TEST_CASE(test_file_variant_and_arguments), TEST_CASE(test_display_safe_text),
-          TEST_CASE(test_odd_values), TEST_CASE(test_parent_cycles), TEST_CASE(test_wide_and_deep))
+          TEST_CASE(test_odd_values), TEST_CASE(test_parent_cycles), TEST_CASE(test_wide_and_deep),
+          TEST_CASE(test_display_widths), TEST_CASE(test_wide_names_align))

@@ -201,6 +201,61 @@ static void test_unicode_colour_and_defaults(void)
     ASSERT(plain);
 }
 
+/* Terminal columns of UTF-8 text as the test counts them: the CJK and
+ * Hangul used below (lead bytes 0xE3-0xED) two, every other code point one. */
+static size_t test_cols(const char *s, size_t n)
+{
+    size_t cols = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if ((c & 0xC0) == 0x80)
+            continue;
+        cols += c >= 0xE3 && c <= 0xED ? 2 : 1;
+    }
+    return cols;
+}
+
+/* Wide names and notes (CJK) keep the durations and the bars in line. */
+static void test_wide_text_keeps_the_columns(void)
+{
+    struct ctr_span s[3];
+    mk_span(&s[0], 0xee, 0x01, 0, "\xe5\xae\x9f\xe9\xa8\x93 experiment", 0, 1000);
+    mk_span(&s[1], 0xee, 0x02, 0x01, "\xe3\x83\x9d\xe3\x83\x83\xe3\x83\x89\xe5\x89\x8a\xe9\x99\xa4",
+            100, 600); /* ポッド削除 */
+    s[1].status = CTR_STATUS_ERROR;
+    s[1].status_message = (struct ctr_str){"\xe8\xa6\x8b\xe3\x81\xa4\xe3\x81\x8b\xe3\x82\x89"
+                                           "\xe3\x81\xaa\xe3\x81\x84",
+                                           18}; /* 見つからない */
+    mk_span(&s[2], 0xee, 0x03, 0x01, "probe", 600, 900);
+    struct ctr_span *p[] = {&s[0], &s[1], &s[2]};
+    struct ctr_render_options o;
+    ctr_render_options_default(&o);
+    o.width = 100; /* the notes (21 columns) fit in the quarter kept for them */
+    char *out = render(p, 3, &o);
+    ASSERT(out != NULL);
+    size_t rows = 0, ms_col = 0, widest = 0;
+    bool aligned = true;
+    for (char *line = out, *nl; (nl = strchr(line, '\n')) != NULL; line = nl + 1) {
+        size_t n = (size_t)(nl - line);
+        char *ms = strstr(line, " ms ");
+        if (!ms || ms > nl || line[0] == ' ') /* not a span row, or the axis */
+            continue;
+        size_t w = test_cols(line, n);
+        widest = w > widest ? w : widest;
+        size_t col = test_cols(line, (size_t)(ms - line));
+        if (rows++ == 0)
+            ms_col = col;
+        else if (col != ms_col)
+            aligned = false;
+    }
+    if (!aligned || rows != 3 || widest != 100)
+        fprintf(stderr, "%s", out);
+    free(out);
+    ASSERT_EQ(rows, 3);
+    ASSERT(aligned);
+    ASSERT_EQ(widest, 100); /* the row with notes fills the width, no more */
+}
+
 /* -v: every attribute, event (multi-line values line by line) and link,
  * dropped counts, values cut to the width. */
 static void test_verbose_details(void)
@@ -425,6 +480,6 @@ static void test_json_kind(void)
 }
 
 TEST_MAIN(TEST_CASE(test_waterfall_of_a_run), TEST_CASE(test_unicode_colour_and_defaults),
-          TEST_CASE(test_verbose_details), TEST_CASE(test_hostile_names_and_odd_times),
-          TEST_CASE(test_iteration_numbers), TEST_CASE(test_trace_selection),
-          TEST_CASE(test_json_kind))
+          TEST_CASE(test_wide_text_keeps_the_columns), TEST_CASE(test_verbose_details),
+          TEST_CASE(test_hostile_names_and_odd_times), TEST_CASE(test_iteration_numbers),
+          TEST_CASE(test_trace_selection), TEST_CASE(test_json_kind))
