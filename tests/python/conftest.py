@@ -67,6 +67,21 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def sigint_not_ignored():
+    """A test run started in the background by a shell without job control
+    ignores SIGINT, and the processes it starts inherit that: chaos would
+    never see the Ctrl-C the tests send (its Python leaves an ignored SIGINT
+    ignored). With a handler installed here instead, exec gives every chaos
+    run the default disposition, as a terminal would."""
+    before = signal.getsignal(signal.SIGINT)
+    if before is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    if before is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 @pytest.fixture(autouse=True)
 def no_sanitizer_report():
     """Under `make pytest-asan`: fail the test during which any process (the

@@ -237,21 +237,6 @@ def the_root(spans) -> Dict[str, Any]:
     return roots[0]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def sigint_not_ignored():
-    """A test run started in the background by a shell without job control
-    ignores SIGINT, and the processes it starts inherit that: chaos would
-    never see the Ctrl-C these tests send (its Python leaves an ignored
-    SIGINT ignored). With a handler installed here instead, exec gives every
-    chaos run the default disposition, as a terminal would."""
-    before = signal.getsignal(signal.SIGINT)
-    if before is signal.SIG_IGN:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-    yield
-    if before is signal.SIG_IGN:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 @pytest.fixture
 def receivers():
     """Make started OtlpReceivers (on `port` if given); all stopped at the end."""
