@@ -594,14 +594,20 @@ def test_a_provider_set_by_the_process_is_kept(tmp_path):
     assert p.stdout.count("already has an OpenTelemetry tracer provider (TracerProvider)") == 1
 
 
-def run_snippet(code):
-    """Run `code` in a fresh interpreter (the control configured with no
-    exporter first); its stdout's last line, or the failure."""
+def run_snippet(code, trace_file=None):
+    """Run `code` in a fresh interpreter (the control configured first, with
+    no exporter, or the file exporter writing `trace_file`); its stdout's
+    last line, or the failure."""
+    exporter = (
+        f'"tracing_opentelemetry_exporter": "file", '
+        f'"tracing_opentelemetry_file_path": {str(trace_file)!r}'
+        if trace_file
+        else '"tracing_opentelemetry_exporter": "none"'
+    )
     prelude = textwrap.dedent(
-        """
+        f"""
         import chaostracing, chaostracing.control as c
-        c.configure_control(configuration={"tracing_provider": "opentelemetry",
-                                           "tracing_opentelemetry_exporter": "none"})
+        c.configure_control(configuration={{"tracing_provider": "opentelemetry", {exporter}}})
         """
     )
     p = subprocess.run(
@@ -676,11 +682,7 @@ def test_decorated_methods_bind_and_exceptions_follow_opentelemetry(tmp_path):
     pytest.importorskip("opentelemetry.trace")
     trace_file = tmp_path / "t.jsonl"
     out = run_snippet(
-        f"""
-        c.cleanup_control()
-        c.configure_control(configuration={{"tracing_provider": "opentelemetry",
-            "tracing_opentelemetry_exporter": "file",
-            "tracing_opentelemetry_file_path": {str(trace_file)!r}}})
+        """
         from opentelemetry import trace
         tr = trace.get_tracer("t")
 
@@ -707,7 +709,8 @@ def test_decorated_methods_bind_and_exceptions_follow_opentelemetry(tmp_path):
         r = Probe().check(3)
         c.cleanup_control()
         print(r)
-        """
+        """,
+        trace_file,
     )
     assert out == "(3, True)"
     s = by_name(file_spans(trace_file))
@@ -725,11 +728,7 @@ def test_a_decorated_coroutine_driven_by_hand_behaves_as_a_coroutine(tmp_path):
     pytest.importorskip("opentelemetry.trace")
     trace_file = tmp_path / "t.jsonl"
     out = run_snippet(
-        f"""
-        c.cleanup_control()
-        c.configure_control(configuration={{"tracing_provider": "opentelemetry",
-            "tracing_opentelemetry_exporter": "file",
-            "tracing_opentelemetry_file_path": {str(trace_file)!r}}})
+        """
         import types
         from opentelemetry import trace
         tr = trace.get_tracer("t")
@@ -783,7 +782,8 @@ def test_a_decorated_coroutine_driven_by_hand_behaves_as_a_coroutine(tmp_path):
             res.append("non-None first")
         c.cleanup_control()
         print(res)
-        """
+        """,
+        trace_file,
     )
     assert out == str(
         [
