@@ -72,14 +72,18 @@ def main() -> int:
         "#include <stdint.h>",
         "",
         "/* Code point ranges whose terminal width is not 1, ascending. */",
-        "static const struct ctr__width_range {",
+        "struct ctr__width_range {",
         "    uint32_t first, last;",
         "    uint8_t width;",
-        "} ctr__width_ranges[] = {",
+        "};",
+        "",
+        "/* One range a line, as generated. */",
+        "/* clang-format off */",
+        "static const struct ctr__width_range ctr__width_ranges[] = {",
     ]
     for a, b, w in rs:
         lines.append(f"    {{0x{a:05X}, 0x{b:05X}, {w}}},")
-    lines += ["};", "", "#endif", ""]
+    lines += ["};", "/* clang-format on */", "", "#endif", ""]
     HEADER.write_text("\n".join(lines))
     print(f"{HEADER.relative_to(ROOT)}: {len(rs)} ranges, Unicode {unicodedata.unidata_version}",
           file=sys.stderr)

@@ -5,10 +5,14 @@
 #include <stdint.h>
 
 /* Code point ranges whose terminal width is not 1, ascending. */
-static const struct ctr__width_range {
+struct ctr__width_range {
     uint32_t first, last;
     uint8_t width;
-} ctr__width_ranges[] = {
+};
+
+/* One range a line, as generated. */
+/* clang-format off */
+static const struct ctr__width_range ctr__width_ranges[] = {
     {0x00300, 0x0036F, 0},
     {0x00483, 0x00489, 0},
     {0x00591, 0x005BD, 0},
@@ -485,5 +489,6 @@ static const struct ctr__width_range {
     {0xE0020, 0xE007F, 0},
     {0xE0100, 0xE01EF, 0},
 };
+/* clang-format on */
 
 #endif
