@@ -240,16 +240,26 @@ static PyObject *coro_close(CoroObject *self, PyObject *unused)
 }
 
 /* Collected while running (never awaited to the end): closed, as a
- * coroutine is, so the span ends. */
+ * coroutine is, so the span ends. Never started: the RuntimeWarning a
+ * coroutine gives (no span was made). */
 static void coro_finalize(PyObject *self)
 {
-    if (((CoroObject *)self)->state != CORO_RUNNING)
+    CoroObject *c = (CoroObject *)self;
+    if (c->state == CORO_DONE)
         return;
     PyObject *saved = ctl_err_take();
-    PyObject *r = coro_close((CoroObject *)self, NULL);
-    if (!r)
-        PyErr_WriteUnraisable(self);
-    Py_XDECREF(r);
+    if (c->state == CORO_NEW) {
+        PyObject *name = PyObject_GetAttrString(c->func, "__qualname__");
+        if (!name ||
+            PyErr_WarnFormat(PyExc_RuntimeWarning, 1, "coroutine '%S' was never awaited", name) < 0)
+            PyErr_WriteUnraisable(self);
+        Py_XDECREF(name);
+    } else {
+        PyObject *r = coro_close(c, NULL);
+        if (!r)
+            PyErr_WriteUnraisable(self);
+        Py_XDECREF(r);
+    }
     ctl_err_restore(saved);
 }
 

@@ -135,7 +135,7 @@ static PyObject *prop_extract(PropagatorObject *self, PyObject *args, PyObject *
     Py_XDECREF(bmod);
     Py_XDECREF(bag);
     Py_XDECREF(sc);
-    ctl_hold_error(); /* nothing valid: the context as it was */
+    ctl_hold_error(); /* a step that failed leaves the context as it was */
 out:
     Py_XDECREF(ctxmod);
     Py_XDECREF(trace);

@@ -780,6 +780,13 @@ def test_a_decorated_coroutine_driven_by_hand_behaves_as_a_coroutine(tmp_path):
             echo().send(1)
         except TypeError as e:
             res.append("non-None first")
+        import gc, warnings
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            forgotten = echo()
+            del forgotten
+            gc.collect()
+        res.append([str(w.message) for w in caught if w.category is RuntimeWarning])
         c.cleanup_control()
         print(res)
         """,
@@ -794,6 +801,7 @@ def test_a_decorated_coroutine_driven_by_hand_behaves_as_a_coroutine(tmp_path):
             "coroutine already executing",
             "done",
             "non-None first",
+            ["coroutine 'echo' was never awaited"],
         ]
     )
     names = sorted(s["name"] for s in file_spans(trace_file))
