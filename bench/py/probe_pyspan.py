@@ -71,7 +71,8 @@ def main():
         with start_span(NAME):
             pass
 
-    for metric, fn in (("span_py", plain), ("span_py_attrs10", attrs), ("span_py_cm", cm)):
+    def measure(metric, fn):
+        """ns per call of fn, a.reps times after a warm-up repetition."""
         samples = []
         for rep in range(a.reps + 1):
             t0 = clock()
@@ -82,6 +83,9 @@ def main():
             time.sleep(0.02)  # let the export thread drain between repetitions
         print(json.dumps({"impl": "ours", "metric": metric, "unit": "ns/span",
                           "samples": samples}), flush=True)
+
+    for metric, fn in (("span_py", plain), ("span_py_attrs10", attrs), ("span_py_cm", cm)):
+        measure(metric, fn)
     # The OpenTelemetry API's span path through our TracerProvider (what
     # instrumentations and OpenTelemetry-API extensions use), when installed.
     try:
@@ -103,16 +107,7 @@ def main():
 
         for metric, fn in (("span_otel_api", otel_plain), ("span_otel_api_attrs10", otel_attrs),
                            ("span_otel_api_cm", otel_cm)):
-            samples = []
-            for rep in range(a.reps + 1):
-                t0 = clock()
-                for _ in range(a.n):
-                    fn()
-                if rep:
-                    samples.append((clock() - t0) / a.n)
-                time.sleep(0.02)
-            print(json.dumps({"impl": "ours", "metric": metric, "unit": "ns/span",
-                              "samples": samples}), flush=True)
+            measure(metric, fn)
     ctl.after_method_control(context=experiment, state=[], configuration=configuration)
     ctl.after_experiment_control(context=experiment, state={"status": "completed"},
                                  configuration=configuration)

@@ -22,7 +22,9 @@ static const char *env_get(void *ud, const char *name)
     return NULL;
 }
 
-static struct ctr_tracer *tracer_with(const char *const *env)
+/* A tracer configured from `env` (NULL: none) exporting to `e` (may be
+ * NULL; the tracer owns it), or NULL. */
+static struct ctr_tracer *tracer_to(const char *const *env, struct ctr_exporter *e)
 {
     struct ctr_config cfg;
     test_env = env;
@@ -31,9 +33,22 @@ static struct ctr_tracer *tracer_with(const char *const *env)
         return NULL;
     }
     struct ctr_tracer *t = NULL;
-    ctr_tracer_new(&cfg, NULL, true, &t);
+    ctr_tracer_new(&cfg, e, true, &t);
     ctr_config_free(&cfg);
     return t;
+}
+
+static struct ctr_tracer *tracer_with(const char *const *env)
+{
+    return tracer_to(env, NULL);
+}
+
+/* A tracer configured from `env` exporting to /dev/null, or NULL. */
+static struct ctr_tracer *dev_null_tracer(const char *const *env)
+{
+    struct ctr_exporter *e = NULL;
+    char err[128];
+    return ctr_file_exporter_new("/dev/null", &e, err, sizeof err) ? NULL : tracer_to(env, e);
 }
 
 static void test_arena_blocks(void)
@@ -311,15 +326,8 @@ static void test_resource(void)
 static void test_span_outlives_tracer(void)
 {
     static const char *const env[] = {"OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "3", NULL};
-    struct ctr_config cfg;
-    test_env = env;
-    ASSERT_EQ(ctr_config_from_env(&cfg, env_get, NULL), 0);
-    struct ctr_exporter *e = NULL;
-    char err[128];
-    ASSERT_EQ(ctr_file_exporter_new("/dev/null", &e, err, sizeof err), 0);
-    struct ctr_tracer *t = NULL;
-    ASSERT_EQ(ctr_tracer_new(&cfg, e, true, &t), 0);
-    ctr_config_free(&cfg);
+    struct ctr_tracer *t = dev_null_tracer(env);
+    ASSERT(t != NULL);
     struct ctr_span *a = ctr_tracer_start_span(t, "a", 1, NULL, CTR_KIND_INTERNAL, 0);
     struct ctr_span *b = ctr_tracer_start_span(t, "b", 1, NULL, CTR_KIND_INTERNAL, 0);
     ASSERT(a && b);
@@ -339,15 +347,8 @@ static void test_span_outlives_tracer(void)
  * release frees it (ASan would see a leak or a use after free). */
 static void test_retained_tracer(void)
 {
-    struct ctr_config cfg;
-    test_env = NULL;
-    ASSERT_EQ(ctr_config_from_env(&cfg, env_get, NULL), 0);
-    struct ctr_exporter *e = NULL;
-    char err[128];
-    ASSERT_EQ(ctr_file_exporter_new("/dev/null", &e, err, sizeof err), 0);
-    struct ctr_tracer *t = NULL;
-    ASSERT_EQ(ctr_tracer_new(&cfg, e, true, &t), 0);
-    ctr_config_free(&cfg);
+    struct ctr_tracer *t = dev_null_tracer(NULL);
+    ASSERT(t != NULL);
     ASSERT(ctr_tracer_retain(t) == t);
     ASSERT(ctr_tracer_retain(NULL) == NULL);
     ctr_span_end(ctr_tracer_start_span(t, "a", 1, NULL, CTR_KIND_INTERNAL, 0), 0);

@@ -101,14 +101,10 @@ HEADERS = {
 }
 
 
-@dataclass(frozen=True)
-class Scenario:
-    id: str
-    wire: Wire
-    propagation: str  # the headers HTTP activities carry (ours)
-    settings: Callable[[Ports], Dict[str, Any]]  # configuration keys, or control arguments
-    declare: str = "experiment"  # "experiment", "settings" or "control-file"
-    env: Dict[str, str] = field(default_factory=dict)
+class _Propagating:
+    """What a scenario's `propagation` (the control's format) implies."""
+
+    propagation: str
 
     @property
     def sdk_propagator(self) -> str:
@@ -117,6 +113,16 @@ class Scenario:
     @property
     def headers(self) -> List[str]:
         return HEADERS[self.propagation]
+
+
+@dataclass(frozen=True)
+class Scenario(_Propagating):
+    id: str
+    wire: Wire
+    propagation: str  # the headers HTTP activities carry (ours)
+    settings: Callable[[Ports], Dict[str, Any]]  # configuration keys, or control arguments
+    declare: str = "experiment"  # "experiment", "settings" or "control-file"
+    env: Dict[str, str] = field(default_factory=dict)
 
 
 def _otel(exporter: str, endpoint: str, **more: Any) -> Dict[str, Any]:
@@ -270,19 +276,11 @@ API_OWN = Api("own-api", "own_api_call", ("call-service",))
 
 
 @dataclass(frozen=True)
-class ExtensionScenario:
+class ExtensionScenario(_Propagating):
     id: str
     api: Api
     propagation: str = "tracecontext"  # the control's (and so OpenTelemetry's global) format
     wire = OTLP
-
-    @property
-    def sdk_propagator(self) -> str:
-        return SDK_PROPAGATOR[self.propagation]
-
-    @property
-    def headers(self) -> List[str]:
-        return HEADERS[self.propagation]
 
     @property
     def activities(self) -> List[Tuple[str, bool]]:

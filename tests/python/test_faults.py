@@ -988,17 +988,23 @@ def test_spool_kill_9(run_chaos, receivers, tmp_path, cli):
     )
 
 
-def test_spool_bound_evicts_the_oldest(run_chaos, receivers, tmp_path, cli):
-    """tracing_spool_max_mb = 1 and three runs of ~400 KB each: the third
-    evicts the first's file, counts and logs it."""
-    spool = tmp_path / "spool"
+def big_output_experiment(size: int) -> dict:
+    """The minimal experiment whose action returns `size` characters."""
     exp = load_experiment("minimal")
     exp["method"][0]["provider"] = {
         "type": "python",
         "module": "ctkhelpers",
         "func": "big_output",
-        "arguments": {"size": 400_000},
+        "arguments": {"size": size},
     }
+    return exp
+
+
+def test_spool_bound_evicts_the_oldest(run_chaos, receivers, tmp_path, cli):
+    """tracing_spool_max_mb = 1 and three runs of ~400 KB each: the third
+    evicts the first's file, counts and logs it."""
+    spool = tmp_path / "spool"
+    exp = big_output_experiment(400_000)
     args = {"spool_max_mb": 1, "record_output": "full"}
     runs = [refused_runs(run_chaos, spool, 1, exp, arguments=args)[0] for _ in range(3)]
     sums = [summary(r.log) for r in runs]
@@ -1236,13 +1242,7 @@ def parse_log_lines(text: str) -> List[str]:
 )
 def test_output_modes(mode, limit, expect, run_chaos, receivers):
     rx = receivers()
-    exp = load_experiment("minimal")
-    exp["method"][0]["provider"] = {
-        "type": "python",
-        "module": "ctkhelpers",
-        "func": "big_output",
-        "arguments": {"size": 10000},
-    }
+    exp = big_output_experiment(10000)
     cfg = otlp_config(rx.endpoint, tracing_record_output=mode)
     if limit:
         cfg["tracing_output_limit"] = limit
